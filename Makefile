@@ -179,7 +179,7 @@ cluster-up: cluster-tools ## Start the local cluster (idempotent) and write its 
 	@if $(KWOKCTL) get clusters 2>/dev/null | grep -qx $(CLUSTER_NAME) && \
 		KUBECONFIG=$(LOCAL_KUBECONFIG) $(KUBECTL) get --raw /readyz >/dev/null 2>&1; then \
 		echo "cluster $(CLUSTER_NAME) is up"; else \
-		$(KWOKCTL) delete cluster --name $(CLUSTER_NAME) >/dev/null 2>&1 || true; \
+		mkdir -p $(WORKDIR); $(KWOKCTL) delete cluster --name $(CLUSTER_NAME) >/dev/null 2>&1 || true; \
 		echo "==> starting local cluster $(CLUSTER_NAME)"; \
 		$(KWOKCTL) create cluster --name $(CLUSTER_NAME) --runtime binary --quiet-pull \
 			--kube-apiserver-binary $(KUBE_APISERVER) --kube-controller-manager-binary $(KUBE_CONTROLLER_MANAGER) \
