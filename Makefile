@@ -2,9 +2,23 @@
 
 ##@ Configuration (every variable can be overridden: make VAR=value)
 
+# The release `make bundle` writes. REPLACES is the version it upgrades from;
+# SKIP_RANGE (optional) the olm.skipRange, e.g. '>=0.1.0 <0.2.0'.
 VERSION ?= 0.3.0
+REPLACES ?= 0.2.0
+SKIP_RANGE ?=
+PACKAGE ?= memcached-operator
+CHANNELS ?= fast,stable
+DEFAULT_CHANNEL ?= stable
+# The Kubernetes version whose removed APIs the bundle must not use.
+K8S_TARGET_VERSION ?= 1.37
+
 IMAGE_TAG_BASE ?= example.com/memcached-operator
 IMG ?= $(IMAGE_TAG_BASE):v$(VERSION)
+BUNDLE_IMG ?= $(IMAGE_TAG_BASE)-bundle:v$(VERSION)
+# Optional digests pin the images in the CSV (relatedImages, containerImage).
+IMG_DIGEST ?=
+OPERATOR_IMAGE = $(if $(IMG_DIGEST),$(firstword $(subst :, ,$(IMG)))@$(IMG_DIGEST),$(IMG))
 
 # Where tools and local state live; both are ignored by git.
 LOCALBIN ?= $(CURDIR)/bin
@@ -20,6 +34,8 @@ ETCD_VERSION ?= v3.6.8
 KWOK_VERSION ?= v0.8.0
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 KUSTOMIZE_VERSION ?= v5.8.2
+OPERATOR_REGISTRY_VERSION ?= v1.74.0
+DISTRIBUTION_VERSION ?= v3.1.2
 
 BUILD_TOOL := hack/build-tool.sh
 K8S_LDFLAGS := -ldflags "-s -w \
@@ -37,6 +53,9 @@ KWOK ?= $(LOCALBIN)/kwok
 KWOKCTL ?= $(LOCALBIN)/kwokctl
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
 KUSTOMIZE ?= $(LOCALBIN)/kustomize
+OPM ?= $(LOCALBIN)/opm
+REGISTRY ?= $(LOCALBIN)/registry
+SDK ?= $(LOCALBIN)/sdk
 
 # The local cluster (kwok with the binaries above). KUBECONFIG, when set, points
 # every target at another cluster instead.
@@ -92,6 +111,13 @@ gen-tools: $(CONTROLLER_GEN) $(KUSTOMIZE) ## Build controller-gen and kustomize.
 .PHONY: cluster-tools
 cluster-tools: $(ETCD) $(KUBE_APISERVER) $(KUBE_CONTROLLER_MANAGER) $(KUBE_SCHEDULER) $(KUBECTL) $(KWOK) $(KWOKCTL) ## Build the local control plane (cold: ~15 min on 2 cores).
 
+.PHONY: image-tools
+image-tools: $(OPM) $(REGISTRY) ## Build opm and the distribution registry.
+
+$(OPM): hack/tools/opm/go.mod hack/tools/opm/go.sum
+	$(BUILD_TOOL) opm $@ github.com/operator-framework/operator-registry/cmd/opm -tags containers_image_openpgp,json1
+$(REGISTRY): hack/tools/registry/go.mod hack/tools/registry/go.sum
+	$(BUILD_TOOL) registry $@ github.com/distribution/distribution/v3/cmd/registry
 $(CONTROLLER_GEN): hack/tools/gen/go.mod hack/tools/gen/go.sum
 	$(BUILD_TOOL) gen $@ sigs.k8s.io/controller-tools/cmd/controller-gen
 $(KUSTOMIZE): hack/tools/gen/go.mod hack/tools/gen/go.sum
@@ -130,7 +156,7 @@ vet: ## Run go vet.
 	go vet ./...
 
 .PHONY: verify
-verify: generate manifests fmt ## Regenerate everything and fail if anything committed is stale.
+verify: generate manifests fmt bundle ## Regenerate everything and fail if anything committed is stale.
 	@if [ -n "$$(git status --porcelain --untracked-files=all -- . ':!bin' ':!.work')" ]; then \
 		echo "error: generated files are stale or unformatted; run 'make generate manifests fmt' and commit:" >&2; \
 		git status --porcelain --untracked-files=all -- . ':!bin' ':!.work' >&2; git --no-pager diff --stat >&2; exit 1; fi
@@ -139,7 +165,7 @@ verify: generate manifests fmt ## Regenerate everything and fail if anything com
 ##@ Test
 
 .PHONY: test
-test: deps verify vet test-unit test-integration test-e2e docker-build ## Everything CI runs: drift check, unit, envtest integration, tutorial flow on the local cluster.
+test: deps verify vet test-unit test-integration test-e2e docker-build test-bundle-image ## Everything CI runs: drift check, unit, envtest integration, tutorial flow on the local cluster.
 
 .PHONY: test-unit
 test-unit: ## Unit tests of the pure builders.
@@ -198,6 +224,59 @@ cluster-down: ## Stop the local cluster and delete its state.
 cluster-status: ## Show the local cluster's components and nodes.
 	$(KWOKCTL) get components --name $(CLUSTER_NAME)
 	KUBECONFIG=$(LOCAL_KUBECONFIG) $(KUBECTL) get nodes
+
+##@ Bundle (OLM registry+v1)
+
+.PHONY: sdk
+sdk: ## Build bin/sdk: our generate bundle / bundle validate (operator-sdk's, on operator-framework/api).
+	CGO_ENABLED=0 go build -o $(SDK) ./cmd/sdk
+
+.PHONY: bundle
+bundle: manifests $(KUSTOMIZE) sdk ## Generate bundle/ and bundle.Dockerfile for VERSION, validated; a failure leaves bundle/ as it was.
+	@mkdir -p $(WORKDIR)
+	$(KUSTOMIZE) build config/scorecard > $(WORKDIR)/scorecard-config.yaml
+	$(KUSTOMIZE) build config/manifests | $(SDK) generate bundle --package $(PACKAGE) --version $(VERSION) \
+		--channels $(CHANNELS) --default-channel $(DEFAULT_CHANNEL) --replaces "$(REPLACES)" --skip-range "$(SKIP_RANGE)" \
+		--operator-image $(OPERATOR_IMAGE) --scorecard-config $(WORKDIR)/scorecard-config.yaml \
+		--k8s-version $(K8S_TARGET_VERSION) --output-dir bundle --dockerfile bundle.Dockerfile
+
+.PHONY: bundle-validate
+bundle-validate: sdk ## Validate bundle/ as `operator-sdk bundle validate` with the optional suites does.
+	$(SDK) bundle validate bundle --k8s-version $(K8S_TARGET_VERSION)
+
+.PHONY: bundle-build
+bundle-build: deps ## Build the bundle image BUNDLE_IMG.
+	$(CONTAINER_TOOL) $(BUILD_FLAGS) -f bundle.Dockerfile -t $(BUNDLE_IMG) .
+
+.PHONY: bundle-push
+bundle-push: ## Push the bundle image BUNDLE_IMG.
+	$(MAKE) docker-push IMG=$(BUNDLE_IMG)
+
+##@ Local registry (distribution, on 127.0.0.1)
+
+LOCAL_REGISTRY ?= 127.0.0.1:5000
+REGISTRY_DIR := $(WORKDIR)/registry
+
+.PHONY: registry-up
+registry-up: $(REGISTRY) ## Start a local OCI registry on LOCAL_REGISTRY (idempotent).
+	@if curl -fsS http://$(LOCAL_REGISTRY)/v2/ >/dev/null 2>&1; then echo "registry is up on $(LOCAL_REGISTRY)"; else \
+		mkdir -p $(REGISTRY_DIR) && \
+		printf 'version: 0.1\nlog: {level: warn}\nstorage: {filesystem: {rootdirectory: %s}, delete: {enabled: true}}\nhttp: {addr: "%s"}\n' \
+			$(REGISTRY_DIR)/data $(LOCAL_REGISTRY) > $(REGISTRY_DIR)/config.yml && \
+		{ nohup $(REGISTRY) serve $(REGISTRY_DIR)/config.yml >$(REGISTRY_DIR)/registry.log 2>&1 & echo $$! > $(REGISTRY_DIR)/pid; } && \
+		for i in $$(seq 50); do curl -fsS http://$(LOCAL_REGISTRY)/v2/ >/dev/null 2>&1 && break; sleep 0.2; done && \
+		curl -fsS http://$(LOCAL_REGISTRY)/v2/ >/dev/null || { echo "error: registry did not start; see $(REGISTRY_DIR)/registry.log" >&2; exit 1; }; \
+		echo "registry is up on $(LOCAL_REGISTRY)"; fi
+
+.PHONY: registry-down
+registry-down: ## Stop the local registry.
+	-@[ -f $(REGISTRY_DIR)/pid ] && kill $$(cat $(REGISTRY_DIR)/pid) 2>/dev/null; rm -f $(REGISTRY_DIR)/pid
+
+.PHONY: test-bundle-image
+test-bundle-image: bundle registry-up $(OPM) ## Build the bundle image, push it to the local registry, render it back with opm and compare with bundle/.
+	$(MAKE) bundle-build bundle-push BUNDLE_IMG=$(LOCAL_REGISTRY)/memcached-operator-bundle:v$(VERSION) PUSH_FLAGS=--tls-verify=false
+	OPM=$(OPM) BUNDLE_IMG=$(LOCAL_REGISTRY)/memcached-operator-bundle:v$(VERSION) \
+		$(GOTEST) $(TEST_FLAGS) -count=1 -tags image ./test/image/...
 
 ##@ Deployment (to the cluster KUBECONFIG names; default: the local cluster)
 

@@ -1,0 +1,156 @@
+// Command sdk does for this operator what operator-sdk's packaging commands
+// do, on operator-framework's libraries:
+//
+//	sdk generate bundle   kustomize output -> bundle/ + bundle.Dockerfile, validated
+//	sdk bundle validate   validate a bundle directory
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/example-inc/memcached-operator/internal/bundle"
+)
+
+const usage = `usage:
+  sdk generate bundle [flags]    write bundle/ and bundle.Dockerfile from rendered manifests
+  sdk bundle validate DIR [flags]
+Run a command with -h for its flags.`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, errReported) {
+			fmt.Fprintln(os.Stderr, "error:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// errReported means the problems were already printed, one per line.
+var errReported = errors.New("reported")
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) < 2 {
+		return errors.New(usage)
+	}
+	switch args[0] + " " + args[1] {
+	case "generate bundle":
+		return generateBundle(args[2:], stdin, stdout, stderr)
+	case "bundle validate":
+		return validateBundle(args[2:], stdout, stderr)
+	}
+	return fmt.Errorf("unknown command %q\n%s", strings.Join(args[:2], " "), usage)
+}
+
+func generateBundle(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("generate bundle", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		rel        bundle.Release
+		channels   string
+		manifests  = fs.String("manifests", "-", "Rendered manifests (kustomize build config/manifests); - for stdin.")
+		scorecard  = fs.String("scorecard-config", "", "Scorecard configuration for tests/scorecard/config.yaml (kustomize build config/scorecard).")
+		outputDir  = fs.String("output-dir", "bundle", "Bundle directory to replace.")
+		dockerfile = fs.String("dockerfile", "bundle.Dockerfile", "Bundle Dockerfile to write; empty for none.")
+		k8sVersion = fs.String("k8s-version", "", "Kubernetes version whose removed APIs the bundle must not use (e.g. 1.37).")
+	)
+	fs.StringVar(&rel.Package, "package", "", "OLM package name.")
+	fs.StringVar(&rel.Version, "version", "", "Bundle version (VERSION), e.g. 0.3.0.")
+	fs.StringVar(&channels, "channels", "", "Comma-separated channels (CHANNELS).")
+	fs.StringVar(&rel.DefaultChannel, "default-channel", "", "Default channel (DEFAULT_CHANNEL).")
+	fs.StringVar(&rel.Replaces, "replaces", "", "Version this release replaces (REPLACES), e.g. 0.2.0.")
+	fs.StringVar(&rel.SkipRange, "skip-range", "", "olm.skipRange (SKIP_RANGE), e.g. '>=0.1.0 <0.3.0'.")
+	fs.StringVar(&rel.OperatorImage, "operator-image", "", "Operator image (IMG).")
+	fs.StringVar(&rel.ProjectLayout, "project-layout", "go.kubebuilder.io/v4", "kubebuilder project layout.")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("generate bundle takes no arguments, got %q", fs.Args())
+	}
+	if channels != "" {
+		rel.Channels = strings.Split(channels, ",")
+	}
+
+	in := stdin
+	if *manifests != "-" {
+		f, err := os.Open(*manifests)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
+	}
+	var sc []byte
+	if *scorecard != "" {
+		var err error
+		if sc, err = os.ReadFile(*scorecard); err != nil {
+			return err
+		}
+	}
+	problems, err := bundle.Generate(*outputDir, *dockerfile, in, sc, rel, bundle.Options{K8sVersion: *k8sVersion}, time.Now())
+	report(stderr, problems)
+	if errors.Is(err, bundle.ErrInvalid) {
+		fmt.Fprintf(stderr, "error: %s was left as it was: fix the errors above in config/ and run make bundle again\n", *outputDir)
+		return errReported
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "bundle %s v%s written to %s (%d warnings)\n", rel.Package, strings.TrimPrefix(rel.Version, "v"), *outputDir, len(problems))
+	return nil
+}
+
+func validateBundle(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bundle validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	k8sVersion := fs.String("k8s-version", "", "Kubernetes version whose removed APIs the bundle must not use (e.g. 1.37).")
+	if err := fs.Parse(reorder(args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("bundle validate takes one bundle directory")
+	}
+	problems, err := bundle.Validate(fs.Arg(0), bundle.Options{K8sVersion: *k8sVersion})
+	if err != nil {
+		return err
+	}
+	report(stderr, problems)
+	for _, p := range problems {
+		if p.Error {
+			return errReported
+		}
+	}
+	fmt.Fprintf(stdout, "bundle %s is valid (%d warnings)\n", fs.Arg(0), len(problems))
+	return nil
+}
+
+func report(w io.Writer, problems []bundle.Problem) {
+	for _, p := range problems {
+		fmt.Fprintln(w, p)
+	}
+}
+
+// reorder puts flags before positional arguments, so both
+// "validate DIR --k8s-version 1.37" and "validate --k8s-version 1.37 DIR" work.
+func reorder(args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if strings.HasPrefix(a, "-") {
+			flags = append(flags, a)
+			if !strings.Contains(a, "=") && i+1 < len(args) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+			continue
+		}
+		pos = append(pos, a)
+	}
+	return append(flags, pos...)
+}
