@@ -85,7 +85,11 @@ func TestBundleImageRendersBackIdentical(t *testing.T) {
 			}
 			got[key(obj)] = obj
 		case "olm.gvk":
-			gvks = append(gvks, string(p.Value))
+			var g struct{ Group, Version, Kind string }
+			if err := json.Unmarshal(p.Value, &g); err != nil {
+				t.Fatal(err)
+			}
+			gvks = append(gvks, g.Group+"/"+g.Version+"/"+g.Kind)
 		}
 	}
 	if len(got) != len(want) {
@@ -96,7 +100,7 @@ func TestBundleImageRendersBackIdentical(t *testing.T) {
 			t.Errorf("%s in the image differs from bundle/", k)
 		}
 	}
-	if len(gvks) != 1 || gvks[0] != `{"group":"cache.example.com","kind":"Memcached","version":"v1"}` {
+	if len(gvks) != 1 || gvks[0] != "cache.example.com/v1/Memcached" {
 		t.Errorf("olm.gvk properties = %v, want the Memcached v1 API", gvks)
 	}
 	if b.Name != want["ClusterServiceVersion/"+b.Name]["metadata"].(map[string]any)["name"] {
