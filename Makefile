@@ -24,6 +24,11 @@ OPERATOR_IMAGE = $(if $(IMG_DIGEST),$(firstword $(subst :, ,$(IMG)))@$(IMG_DIGES
 LOCALBIN ?= $(CURDIR)/bin
 WORKDIR ?= $(CURDIR)/.work
 
+# operator-registry's image code needs these tags to build without cgo/gpgme.
+# (Test targets that add a tag of their own repeat these: -tags replaces, it does not add.)
+GO_TAGS := containers_image_openpgp,json1
+export GOFLAGS := $(strip $(GOFLAGS) -tags=$(GO_TAGS))
+
 SHELL := /usr/bin/env bash -o pipefail
 .SHELLFLAGS := -ec
 
@@ -36,6 +41,7 @@ CONTROLLER_TOOLS_VERSION ?= v0.23.0
 KUSTOMIZE_VERSION ?= v5.8.2
 OPERATOR_REGISTRY_VERSION ?= v1.74.0
 DISTRIBUTION_VERSION ?= v3.1.2
+OLM_VERSION ?= v0.42.0
 
 BUILD_TOOL := hack/build-tool.sh
 K8S_LDFLAGS := -ldflags "-s -w \
@@ -56,6 +62,8 @@ KUSTOMIZE ?= $(LOCALBIN)/kustomize
 OPM ?= $(LOCALBIN)/opm
 REGISTRY ?= $(LOCALBIN)/registry
 SDK ?= $(LOCALBIN)/sdk
+OLM ?= $(LOCALBIN)/olm
+OLM_CATALOG ?= $(LOCALBIN)/olm-catalog
 
 # The local cluster (kwok with the binaries above). KUBECONFIG, when set, points
 # every target at another cluster instead.
@@ -118,6 +126,13 @@ $(OPM): hack/tools/opm/go.mod hack/tools/opm/go.sum
 	$(BUILD_TOOL) opm $@ github.com/operator-framework/operator-registry/cmd/opm -tags containers_image_openpgp,json1
 $(REGISTRY): hack/tools/registry/go.mod hack/tools/registry/go.sum
 	$(BUILD_TOOL) registry $@ github.com/distribution/distribution/v3/cmd/registry
+.PHONY: olm-tools
+olm-tools: $(OLM) $(OLM_CATALOG) ## Build OLM's olm and catalog operators.
+
+$(OLM): hack/tools/olm/go.mod hack/tools/olm/go.sum
+	$(BUILD_TOOL) olm $@ github.com/operator-framework/operator-lifecycle-manager/cmd/olm
+$(OLM_CATALOG): hack/tools/olm/go.mod hack/tools/olm/go.sum
+	$(BUILD_TOOL) olm $@ github.com/operator-framework/operator-lifecycle-manager/cmd/catalog
 $(CONTROLLER_GEN): hack/tools/gen/go.mod hack/tools/gen/go.sum
 	$(BUILD_TOOL) gen $@ sigs.k8s.io/controller-tools/cmd/controller-gen
 $(KUSTOMIZE): hack/tools/gen/go.mod hack/tools/gen/go.sum
@@ -156,7 +171,7 @@ vet: ## Run go vet.
 	go vet ./...
 
 .PHONY: verify
-verify: generate manifests fmt bundle ## Regenerate everything and fail if anything committed is stale.
+verify: generate manifests fmt bundle catalog ## Regenerate everything and fail if anything committed is stale.
 	@if [ -n "$$(git status --porcelain --untracked-files=all -- . ':!bin' ':!.work')" ]; then \
 		echo "error: generated files are stale or unformatted; run 'make generate manifests fmt' and commit:" >&2; \
 		git status --porcelain --untracked-files=all -- . ':!bin' ':!.work' >&2; git --no-pager diff --stat >&2; exit 1; fi
@@ -165,7 +180,7 @@ verify: generate manifests fmt bundle ## Regenerate everything and fail if anyth
 ##@ Test
 
 .PHONY: test
-test: deps verify vet test-unit test-integration test-e2e docker-build test-bundle-image ## Everything CI runs: drift check, unit, envtest integration, tutorial flow on the local cluster.
+test: deps verify vet test-unit test-integration test-e2e docker-build test-bundle-image test-catalog ## Everything CI runs: drift check, unit, envtest integration, tutorial flow on the local cluster.
 
 .PHONY: test-unit
 test-unit: ## Unit tests of the pure builders.
@@ -178,7 +193,7 @@ test-integration: $(KUBE_APISERVER) $(ETCD) $(KUBECTL) ## Reconciler tests again
 .PHONY: test-e2e
 test-e2e: build cluster-up install ## The tutorial flow on the local cluster: install, run, sample reconciled, scale.
 	MANAGER_BINARY=$(LOCALBIN)/manager KUBECTL=$(KUBECTL) \
-		$(GOTEST) $(TEST_FLAGS) -count=1 -tags e2e -timeout 10m ./test/e2e/...
+		$(GOTEST) $(TEST_FLAGS) -count=1 -tags $(GO_TAGS),e2e -timeout 10m ./test/e2e/...
 
 ##@ Build
 
@@ -228,7 +243,7 @@ cluster-status: ## Show the local cluster's components and nodes.
 ##@ Bundle (OLM registry+v1)
 
 .PHONY: sdk
-sdk: ## Build bin/sdk: our generate bundle / bundle validate (operator-sdk's, on operator-framework/api).
+sdk: ## Build bin/sdk: generate bundle, bundle validate, catalog render/analyze/release.
 	CGO_ENABLED=0 go build -o $(SDK) ./cmd/sdk
 
 .PHONY: bundle
@@ -251,6 +266,48 @@ bundle-build: deps ## Build the bundle image BUNDLE_IMG.
 .PHONY: bundle-push
 bundle-push: ## Push the bundle image BUNDLE_IMG.
 	$(MAKE) docker-push IMG=$(BUNDLE_IMG)
+
+##@ Catalog (file-based, from config/catalog)
+
+BUNDLE_IMG_BASE ?= $(IMAGE_TAG_BASE)-bundle
+CATALOG_IMG ?= $(IMAGE_TAG_BASE)-catalog:v$(VERSION)
+# The opm image the catalog image is built on; built here from bin/opm.
+OPM_IMAGE ?= localhost/opm:$(OPERATOR_REGISTRY_VERSION)
+LOCAL_CATALOG := $(WORKDIR)/catalog-local
+
+.PHONY: catalog
+catalog: sdk ## Render config/catalog into catalog/: validated as opm does, upgrade graph analysed, README with the channel picture.
+	$(SDK) catalog render --template config/catalog/template.yaml --releases config/catalog/releases --bundle bundle --output catalog
+	$(SDK) catalog render --template config/catalog/template.yaml --releases config/catalog/releases --bundle bundle --output $(LOCAL_CATALOG) --local
+
+.PHONY: catalog-analyze
+catalog-analyze: sdk ## Print the upgrade analysis of catalog/ (OUTPUT=json for JSON).
+	$(SDK) catalog analyze catalog -o $(or $(OUTPUT),text)
+
+.PHONY: catalog-release
+catalog-release: bundle sdk ## Release bundle/ (VERSION): copy it into config/catalog/releases, add it to the template's CHANNELS, re-render.
+	$(SDK) catalog release --bundle bundle --releases config/catalog/releases --template config/catalog/template.yaml \
+		--image $(BUNDLE_IMG_BASE):v$(VERSION) --channels $(CHANNELS) --skip-range "$(SKIP_RANGE)"
+	$(MAKE) catalog
+
+.PHONY: opm-image
+opm-image: $(OPM) deps ## Build the opm base image locally from bin/opm (nothing can be pulled here).
+	@mkdir -p $(WORKDIR)/opm-image && cp $(OPM) $(WORKDIR)/opm-image/opm
+	printf 'FROM scratch\nCOPY opm /bin/opm\nENTRYPOINT ["/bin/opm"]\n' > $(WORKDIR)/opm-image/Dockerfile
+	$(CONTAINER_TOOL) $(BUILD_FLAGS) -t $(OPM_IMAGE) $(WORKDIR)/opm-image
+
+.PHONY: catalog-build
+catalog-build: opm-image ## Build the catalog image CATALOG_IMG (catalog.Dockerfile, cache pre-built).
+	$(CONTAINER_TOOL) $(BUILD_FLAGS) -f catalog.Dockerfile --build-arg OPM_IMAGE=$(OPM_IMAGE) -t $(CATALOG_IMG) .
+
+.PHONY: catalog-push
+catalog-push: ## Push the catalog image CATALOG_IMG.
+	$(MAKE) docker-push IMG=$(CATALOG_IMG)
+
+.PHONY: test-catalog
+test-catalog: catalog $(OPM) registry-up ## Serve the catalog with opm and query it over the registry gRPC API as OLM does; build and push the catalog image.
+	OPM=$(OPM) CATALOG_DIR=$(LOCAL_CATALOG) $(GOTEST) $(TEST_FLAGS) -count=1 -tags $(GO_TAGS),serve ./test/catalog/...
+	$(MAKE) catalog-build catalog-push CATALOG_IMG=$(LOCAL_REGISTRY)/memcached-operator-catalog:v$(VERSION) PUSH_FLAGS=--tls-verify=false
 
 ##@ Local registry (distribution, on 127.0.0.1)
 
@@ -276,7 +333,7 @@ registry-down: ## Stop the local registry.
 test-bundle-image: bundle registry-up $(OPM) ## Build the bundle image, push it to the local registry, render it back with opm and compare with bundle/.
 	$(MAKE) bundle-build bundle-push BUNDLE_IMG=$(LOCAL_REGISTRY)/memcached-operator-bundle:v$(VERSION) PUSH_FLAGS=--tls-verify=false
 	OPM=$(OPM) BUNDLE_IMG=$(LOCAL_REGISTRY)/memcached-operator-bundle:v$(VERSION) \
-		$(GOTEST) $(TEST_FLAGS) -count=1 -tags image ./test/image/...
+		$(GOTEST) $(TEST_FLAGS) -count=1 -tags $(GO_TAGS),image ./test/image/...
 
 ##@ Deployment (to the cluster KUBECONFIG names; default: the local cluster)
 

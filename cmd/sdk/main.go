@@ -3,6 +3,9 @@
 //
 //	sdk generate bundle   kustomize output -> bundle/ + bundle.Dockerfile, validated
 //	sdk bundle validate   validate a bundle directory
+//	sdk catalog render    template + released bundles -> catalog/, validated and analysed
+//	sdk catalog analyze   upgrade-graph analysis of an FBC directory
+//	sdk catalog release   add the working bundle to the release history
 package main
 
 import (
@@ -14,15 +17,22 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/example-inc/memcached-operator/internal/bundle"
 )
 
 const usage = `usage:
   sdk generate bundle [flags]    write bundle/ and bundle.Dockerfile from rendered manifests
   sdk bundle validate DIR [flags]
+  sdk catalog render [flags]     render, validate and analyse the catalog into catalog/
+  sdk catalog analyze DIR [-o text|json]
+  sdk catalog release [flags]    add bundle/ to the released history and the template
 Run a command with -h for its flags.`
 
 func main() {
+	// operator-registry logs routine notes (no dependencies.yaml, ...) at info.
+	logrus.SetLevel(logrus.WarnLevel)
 	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, errReported) {
 			fmt.Fprintln(os.Stderr, "error:", err)
@@ -43,6 +53,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return generateBundle(args[2:], stdin, stdout, stderr)
 	case "bundle validate":
 		return validateBundle(args[2:], stdout, stderr)
+	case "catalog render":
+		return catalogRender(args[2:], stdout, stderr)
+	case "catalog analyze":
+		return catalogAnalyze(args[2:], stdout, stderr)
+	case "catalog release":
+		return catalogRelease(args[2:], stdout, stderr)
 	}
 	return fmt.Errorf("unknown command %q\n%s", strings.Join(args[:2], " "), usage)
 }

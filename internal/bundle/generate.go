@@ -16,6 +16,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
+	"github.com/example-inc/memcached-operator/internal/atomicdir"
 	"github.com/example-inc/memcached-operator/internal/csv"
 )
 
@@ -92,7 +93,7 @@ func Generate(dir, dockerfile string, manifests io.Reader, scorecardConfig []byt
 		if err != nil {
 			ctxDir = dir
 		}
-		if err := WriteFile(dockerfile, []byte(rel.Metadata.Dockerfile(filepath.ToSlash(ctxDir)))); err != nil {
+		if err := atomicdir.ReplaceFile(dockerfile, []byte(rel.Metadata.Dockerfile(filepath.ToSlash(ctxDir)))); err != nil {
 			return problems, err
 		}
 	}

@@ -2,7 +2,6 @@ package bundle
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -11,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
+	"github.com/example-inc/memcached-operator/internal/atomicdir"
 	"github.com/example-inc/memcached-operator/internal/csv"
 )
 
@@ -115,65 +115,29 @@ func isEmptyStatus(st map[string]any) bool {
 // ErrInvalid is returned by Write when validation found errors.
 var ErrInvalid = fmt.Errorf("the bundle has errors; nothing was written")
 
-// Write replaces dir with exactly files, validating them first. The files
-// go to a sibling temporary directory, opts' validators run there, and only
-// a bundle without errors is swapped in: a failure leaves the old bundle
-// whole. Problems name files under dir, as if written.
+// Write replaces dir with exactly files, validating them first in a staged
+// copy: only a bundle without errors is swapped in, so a failure leaves the
+// old bundle whole. Problems name files under dir, as if written.
 func Write(dir string, files map[string][]byte, opts Options) ([]Problem, error) {
 	dir = filepath.Clean(dir)
-	parent := filepath.Dir(dir)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, err
-	}
-	tmp, err := os.MkdirTemp(parent, filepath.Base(dir)+".new-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
-	for name, b := range files {
-		p := filepath.Join(tmp, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return nil, err
+	var problems []Problem
+	err := atomicdir.Replace(dir, files, func(staged string) error {
+		var err error
+		problems, err = Validate(staged, opts)
+		for i := range problems {
+			if rel, rerr := filepath.Rel(staged, problems[i].File); rerr == nil {
+				problems[i].File = filepath.Join(dir, rel)
+			}
 		}
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			return nil, err
+		if err != nil {
+			return fmt.Errorf("%s: %w", dir, err)
 		}
-	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return nil, err
-	}
-
-	problems, err := Validate(tmp, opts)
-	for i := range problems {
-		if rel, rerr := filepath.Rel(tmp, problems[i].File); rerr == nil {
-			problems[i].File = filepath.Join(dir, rel)
+		for _, p := range problems {
+			if p.Error {
+				return ErrInvalid
+			}
 		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
-	}
-	for _, p := range problems {
-		if p.Error {
-			return problems, ErrInvalid
-		}
-	}
-
-	old := tmp + ".old"
-	if err := os.Rename(dir, old); err != nil && !os.IsNotExist(err) {
-		return problems, err
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		_ = os.Rename(old, dir)
-		return problems, err
-	}
-	return problems, os.RemoveAll(old)
-}
-
-// WriteFile replaces one file atomically.
-func WriteFile(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+		return nil
+	})
+	return problems, err
 }

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/operator-framework/operator-registry/alpha/declcfg"
+
+	"github.com/example-inc/memcached-operator/internal/catalog"
+	"github.com/example-inc/memcached-operator/internal/graph"
+)
+
+type catalogFlags struct {
+	src    catalog.Source
+	bundle string
+}
+
+func (c *catalogFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.src.Template, "template", "config/catalog/template.yaml", "Basic catalog template (olm.template.basic).")
+	fs.StringVar(&c.src.Releases, "releases", "config/catalog/releases", "Directory of released bundles, one <package>.v<version> each.")
+	fs.StringVar(&c.bundle, "bundle", "bundle", "The working bundle; if its version is released, it must equal the released copy. Empty to skip.")
+}
+
+// catalogRender is `make catalog`: render, validate as opm does, analyse,
+// and write only a catalog with no errors.
+func catalogRender(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("catalog render", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cf catalogFlags
+	cf.register(fs)
+	output := fs.String("output", "catalog", "Catalog directory to replace.")
+	local := fs.Bool("local", false, "Omit bundle images: OLM installs from the inline manifests (local cluster).")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	report, err := catalog.Generate(context.Background(), cf.src, catalog.Options{Output: *output, Local: *local, Bundle: cf.bundle})
+	if errors.Is(err, catalog.ErrInvalid) {
+		printProblems(stderr, cf.src.Template, report)
+		fmt.Fprintf(stderr, "error: %s was left as it was\n", *output)
+		return errReported
+	}
+	if err != nil {
+		// operator-registry reports a tree; print one line per problem.
+		for _, l := range catalog.Lines(err) {
+			fmt.Fprintln(stderr, "error:", l)
+		}
+		fmt.Fprintf(stderr, "error: %s was left as it was\n", *output)
+		return errReported
+	}
+	fmt.Fprintf(stdout, "catalog %s: %d channels written to %s\n", report.Package, len(report.Channels), *output)
+	return nil
+}
+
+func printProblems(w io.Writer, file string, r *graph.Report) {
+	for _, p := range r.Problems {
+		if p.Severity == graph.Error {
+			fmt.Fprintf(w, "%s: %s\n", file, p)
+		}
+	}
+}
+
+// catalogAnalyze prints the upgrade analysis of an FBC directory.
+func catalogAnalyze(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("catalog analyze", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	output := fs.String("o", "text", "Output: text or json.")
+	if err := fs.Parse(reorder(args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("catalog analyze takes one catalog directory")
+	}
+	dir := fs.Arg(0)
+	ctx := context.Background()
+	cfg, err := declcfg.LoadFS(ctx, os.DirFS(dir))
+	if err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	report, err := catalog.Check(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	switch *output {
+	case "json":
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(report); err != nil {
+			return err
+		}
+	case "text":
+		fmt.Fprint(stdout, catalog.Text(report))
+	default:
+		return fmt.Errorf("-o %s: want text or json", *output)
+	}
+	if report.Errors() > 0 {
+		return fmt.Errorf("%s: %d errors in the upgrade graph", dir, report.Errors())
+	}
+	return nil
+}
+
+// catalogRelease adds the working bundle to the released history and the
+// template.
+func catalogRelease(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("catalog release", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cf catalogFlags
+	cf.register(fs)
+	image := fs.String("image", "", "The bundle image reference (BUNDLE_IMG), tagged v<version>.")
+	channels := fs.String("channels", "", "Channels to add the release to (CHANNELS).")
+	skipRange := fs.String("skip-range", "", "skipRange of the new channel entries (SKIP_RANGE).")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *image == "" || *channels == "" {
+		return errors.New("catalog release needs --image and --channels")
+	}
+	name, err := catalog.Release(cf.bundle, cf.src.Releases, cf.src.Template, *image, strings.Split(*channels, ","), *skipRange)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "released %s into %s and %s; run make catalog\n", name, cf.src.Releases, cf.src.Template)
+	return nil
+}

@@ -1,0 +1,319 @@
+package catalog
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/operator-framework/operator-registry/alpha/property"
+	"github.com/sirupsen/logrus"
+
+	"github.com/example-inc/memcached-operator/internal/atomicdir"
+	"github.com/example-inc/memcached-operator/internal/graph"
+)
+
+var repo = Source{
+	Template: filepath.Join("..", "..", "config", "catalog", "template.yaml"),
+	Releases: filepath.Join("..", "..", "config", "catalog", "releases"),
+}
+
+func TestOurCatalog(t *testing.T) {
+	ctx := context.Background()
+	for _, mode := range []Mode{Publish, Local} {
+		cfg, err := Render(ctx, repo, mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cfg.Bundles) < 3 || len(cfg.Channels) < 2 {
+			t.Fatalf("%d bundles in %d channels: the history needs at least 3 in 2", len(cfg.Bundles), len(cfg.Channels))
+		}
+		for _, b := range cfg.Bundles {
+			objects := 0
+			for _, p := range b.Properties {
+				if p.Type == property.TypeBundleObject {
+					objects++
+				}
+			}
+			if objects < 2 {
+				t.Errorf("%s carries %d inline objects, want its CSV and CRD at least", b.Name, objects)
+			}
+			if want := mode == Publish; (b.Image != "") != want {
+				t.Errorf("mode %d: %s image = %q", mode, b.Name, b.Image)
+			}
+		}
+		report, err := Check(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if report.Errors() != 0 {
+			t.Fatalf("problems in our catalog: %v", report.Problems)
+		}
+		mechanisms := map[string]bool{}
+		for _, e := range report.Edges {
+			mechanisms[e.By] = true
+		}
+		if !mechanisms["replaces"] || !mechanisms["skips"] || !mechanisms["skipRange"] {
+			t.Errorf("edges use %v; the history must exercise replaces, skips and skipRange", mechanisms)
+		}
+	}
+}
+
+// generate runs `make catalog` on a template given as text, with the real
+// releases, into dir/catalog, which holds a good catalog beforehand.
+func generate(t *testing.T, template string, releases string) (string, []string, error) {
+	t.Helper()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "catalog")
+	if _, err := Generate(context.Background(), repo, Options{Output: out}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := atomicdir.Read(out)
+
+	src := Source{Template: filepath.Join(dir, "template.yaml"), Releases: releases}
+	if err := os.WriteFile(src.Template, []byte(template), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	report, err := Generate(context.Background(), src, Options{Output: out})
+	var lines []string
+	if report != nil {
+		for _, p := range report.Problems {
+			if p.Severity == graph.Error {
+				lines = append(lines, p.String())
+			}
+		}
+	}
+	after, _ := atomicdir.Read(out)
+	if err != nil {
+		for name, b := range before {
+			if string(after[name]) != string(b) {
+				t.Errorf("%s changed although generation failed", name)
+			}
+		}
+	}
+	return src.Template, lines, err
+}
+
+func ourTemplate(t *testing.T) string {
+	b, err := os.ReadFile(repo.Template)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestBrokenTemplates(t *testing.T) {
+	good := ourTemplate(t)
+	for _, tc := range []struct {
+		name     string
+		template func(string) string
+		want     string // in the error, or in one problem line
+	}{
+		{"malformed YAML", func(s string) string { return s + "\n  - : [\n" }, "template.yaml: decoding template schema"},
+		{"unknown schema", func(s string) string {
+			return strings.Replace(s, "schema: olm.template.basic", "schema: olm.template.fancy", 1)
+		}, `template.yaml: template has unknown schema ("olm.template.fancy"), should be "olm.template.basic"`},
+		{"template names a missing bundle", func(s string) string { return s + "- schema: olm.bundle\n  image: example.com/memcached-operator-bundle:v9.9.9\n" },
+			"bundle example.com/memcached-operator-bundle:v9.9.9: no released bundle at"},
+		{"duplicate bundle", func(s string) string { return s + "- schema: olm.bundle\n  image: example.com/memcached-operator-bundle:v0.2.0\n" },
+			`opm validate: package "memcached-operator" has duplicate bundle "memcached-operator.v0.2.0"`},
+		{"cycle", func(s string) string {
+			return strings.Replace(s, "  - name: memcached-operator.v0.1.0\n  - name: memcached-operator.v0.2.0\n    replaces: memcached-operator.v0.1.0\n  - name: memcached-operator.v0.2.1\n    replaces: memcached-operator.v0.2.0",
+				"  - name: memcached-operator.v0.1.0\n    replaces: memcached-operator.v0.2.1\n  - name: memcached-operator.v0.2.0\n    replaces: memcached-operator.v0.1.0\n  - name: memcached-operator.v0.2.1\n    replaces: memcached-operator.v0.2.0", 1)
+		}, `invalid package "memcached-operator": invalid channel "candidate": detected cycle in replaces chain of upgrade graph`},
+		{"several heads", func(s string) string {
+			return strings.Replace(s, "  - name: memcached-operator.v0.3.0\n    replaces: memcached-operator.v0.2.1\n- schema: olm.channel\n  package: memcached-operator\n  name: fast",
+				"  - name: memcached-operator.v0.3.0\n- schema: olm.channel\n  package: memcached-operator\n  name: fast", 1)
+		}, "multiple channel heads found in graph"},
+		{"stranded bundle", func(s string) string {
+			return strings.Replace(s, "  - name: memcached-operator.v0.2.1\n    replaces: memcached-operator.v0.1.0\n  - name: memcached-operator.v0.3.0\n    replaces: memcached-operator.v0.2.1\n    skipRange",
+				"  - name: memcached-operator.v0.2.1\n    replaces: memcached-operator.v0.1.0\n  - name: memcached-operator.v0.3.0\n    skips: [memcached-operator.v0.2.1]\n    skipRange", 1)
+		}, "stranded"},
+		{"garbage skipRange", func(s string) string { return strings.Replace(s, "'>=0.1.0 <0.3.0'", "'banana'", 1) },
+			`invalid package "memcached-operator": invalid channel "stable": invalid bundle "memcached-operator.v0.3.0": invalid skipRange "banana": Could not get version from string: "banana"`},
+		{"skipRange covering its own version", func(s string) string { return strings.Replace(s, "'>=0.1.0 <0.3.0'", "'>=0.1.0 <=0.3.0'", 1) },
+			`error: channel stable entry memcached-operator.v0.3.0: skipRange ">=0.1.0 <=0.3.0" covers [memcached-operator.v0.3.0 (0.3.0)]`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file, lines, err := generate(t, tc.template(good), repo.Releases)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			all := append(Lines(err), lines...)
+			found := false
+			for _, l := range all {
+				found = found || strings.Contains(l, tc.want)
+			}
+			if !found {
+				t.Errorf("got:\n  %s\nwant one containing: %s", strings.Join(all, "\n  "), tc.want)
+			}
+			if !errors.Is(err, ErrInvalid) && !strings.Contains(err.Error(), filepath.Base(file)) && !strings.Contains(err.Error(), "bundle ") {
+				t.Errorf("error %q names neither the template nor the bundle", err)
+			}
+		})
+	}
+}
+
+// copyReleases copies the released bundles so a test can break one.
+func copyReleases(t *testing.T) string {
+	dir := t.TempDir()
+	entries, err := os.ReadDir(repo.Releases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		files, err := atomicdir.Read(filepath.Join(repo.Releases, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := atomicdir.Replace(filepath.Join(dir, e.Name()), files, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func editYAMLFile(t *testing.T, path, old, new string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), old) {
+		t.Fatalf("%s does not contain %q", path, old)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCRDSafety(t *testing.T) {
+	t.Run("old examples must validate against the new schema", func(t *testing.T) {
+		rel := copyReleases(t)
+		crd := filepath.Join(rel, "memcached-operator.v0.3.0", "manifests", "cache.example.com_memcacheds.yaml")
+		editYAMLFile(t, crd, "maximum: 100", "maximum: 2")
+		_, lines, err := generate(t, ourTemplate(t), rel)
+		if !errors.Is(err, ErrInvalid) {
+			t.Fatalf("err = %v, want ErrInvalid", err)
+		}
+		want := "error: channel candidate entry memcached-operator.v0.3.0: upgrade from memcached-operator.v0.2.1: example Memcached memcached-sample no longer validates against CRD memcacheds.cache.example.com v1: spec.size: Invalid value: 3: spec.size in body should be less than or equal to 2"
+		if !slices.Contains(lines, want) {
+			t.Errorf("problems:\n  %s\nwant:\n  %s", strings.Join(lines, "\n  "), want)
+		}
+	})
+	t.Run("a stored version must stay served", func(t *testing.T) {
+		rel := copyReleases(t)
+		crd := filepath.Join(rel, "memcached-operator.v0.3.0", "manifests", "cache.example.com_memcacheds.yaml")
+		editYAMLFile(t, crd, "served: true", "served: false")
+		_, lines, err := generate(t, ourTemplate(t), rel)
+		if !errors.Is(err, ErrInvalid) {
+			t.Fatalf("err = %v, want ErrInvalid", err)
+		}
+		want := "error: channel stable entry memcached-operator.v0.3.0: upgrade from memcached-operator.v0.1.0: CRD memcacheds.cache.example.com: version v1 stored objects before and is not served any more"
+		if !slices.Contains(lines, want) {
+			t.Errorf("problems:\n  %s\nwant:\n  %s", strings.Join(lines, "\n  "), want)
+		}
+	})
+}
+
+func TestReleasedBundlesAreImmutable(t *testing.T) {
+	rel := copyReleases(t)
+	work := filepath.Join(t.TempDir(), "bundle")
+	files, _ := atomicdir.Read(filepath.Join(rel, "memcached-operator.v0.2.1"))
+	if err := atomicdir.Replace(work, files, nil); err != nil {
+		t.Fatal(err)
+	}
+	if released, err := CheckReleased(work, rel); err != nil || !released {
+		t.Fatalf("an unchanged released bundle: released=%v err=%v", released, err)
+	}
+	editYAMLFile(t, filepath.Join(work, "manifests", "memcached-operator.clusterserviceversion.yaml"), "memcached:1.6.29-alpine", "memcached:1.6.30-alpine")
+	_, err := CheckReleased(work, rel)
+	want := "memcached-operator.v0.2.1 is released and immutable, but " + work + " differs from " + filepath.Join(rel, "memcached-operator.v0.2.1") + " in manifests/memcached-operator.clusterserviceversion.yaml: bump VERSION and run make bundle"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
+	}
+}
+
+// The release step adds a new version on top of each channel's head.
+func TestRelease(t *testing.T) {
+	rel := copyReleases(t)
+	dir := t.TempDir()
+	template := filepath.Join(dir, "template.yaml")
+	if err := os.WriteFile(template, []byte(ourTemplate(t)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(dir, "bundle")
+	files, _ := atomicdir.Read(filepath.Join(rel, "memcached-operator.v0.3.0"))
+	csv := "manifests/memcached-operator.clusterserviceversion.yaml"
+	files[csv] = []byte(strings.ReplaceAll(strings.ReplaceAll(string(files[csv]), "v0.3.0", "v0.4.0"), "version: 0.3.0", "version: 0.4.0"))
+	if err := atomicdir.Replace(work, files, nil); err != nil {
+		t.Fatal(err)
+	}
+	name, err := Release(work, rel, template, "example.com/memcached-operator-bundle:v0.4.0", []string{"stable", "candidate"}, "")
+	if err != nil || name != "memcached-operator.v0.4.0" {
+		t.Fatalf("Release = %s, %v", name, err)
+	}
+	report, err := Generate(context.Background(), Source{Template: template, Releases: rel}, Options{Output: filepath.Join(dir, "catalog")})
+	if err != nil {
+		t.Fatalf("Generate after release: %v %v", err, report)
+	}
+	for _, c := range report.Channels {
+		wantHead := "memcached-operator.v0.4.0"
+		if c.Name == "fast" {
+			wantHead = "memcached-operator.v0.3.0"
+		}
+		if c.Head != wantHead {
+			t.Errorf("channel %s head = %s, want %s", c.Name, c.Head, wantHead)
+		}
+	}
+	b, _ := os.ReadFile(template)
+	if !strings.HasPrefix(string(b), "# The catalog's release history") {
+		t.Errorf("the template's header comment was lost")
+	}
+	// Releasing the same bundle again changes nothing.
+	if _, err := Release(work, rel, template, "example.com/memcached-operator-bundle:v0.4.0", []string{"stable"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := os.ReadFile(template); string(again) != string(b) {
+		t.Errorf("a second release of the same bundle changed the template")
+	}
+}
+
+// FuzzRender feeds arbitrary templates: rendering and checking must fail
+// cleanly or produce a catalog, never panic.
+func FuzzRender(f *testing.F) {
+	good, err := os.ReadFile(repo.Template)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(string(good))
+	f.Add("schema: olm.template.basic\nentries: []\n")
+	f.Add("schema: olm.template.basic\nentries:\n- schema: olm.bundle\n  image: x:v1\n")
+	f.Add("{\"schema\":\"olm.template.basic\",\"entries\":[{\"schema\":\"olm.package\",\"name\":\"p\"}]}")
+	f.Fuzz(func(t *testing.T, template string) {
+		dir := t.TempDir()
+		src := Source{Template: filepath.Join(dir, "t.yaml"), Releases: repo.Releases}
+		if err := os.WriteFile(src.Template, []byte(template), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := Render(context.Background(), src, Local)
+		if err != nil {
+			return
+		}
+		if report, err := Check(context.Background(), cfg); err == nil {
+			if _, err := json.Marshal(report); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+func TestMain(m *testing.M) {
+	// operator-registry notes missing optional bundle files at info level.
+	logrus.SetLevel(logrus.WarnLevel)
+	os.Exit(m.Run())
+}

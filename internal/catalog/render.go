@@ -1,0 +1,99 @@
+// Package catalog renders, checks and writes the operator's file-based
+// catalog (FBC) with operator-registry: a hand-edited basic template whose
+// bundle references resolve to the released bundles kept in the repo, so
+// the catalog carries its own history.
+package catalog
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/blang/semver/v4"
+	"github.com/operator-framework/operator-registry/alpha/action"
+	"github.com/operator-framework/operator-registry/alpha/declcfg"
+	"github.com/operator-framework/operator-registry/alpha/template/basic"
+	"github.com/operator-framework/operator-registry/pkg/image"
+)
+
+// Mode selects how bundles reference their content.
+type Mode int
+
+const (
+	// Publish sets each bundle's image to its reference in the template:
+	// what goes into the catalog image.
+	Publish Mode = iota
+	// Local omits images so OLM installs from the inline olm.bundle.object
+	// manifests, without an unpack Job (for the local cluster).
+	Local
+)
+
+// Source is where a catalog comes from.
+type Source struct {
+	// Template is the basic template (schema olm.template.basic).
+	Template string
+	// Releases holds one released bundle directory per version, named
+	// <package>.v<version>.
+	Releases string
+}
+
+// Render runs the basic template through operator-registry, resolving each
+// bundle image reference to its released bundle directory.
+func Render(ctx context.Context, src Source, mode Mode) (*declcfg.DeclarativeConfig, error) {
+	b, err := os.ReadFile(src.Template)
+	if err != nil {
+		return nil, err
+	}
+	renderBundle := func(ctx context.Context, ref string) (*declcfg.DeclarativeConfig, error) {
+		dir, err := releaseDir(src.Releases, ref)
+		if err != nil {
+			return nil, err
+		}
+		cfg, err := action.Render{
+			Refs:           []string{dir},
+			AllowedRefMask: action.RefBundleDir,
+			// Never pull: a reference is a directory or an error.
+			Registry: &image.MockRegistry{},
+		}.Run(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("bundle %s (%s): %w", ref, dir, err)
+		}
+		for i := range cfg.Bundles {
+			cfg.Bundles[i].Image = ""
+			if mode == Publish {
+				cfg.Bundles[i].Image = ref
+			}
+		}
+		return cfg, nil
+	}
+	tmpl := (&basic.Factory{}).CreateTemplate(renderBundle)
+	cfg, err := tmpl.Render(ctx, bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", src.Template, err)
+	}
+	return cfg, nil
+}
+
+// releaseDir maps a bundle image reference (…:v<version>) to its released
+// directory.
+func releaseDir(releases, ref string) (string, error) {
+	i := strings.LastIndex(ref, ":")
+	if i < 0 || strings.Contains(ref[i:], "/") {
+		return "", fmt.Errorf("bundle %s: the reference has no tag; tag bundle images v<version>", ref)
+	}
+	tag := ref[i+1:]
+	v, err := semver.Parse(strings.TrimPrefix(tag, "v"))
+	if err != nil {
+		return "", fmt.Errorf("bundle %s: tag %q is not v<semver>", ref, tag)
+	}
+	name := filepath.Base(ref[:i])
+	pkg := strings.TrimSuffix(name, "-bundle")
+	dir := filepath.Join(releases, fmt.Sprintf("%s.v%s", pkg, v))
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return "", fmt.Errorf("bundle %s: no released bundle at %s: release it first (make catalog-release VERSION=%s)", ref, dir, v)
+	}
+	return dir, nil
+}

@@ -1,0 +1,231 @@
+// Package graph analyses a package's upgrade graph under OLM's resolution
+// rules, which `opm validate` does not check: from an installed bundle, the
+// candidates in a channel are the entries that replace it, list it in
+// skips, or whose skipRange includes its version, and the candidate nearest
+// the channel head wins. The analysis is pure: it reads a Package and
+// returns a Report.
+package graph
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/blang/semver/v4"
+)
+
+// Entry is one channel entry.
+type Entry struct {
+	Name      string   `json:"name"`
+	Replaces  string   `json:"replaces,omitempty"`
+	Skips     []string `json:"skips,omitempty"`
+	SkipRange string   `json:"skipRange,omitempty"`
+}
+
+// Channel is a named list of entries.
+type Channel struct {
+	Name    string  `json:"name"`
+	Entries []Entry `json:"entries"`
+}
+
+// Package is what the analysis needs of a catalog package.
+type Package struct {
+	Name           string
+	DefaultChannel string
+	Channels       []Channel
+	// Versions of every bundle by name.
+	Versions map[string]semver.Version
+}
+
+// Severity of a Problem.
+type Severity string
+
+const (
+	Error   Severity = "error"
+	Warning Severity = "warning"
+	Info    Severity = "info"
+)
+
+// Problem is one finding, tied to a channel entry.
+type Problem struct {
+	Severity Severity `json:"severity"`
+	Channel  string   `json:"channel,omitempty"`
+	Entry    string   `json:"entry,omitempty"`
+	Message  string   `json:"message"`
+}
+
+func (p Problem) String() string {
+	where := ""
+	if p.Channel != "" {
+		where = "channel " + p.Channel
+		if p.Entry != "" {
+			where += " entry " + p.Entry
+		}
+		where += ": "
+	}
+	return fmt.Sprintf("%s: %s%s", p.Severity, where, p.Message)
+}
+
+// ChannelReport is the analysis of one channel.
+type ChannelReport struct {
+	Name string `json:"name"`
+	Head string `json:"head,omitempty"`
+	// Paths are the exact upgrade hops from each bundle to the head
+	// (the head's path is empty); bundles that cannot reach it are absent.
+	Paths map[string][]string `json:"paths"`
+	// Skipped bundles are pruned by OLM: startingCSV cannot install them.
+	Skipped []string `json:"skipped,omitempty"`
+}
+
+// Switch says where a Subscription installed at Bundle lands when its
+// channel changes From one To another: the upgrade it finds there, or none.
+type Switch struct {
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Bundle string `json:"bundle"`
+	// Lands is the bundle the next upgrade installs; empty when the
+	// Subscription finds no upgrade in the new channel.
+	Lands string `json:"lands,omitempty"`
+	// Reason explains an empty Lands.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Edge is an upgrade OLM may perform: from an installed bundle to a
+// channel entry that replaces, skips or skipRange-covers it.
+type Edge struct {
+	From    string `json:"from"`
+	To      string `json:"to"`
+	Channel string `json:"channel"`
+	By      string `json:"by"` // replaces, skips or skipRange
+}
+
+// Report is the whole analysis.
+type Report struct {
+	Package        string          `json:"package"`
+	DefaultChannel string          `json:"defaultChannel"`
+	Channels       []ChannelReport `json:"channels"`
+	Switches       []Switch        `json:"switches"`
+	Edges          []Edge          `json:"edges"`
+	Problems       []Problem       `json:"problems,omitempty"`
+}
+
+// Errors counts problems of severity error.
+func (r *Report) Errors() int {
+	n := 0
+	for _, p := range r.Problems {
+		if p.Severity == Error {
+			n++
+		}
+	}
+	return n
+}
+
+// maxVersion stands for "any future version" when checking that a
+// skipRange is bounded.
+var maxVersion = semver.Version{Major: 1<<63 - 1}
+
+// Analyze runs every check on pkg.
+func Analyze(pkg *Package) *Report {
+	r := &Report{Package: pkg.Name, DefaultChannel: pkg.DefaultChannel}
+	add := func(sev Severity, ch, entry, format string, args ...any) {
+		r.Problems = append(r.Problems, Problem{Severity: sev, Channel: ch, Entry: entry, Message: fmt.Sprintf(format, args...)})
+	}
+	resolvers := map[string]*resolver{}
+	for _, ch := range pkg.Channels {
+		res := newResolver(pkg, ch)
+		resolvers[ch.Name] = res
+		r.Channels = append(r.Channels, analyzeChannel(pkg, ch, res, add))
+		r.Edges = append(r.Edges, res.edges()...)
+	}
+	r.Switches = switches(pkg, resolvers)
+	return r
+}
+
+type addFunc func(sev Severity, ch, entry, format string, args ...any)
+
+func analyzeChannel(pkg *Package, ch Channel, res *resolver, add addFunc) ChannelReport {
+	cr := ChannelReport{Name: ch.Name, Paths: map[string][]string{}}
+	if len(ch.Entries) == 0 {
+		add(Error, ch.Name, "", "channel has no entries")
+		return cr
+	}
+	for _, e := range ch.Entries {
+		checkEntry(pkg, ch.Name, e, add)
+	}
+
+	heads := res.heads()
+	switch len(heads) {
+	case 0:
+		add(Error, ch.Name, "", "channel has no head: every entry is replaced or skipped by another (a cycle)")
+		return cr
+	case 1:
+		cr.Head = heads[0]
+	default:
+		add(Error, ch.Name, "", "channel has %d heads (%v): exactly one entry may be neither replaced nor skipped", len(heads), heads)
+		return cr
+	}
+
+	skipped := map[string]bool{}
+	for _, e := range ch.Entries {
+		for _, s := range e.Skips {
+			if res.inChannel[s] {
+				skipped[s] = true
+			}
+		}
+	}
+	for s := range skipped {
+		cr.Skipped = append(cr.Skipped, s)
+		add(Info, ch.Name, s, "is skipped by another entry: OLM prunes it, so a Subscription's startingCSV cannot install it")
+	}
+	sort.Strings(cr.Skipped)
+
+	for _, e := range ch.Entries {
+		path, err := res.pathToHead(e.Name, cr.Head)
+		if err != nil {
+			add(Error, ch.Name, e.Name, "%v", err)
+			continue
+		}
+		cr.Paths[e.Name] = path
+	}
+	return cr
+}
+
+// checkEntry checks the versions an entry's edges name and its skipRange.
+func checkEntry(pkg *Package, ch string, e Entry, add addFunc) {
+	v, ok := pkg.Versions[e.Name]
+	if !ok {
+		add(Error, ch, e.Name, "names no bundle of package %s", pkg.Name)
+		return
+	}
+	older := func(what, name string) {
+		if w, ok := pkg.Versions[name]; ok && !w.LT(v) {
+			add(Error, ch, e.Name, "%s %s (%s), which is not older than %s: an upgrade edge must go to a higher version", what, name, w, v)
+		}
+	}
+	if e.Replaces != "" {
+		older("replaces", e.Replaces)
+	}
+	for _, s := range e.Skips {
+		older("skips", s)
+	}
+	if e.SkipRange == "" {
+		return
+	}
+	rng, err := semver.ParseRange(e.SkipRange)
+	if err != nil {
+		add(Error, ch, e.Name, "skipRange %q does not parse: %v", e.SkipRange, err)
+		return
+	}
+	if rng(maxVersion) {
+		add(Error, ch, e.Name, "skipRange %q has no upper bound: it would claim every future version; end it below %s", e.SkipRange, v)
+	}
+	var covered []string
+	for name, w := range pkg.Versions {
+		if !w.LT(v) && rng(w) {
+			covered = append(covered, fmt.Sprintf("%s (%s)", name, w))
+		}
+	}
+	sort.Strings(covered)
+	if len(covered) > 0 {
+		add(Error, ch, e.Name, "skipRange %q covers %v, not older than %s: end it below %s", e.SkipRange, covered, v, v)
+	}
+}

@@ -1,0 +1,170 @@
+package graph
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/blang/semver/v4"
+)
+
+func pkg(channels ...Channel) *Package {
+	p := &Package{Name: "p", DefaultChannel: channels[0].Name, Channels: channels, Versions: map[string]semver.Version{}}
+	for _, v := range []string{"0.1.0", "0.2.0", "0.2.1", "0.3.0"} {
+		p.Versions["p.v"+v] = semver.MustParse(v)
+	}
+	return p
+}
+
+// The release history of this repo's catalog, one mechanism per channel.
+var (
+	candidate = Channel{Name: "candidate", Entries: []Entry{
+		{Name: "p.v0.1.0"},
+		{Name: "p.v0.2.0", Replaces: "p.v0.1.0"},
+		{Name: "p.v0.2.1", Replaces: "p.v0.2.0"},
+		{Name: "p.v0.3.0", Replaces: "p.v0.2.1"},
+	}}
+	fast = Channel{Name: "fast", Entries: []Entry{
+		{Name: "p.v0.1.0"},
+		{Name: "p.v0.2.0", Replaces: "p.v0.1.0"},
+		{Name: "p.v0.2.1", Replaces: "p.v0.1.0", Skips: []string{"p.v0.2.0"}},
+		{Name: "p.v0.3.0", Replaces: "p.v0.2.1"},
+	}}
+	stable = Channel{Name: "stable", Entries: []Entry{
+		{Name: "p.v0.1.0"},
+		{Name: "p.v0.2.1", Replaces: "p.v0.1.0"},
+		{Name: "p.v0.3.0", Replaces: "p.v0.2.1", SkipRange: ">=0.1.0 <0.3.0"},
+	}}
+)
+
+func channel(r *Report, name string) ChannelReport {
+	for _, c := range r.Channels {
+		if c.Name == name {
+			return c
+		}
+	}
+	return ChannelReport{}
+}
+
+func TestPaths(t *testing.T) {
+	r := Analyze(pkg(stable, fast, candidate))
+	if r.Errors() != 0 {
+		t.Fatalf("problems: %v", r.Problems)
+	}
+	for _, tc := range []struct {
+		channel, from string
+		want          []string
+	}{
+		{"candidate", "p.v0.1.0", []string{"p.v0.2.0", "p.v0.2.1", "p.v0.3.0"}},
+		{"fast", "p.v0.1.0", []string{"p.v0.2.1", "p.v0.3.0"}},
+		{"fast", "p.v0.2.0", []string{"p.v0.2.1", "p.v0.3.0"}},
+		// skipRange covers 0.1.0, and 0.3.0 is nearer the head than 0.2.1.
+		{"stable", "p.v0.1.0", []string{"p.v0.3.0"}},
+		{"stable", "p.v0.2.1", []string{"p.v0.3.0"}},
+		{"stable", "p.v0.3.0", []string{}},
+	} {
+		got := channel(r, tc.channel).Paths[tc.from]
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s from %s: path %v, want %v", tc.channel, tc.from, got, tc.want)
+		}
+	}
+	if h := channel(r, "fast").Head; h != "p.v0.3.0" {
+		t.Errorf("fast head = %s", h)
+	}
+	if s := channel(r, "fast").Skipped; !slices.Equal(s, []string{"p.v0.2.0"}) {
+		t.Errorf("fast skipped = %v, want [p.v0.2.0]", s)
+	}
+}
+
+func TestSwitches(t *testing.T) {
+	r := Analyze(pkg(stable, fast, candidate))
+	lands := map[string]string{}
+	for _, s := range r.Switches {
+		lands[s.From+">"+s.To+":"+s.Bundle] = s.Lands
+	}
+	for key, want := range map[string]string{
+		// 0.2.0 is not in stable, but stable's skipRange covers it.
+		"candidate>stable:p.v0.2.0": "p.v0.3.0",
+		"candidate>fast:p.v0.2.0":   "p.v0.2.1",
+		"stable>candidate:p.v0.1.0": "p.v0.2.0",
+		"stable>fast:p.v0.3.0":      "",
+	} {
+		if got, ok := lands[key]; !ok || got != want {
+			t.Errorf("%s lands on %q, want %q", key, got, want)
+		}
+	}
+}
+
+func TestProblems(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ch   Channel
+		want string
+	}{
+		{"two heads", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.1.0"}, {Name: "p.v0.2.0"}}},
+			"error: channel c: channel has 2 heads ([p.v0.1.0 p.v0.2.0]): exactly one entry may be neither replaced nor skipped"},
+		{"cycle", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.1.0", Replaces: "p.v0.2.0"}, {Name: "p.v0.2.0", Replaces: "p.v0.1.0"}}},
+			"error: channel c: channel has no head: every entry is replaced or skipped by another (a cycle)"},
+		{"edge to a higher version", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.2.0"}, {Name: "p.v0.1.0", Replaces: "p.v0.2.0"}}},
+			"error: channel c entry p.v0.1.0: replaces p.v0.2.0 (0.2.0), which is not older than 0.1.0: an upgrade edge must go to a higher version"},
+		{"garbage skipRange", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.3.0", SkipRange: "banana"}}},
+			`error: channel c entry p.v0.3.0: skipRange "banana" does not parse: Could not get version from string: "banana"`},
+		{"unbounded skipRange", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.2.0", SkipRange: ">=0.1.0"}}},
+			`error: channel c entry p.v0.2.0: skipRange ">=0.1.0" has no upper bound: it would claim every future version; end it below 0.2.0`},
+		{"skipRange covers itself", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.2.0", SkipRange: ">=0.1.0 <=0.2.1"}}},
+			`error: channel c entry p.v0.2.0: skipRange ">=0.1.0 <=0.2.1" covers [p.v0.2.0 (0.2.0) p.v0.2.1 (0.2.1)], not older than 0.2.0: end it below 0.2.0`},
+		{"stranded", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.1.0"}, {Name: "p.v0.2.0", Replaces: "p.v0.1.0"}, {Name: "p.v0.3.0", Skips: []string{"p.v0.2.0"}}}},
+			"error: channel c entry p.v0.1.0: cannot reach the head p.v0.3.0: nothing replaces, skips or skipRange-covers it"},
+		{"unknown bundle", Channel{Name: "c", Entries: []Entry{{Name: "p.v9.9.9"}}},
+			"error: channel c entry p.v9.9.9: names no bundle of package p"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Analyze(pkg(tc.ch))
+			var got []string
+			for _, p := range r.Problems {
+				got = append(got, p.String())
+			}
+			if !slices.Contains(got, tc.want) {
+				t.Errorf("problems:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), tc.want)
+			}
+		})
+	}
+}
+
+// FuzzAnalyze feeds arbitrary channels: the analysis must terminate, never
+// panic, and every path it reports must follow real edges to the head.
+func FuzzAnalyze(f *testing.F) {
+	f.Add("p.v0.1.0", "", "", "p.v0.2.0", "p.v0.1.0", ">=0.1.0 <0.2.0", "p.v0.3.0", "p.v0.2.0", "")
+	f.Add("p.v0.1.0", "p.v0.3.0", "", "p.v0.2.0", "p.v0.1.0", "", "p.v0.3.0", "p.v0.2.0", "")
+	f.Add("p.v0.2.1", "", "x", "p.v0.2.0", "", "<0.2.0 || >1", "p.v0.3.0", "p.v0.2.1", ">=0.0.0")
+	f.Fuzz(func(t *testing.T, n1, r1, sr1, n2, r2, sr2, n3, r3, sr3 string) {
+		ch := Channel{Name: "c", Entries: []Entry{
+			{Name: n1, Replaces: r1, SkipRange: sr1},
+			{Name: n2, Replaces: r2, SkipRange: sr2, Skips: []string{r1}},
+			{Name: n3, Replaces: r3, SkipRange: sr3},
+		}}
+		p := pkg(ch)
+		r := Analyze(p)
+		res := newResolver(p, ch)
+		for _, cr := range r.Channels {
+			for from, path := range cr.Paths {
+				cur := from
+				for _, hop := range path {
+					ok := false
+					for _, c := range res.candidates(cur) {
+						ok = ok || c.To == hop
+					}
+					if !ok {
+						t.Fatalf("path %v from %s: %s is no candidate from %s", path, from, hop, cur)
+					}
+					cur = hop
+				}
+				if len(path) > 0 && cur != cr.Head {
+					t.Fatalf("path %v from %s ends at %s, not the head %s", path, from, cur, cr.Head)
+				}
+			}
+		}
+		_ = fmt.Sprint(r)
+	})
+}
