@@ -117,9 +117,13 @@ func TestBrokenTemplates(t *testing.T) {
 		{"unknown schema", func(s string) string {
 			return strings.Replace(s, "schema: olm.template.basic", "schema: olm.template.fancy", 1)
 		}, `template.yaml: template has unknown schema ("olm.template.fancy"), should be "olm.template.basic"`},
-		{"template names a missing bundle", func(s string) string { return s + "- schema: olm.bundle\n  image: example.com/memcached-operator-bundle:v9.9.9\n" },
+		{"template names a missing bundle", func(s string) string {
+			return s + "- schema: olm.bundle\n  image: example.com/memcached-operator-bundle:v9.9.9\n"
+		},
 			"bundle example.com/memcached-operator-bundle:v9.9.9: no released bundle at"},
-		{"duplicate bundle", func(s string) string { return s + "- schema: olm.bundle\n  image: example.com/memcached-operator-bundle:v0.2.0\n" },
+		{"duplicate bundle", func(s string) string {
+			return s + "- schema: olm.bundle\n  image: example.com/memcached-operator-bundle:v0.2.0\n"
+		},
 			`opm validate: package "memcached-operator" has duplicate bundle "memcached-operator.v0.2.0"`},
 		{"cycle", func(s string) string {
 			return strings.Replace(s, "  - name: memcached-operator.v0.1.0\n  - name: memcached-operator.v0.2.0\n    replaces: memcached-operator.v0.1.0\n  - name: memcached-operator.v0.2.1\n    replaces: memcached-operator.v0.2.0",
