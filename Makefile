@@ -309,6 +309,24 @@ test-catalog: catalog $(OPM) registry-up ## Serve the catalog with opm and query
 	OPM=$(OPM) CATALOG_DIR=$(LOCAL_CATALOG) $(GOTEST) $(TEST_FLAGS) -count=1 -tags $(GO_TAGS),serve ./test/catalog/...
 	$(MAKE) catalog-build catalog-push CATALOG_IMG=$(LOCAL_REGISTRY)/memcached-operator-catalog:v$(VERSION) PUSH_FLAGS=--tls-verify=false
 
+##@ OLM on the local cluster (olm and catalog operators as local processes)
+
+OLM_STATE := $(WORKDIR)/olm
+OLM_ENV = OLM=$(OLM) OLM_CATALOG=$(OLM_CATALOG) KUBECTL=$(KUBECTL) STATE=$(OLM_STATE) \
+	OLM_CRDS=$$(cd hack/tools/olm && go list -m -f '{{.Dir}}' github.com/operator-framework/operator-lifecycle-manager)/deploy/chart/crds
+
+.PHONY: olm-up
+olm-up: cluster-up olm-tools ## Install OLM's CRDs and start OLM against the local cluster (idempotent).
+	$(OLM_ENV) hack/olm.sh up
+
+.PHONY: olm-down
+olm-down: ## Stop OLM.
+	-$(OLM_ENV) hack/olm.sh down
+
+.PHONY: olm-status
+olm-status: ## Show whether OLM is running.
+	$(OLM_ENV) hack/olm.sh status
+
 ##@ Local registry (distribution, on 127.0.0.1)
 
 LOCAL_REGISTRY ?= 127.0.0.1:5000

@@ -6,6 +6,9 @@
 //	sdk catalog render    template + released bundles -> catalog/, validated and analysed
 //	sdk catalog analyze   upgrade-graph analysis of an FBC directory
 //	sdk catalog release   add the working bundle to the release history
+//	sdk run bundle        install a bundle directory through OLM
+//	sdk run bundle-upgrade  upgrade what run bundle installed to another bundle
+//	sdk cleanup           remove what run bundle installed
 package main
 
 import (
@@ -28,6 +31,9 @@ const usage = `usage:
   sdk catalog render [flags]     render, validate and analyse the catalog into catalog/
   sdk catalog analyze DIR [-o text|json]
   sdk catalog release [flags]    add bundle/ to the released history and the template
+  sdk run bundle DIR [flags]     install a bundle through OLM (KUBECONFIG)
+  sdk run bundle-upgrade DIR [flags]
+  sdk cleanup PACKAGE [flags]
 Run a command with -h for its flags.`
 
 func main() {
@@ -45,8 +51,14 @@ func main() {
 var errReported = errors.New("reported")
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 2 && args[0] == "cleanup" {
+		return cleanup(args[1:], stdout, stderr)
+	}
 	if len(args) < 2 {
 		return errors.New(usage)
+	}
+	if args[0] == "cleanup" {
+		return cleanup(args[1:], stdout, stderr)
 	}
 	switch args[0] + " " + args[1] {
 	case "generate bundle":
@@ -59,6 +71,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return catalogAnalyze(args[2:], stdout, stderr)
 	case "catalog release":
 		return catalogRelease(args[2:], stdout, stderr)
+	case "run bundle":
+		return runBundle(args[2:], false, stdout, stderr)
+	case "run bundle-upgrade":
+		return runBundle(args[2:], true, stdout, stderr)
 	}
 	return fmt.Errorf("unknown command %q\n%s", strings.Join(args[:2], " "), usage)
 }

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/example-inc/memcached-operator/internal/olm"
+)
+
+type runFlags struct {
+	opts    olm.RunOptions
+	timeout time.Duration
+}
+
+func (r *runFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&r.opts.Namespace, "namespace", "default", "Namespace to install into.")
+	fs.StringVar(&r.opts.InstallMode, "install-mode", "", "AllNamespaces, OwnNamespace, SingleNamespace=NS or MultiNamespace=NS1,NS2 (default: as operator-sdk chooses).")
+	fs.StringVar(&r.opts.OPM, "opm", "bin/opm", "opm binary that serves the catalog.")
+	fs.StringVar(&r.opts.StateDir, "state-dir", ".work/run-bundle", "Where the served catalogs, their logs and pid files live.")
+	fs.DurationVar(&r.timeout, "timeout", 5*time.Minute, "How long to wait for the install (CatalogSource, InstallPlan, CSV).")
+}
+
+// runBundle is `run bundle` and `run bundle-upgrade`.
+func runBundle(args []string, upgrade bool, stdout, stderr io.Writer) error {
+	name := "run bundle"
+	if upgrade {
+		name = "run bundle-upgrade"
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var rf runFlags
+	rf.register(fs)
+	if err := fs.Parse(reorder(args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("%s takes one bundle directory", name)
+	}
+	rf.opts.Bundle, rf.opts.Out = fs.Arg(0), stdout
+	c, err := newOLMClient()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), rf.timeout)
+	defer cancel()
+	run := c.RunBundle
+	if upgrade {
+		run = c.UpgradeBundle
+	}
+	start := time.Now()
+	inst, err := run(ctx, rf.opts)
+	if err != nil {
+		var stalled *olm.StalledError
+		if errors.As(err, &stalled) {
+			fmt.Fprintf(stderr, "error: %s (after %s); what OLM reports:\n%s", stalled.What, time.Since(start).Round(time.Second), stalled.Diagnosis)
+			return errReported
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "%s is installed in %s through OLM in %s (Subscription %s, InstallPlan %s)\n",
+		inst.CSV, inst.Namespace, time.Since(start).Round(100*time.Millisecond), inst.Subscription, inst.InstallPlan)
+	return nil
+}
+
+// cleanup is `cleanup PACKAGE`.
+func cleanup(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("cleanup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ns := fs.String("namespace", "default", "Namespace run bundle installed into.")
+	stateDir := fs.String("state-dir", ".work/run-bundle", "run bundle's state directory.")
+	deleteCRDs := fs.Bool("delete-crds", false, "Also delete the CRDs the operator owns (and every object of them).")
+	timeout := fs.Duration("timeout", 2*time.Minute, "How long to wait for each object to go.")
+	if err := fs.Parse(reorder(args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("cleanup takes one package name")
+	}
+	c, err := newOLMClient()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	if err := c.Cleanup(ctx, fs.Arg(0), *ns, *stateDir, *deleteCRDs, stdout); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s is cleaned up from %s\n", fs.Arg(0), *ns)
+	return nil
+}

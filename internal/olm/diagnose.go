@@ -1,0 +1,165 @@
+package olm
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	operatorsv1alpha1 "github.com/operator-framework/api/pkg/operators/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Diagnose says what OLM reports about a Subscription and everything it
+// leads to: the CatalogSource's connection, the Subscription's conditions,
+// the InstallPlan's phase and failing steps, the CSV's phase, reason and
+// message, and the install Deployments with their pods. This is what a
+// person would look up by hand after "timed out waiting for CSV".
+func (c *Client) Diagnose(ctx context.Context, ns, subName string) string {
+	var b strings.Builder
+	line := func(format string, args ...any) { fmt.Fprintf(&b, "  "+format+"\n", args...) }
+
+	sub := &operatorsv1alpha1.Subscription{}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: subName}, sub); err != nil {
+		line("Subscription %s/%s: %v", ns, subName, err)
+		return b.String()
+	}
+	b.WriteString(c.describeCatalogSource(ctx, sub.Spec.CatalogSourceNamespace, sub.Spec.CatalogSource))
+	line("Subscription %s/%s: state %q, current CSV %q, installed CSV %q", ns, subName, sub.Status.State, sub.Status.CurrentCSV, sub.Status.InstalledCSV)
+	for _, cond := range sub.Status.Conditions {
+		if cond.Status == corev1.ConditionTrue || cond.Message != "" {
+			line("  condition %s=%s %s: %s", cond.Type, cond.Status, cond.Reason, cond.Message)
+		}
+	}
+	if sub.Status.InstallPlanRef == nil {
+		line("  no InstallPlan yet: OLM has not resolved the Subscription (is there exactly one OperatorGroup in %s?)", ns)
+	} else {
+		c.describeInstallPlan(ctx, ns, sub.Status.InstallPlanRef.Name, line)
+	}
+	csvName := sub.Status.CurrentCSV
+	if csvName == "" {
+		return b.String()
+	}
+	csv := &operatorsv1alpha1.ClusterServiceVersion{}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: csvName}, csv); err != nil {
+		line("ClusterServiceVersion %s: %v", csvName, err)
+		return b.String()
+	}
+	line("ClusterServiceVersion %s: phase %s, reason %s: %s", csvName, csv.Status.Phase, csv.Status.Reason, csv.Status.Message)
+	for _, r := range csv.Status.RequirementStatus {
+		if r.Status != operatorsv1alpha1.RequirementStatusReasonPresent {
+			line("  requirement %s %s: %s %s", r.Kind, r.Name, r.Status, r.Message)
+		}
+	}
+	for _, d := range csv.Spec.InstallStrategy.StrategySpec.DeploymentSpecs {
+		c.describeDeployment(ctx, ns, d.Name, line)
+	}
+	return b.String()
+}
+
+func (c *Client) describeCatalogSource(ctx context.Context, ns, name string) string {
+	cs := &operatorsv1alpha1.CatalogSource{}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, cs); err != nil {
+		return fmt.Sprintf("  CatalogSource %s/%s: %v\n", ns, name, err)
+	}
+	state := "no connection state yet"
+	if s := cs.Status.GRPCConnectionState; s != nil {
+		state = fmt.Sprintf("connection %s to %s", s.LastObservedState, s.Address)
+	}
+	msg := ""
+	if cs.Status.Message != "" {
+		msg = ": " + cs.Status.Message
+	}
+	return fmt.Sprintf("  CatalogSource %s/%s: %s%s\n", ns, name, state, msg)
+}
+
+func (c *Client) describeInstallPlan(ctx context.Context, ns, name string, line func(string, ...any)) {
+	ip := &operatorsv1alpha1.InstallPlan{}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, ip); err != nil {
+		line("InstallPlan %s/%s: %v", ns, name, err)
+		return
+	}
+	line("InstallPlan %s/%s: phase %s, approved %t, installs %v", ns, name, ip.Status.Phase, ip.Spec.Approved, ip.Spec.ClusterServiceVersionNames)
+	for _, cond := range ip.Status.Conditions {
+		if cond.Status != corev1.ConditionTrue || cond.Message != "" {
+			line("  condition %s=%s %s: %s", cond.Type, cond.Status, cond.Reason, cond.Message)
+		}
+	}
+	for _, step := range ip.Status.Plan {
+		if step == nil {
+			continue
+		}
+		switch step.Status {
+		case operatorsv1alpha1.StepStatusCreated, operatorsv1alpha1.StepStatusPresent:
+		default:
+			line("  step %s %s: %s", step.Resource.Kind, step.Resource.Name, step.Status)
+		}
+	}
+}
+
+func (c *Client) describeDeployment(ctx context.Context, ns, name string, line func(string, ...any)) {
+	d := &appsv1.Deployment{}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, d); err != nil {
+		line("Deployment %s/%s: %v", ns, name, err)
+		return
+	}
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	line("Deployment %s/%s: %d/%d available", ns, name, d.Status.AvailableReplicas, want)
+	for _, cond := range d.Status.Conditions {
+		if cond.Status != corev1.ConditionTrue {
+			line("  condition %s=%s %s: %s", cond.Type, cond.Status, cond.Reason, cond.Message)
+		}
+	}
+	sel, err := metaSelector(d)
+	if err != nil {
+		return
+	}
+	pods := &corev1.PodList{}
+	if err := c.List(ctx, pods, client.InNamespace(ns), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+		line("  pods: %v", err)
+		return
+	}
+	sort.Slice(pods.Items, func(i, j int) bool { return pods.Items[i].Name < pods.Items[j].Name })
+	for _, p := range pods.Items {
+		line("  pod %s: %s%s", p.Name, p.Status.Phase, podProblems(&p))
+	}
+}
+
+func metaSelector(d *appsv1.Deployment) (labels.Selector, error) {
+	if d.Spec.Selector == nil {
+		return labels.Everything(), nil
+	}
+	return labels.ValidatedSelectorFromSet(d.Spec.Selector.MatchLabels)
+}
+
+// podProblems lists why a pod is not ready: unschedulable, image pulls,
+// crashes, failing probes.
+func podProblems(p *corev1.Pod) string {
+	var out []string
+	for _, c := range p.Status.Conditions {
+		if c.Status != corev1.ConditionTrue && c.Message != "" {
+			out = append(out, fmt.Sprintf("%s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message))
+		}
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		switch {
+		case cs.State.Waiting != nil:
+			out = append(out, fmt.Sprintf("container %s waiting: %s %s", cs.Name, cs.State.Waiting.Reason, cs.State.Waiting.Message))
+		case cs.State.Terminated != nil:
+			out = append(out, fmt.Sprintf("container %s terminated: %s (exit %d)", cs.Name, cs.State.Terminated.Reason, cs.State.Terminated.ExitCode))
+		case !cs.Ready:
+			out = append(out, fmt.Sprintf("container %s not ready", cs.Name))
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return "; " + strings.Join(out, "; ")
+}
