@@ -327,6 +327,27 @@ olm-down: ## Stop OLM.
 olm-status: ## Show whether OLM is running.
 	$(OLM_ENV) hack/olm.sh status
 
+.PHONY: test-olm
+test-olm: build catalog $(OPM) olm-up ## End to end with the real OLM: run bundle, catalog installs, manual/automatic upgrades, channel switch, CRs survive, stalls explained.
+	OPM=$(OPM) MANAGER_BINARY=$(LOCALBIN)/manager BUNDLE_DIR=$(CURDIR)/bundle CATALOG_DIR=$(LOCAL_CATALOG) \
+		$(GOTEST) $(TEST_FLAGS) -count=1 -p 1 -tags $(GO_TAGS),olm -timeout 20m ./test/olm/...
+
+RUN_NAMESPACE ?= memcached-operator-system
+RUN_BUNDLE_FLAGS ?=
+
+.PHONY: run-bundle
+run-bundle: sdk $(OPM) ## Install BUNDLE_DIR (default bundle/) through OLM into RUN_NAMESPACE, as operator-sdk run bundle.
+	$(KUBECTL) create namespace $(RUN_NAMESPACE) --dry-run=client -o yaml | $(KUBECTL) apply -f - >/dev/null
+	$(SDK) run bundle $(or $(BUNDLE_DIR),bundle) --namespace $(RUN_NAMESPACE) --opm $(OPM) --state-dir $(WORKDIR)/run-bundle $(RUN_BUNDLE_FLAGS)
+
+.PHONY: run-bundle-upgrade
+run-bundle-upgrade: sdk $(OPM) ## Upgrade what run-bundle installed to BUNDLE_DIR.
+	$(SDK) run bundle-upgrade $(or $(BUNDLE_DIR),bundle) --namespace $(RUN_NAMESPACE) --opm $(OPM) --state-dir $(WORKDIR)/run-bundle $(RUN_BUNDLE_FLAGS)
+
+.PHONY: cleanup
+cleanup: sdk ## Remove what run-bundle installed (CLEANUP_FLAGS=--delete-crds to drop the CRDs too).
+	$(SDK) cleanup $(PACKAGE) --namespace $(RUN_NAMESPACE) --state-dir $(WORKDIR)/run-bundle $(CLEANUP_FLAGS)
+
 ##@ Local registry (distribution, on 127.0.0.1)
 
 LOCAL_REGISTRY ?= 127.0.0.1:5000

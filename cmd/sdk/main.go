@@ -20,7 +20,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-logr/logr"
 	"github.com/sirupsen/logrus"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/example-inc/memcached-operator/internal/bundle"
 )
@@ -39,6 +41,8 @@ Run a command with -h for its flags.`
 func main() {
 	// operator-registry logs routine notes (no dependencies.yaml, ...) at info.
 	logrus.SetLevel(logrus.WarnLevel)
+	// controller-runtime's client warns, with a stack, when no logger is set.
+	ctrllog.SetLogger(logr.Discard())
 	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, errReported) {
 			fmt.Fprintln(os.Stderr, "error:", err)

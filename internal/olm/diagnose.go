@@ -89,6 +89,10 @@ func (c *Client) describeInstallPlan(ctx context.Context, ns, name string, line 
 			line("  condition %s=%s %s: %s", cond.Type, cond.Status, cond.Reason, cond.Message)
 		}
 	}
+	if ip.Status.Phase == operatorsv1alpha1.InstallPlanPhaseRequiresApproval {
+		line("  waiting for approval: approve it (spec.approved=true) or use automatic approval")
+		return
+	}
 	for _, step := range ip.Status.Plan {
 		if step == nil {
 			continue

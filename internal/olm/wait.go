@@ -79,6 +79,13 @@ func (c *Client) WaitForCatalog(ctx context.Context, ns, name string) error {
 // the CSVs it installs. A plan named there already approved (automatic
 // approval) is returned as is.
 func (c *Client) ApproveNext(ctx context.Context, ns, sub, after string) (string, []string, error) {
+	return c.NextInstallPlan(ctx, ns, sub, after, true)
+}
+
+// NextInstallPlan waits for the Subscription to name an InstallPlan other
+// than after that is ready to run or waits for approval, and approves it
+// when approve is set.
+func (c *Client) NextInstallPlan(ctx context.Context, ns, sub, after string, approve bool) (string, []string, error) {
 	var plan *operatorsv1alpha1.InstallPlan
 	diag := func(ctx context.Context) string { return c.Diagnose(ctx, ns, sub) }
 	err := c.until(ctx, fmt.Sprintf("an InstallPlan for Subscription %s/%s", ns, sub), diag, func(ctx context.Context) (bool, error) {
@@ -98,7 +105,7 @@ func (c *Client) ApproveNext(ctx context.Context, ns, sub, after string) (string
 		case operatorsv1alpha1.InstallPlanPhaseFailed:
 			return false, &StalledError{What: fmt.Sprintf("InstallPlan %s/%s failed", ns, ip.Name), Diagnosis: c.Diagnose(ctx, ns, sub)}
 		case operatorsv1alpha1.InstallPlanPhaseRequiresApproval:
-			if !ip.Spec.Approved {
+			if approve && !ip.Spec.Approved {
 				patch := client.MergeFrom(ip.DeepCopy())
 				ip.Spec.Approved = true
 				if err := c.Patch(ctx, ip, patch); err != nil {

@@ -1,0 +1,468 @@
+//go:build olm
+
+// Package olm proves the operator's OLM lifecycle on the local cluster with
+// the real Operator Lifecycle Manager: run bundle, installs and upgrades
+// from the catalog along the paths the graph analysis predicts, channel
+// switches, CRs surviving upgrades, and a stalled install explained.
+package olm
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	operatorsv1 "github.com/operator-framework/api/pkg/operators/v1"
+	operatorsv1alpha1 "github.com/operator-framework/api/pkg/operators/v1alpha1"
+	"github.com/operator-framework/operator-registry/alpha/declcfg"
+	"github.com/go-logr/logr"
+	"github.com/sirupsen/logrus"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/config"
+	"sigs.k8s.io/yaml"
+
+	cachev1 "github.com/example-inc/memcached-operator/api/v1"
+	"github.com/example-inc/memcached-operator/controllers"
+	"github.com/example-inc/memcached-operator/internal/atomicdir"
+	"github.com/example-inc/memcached-operator/internal/catalog"
+	"github.com/example-inc/memcached-operator/internal/graph"
+	"github.com/example-inc/memcached-operator/internal/olm"
+)
+
+const (
+	pkg     = "memcached-operator"
+	timeout = 3 * time.Minute
+)
+
+type env struct {
+	k8s      client.Client
+	olm      *olm.Client
+	opm      string
+	manager  string
+	bundle   string
+	catalog  string
+	stateDir string
+	report   *graph.Report
+}
+
+func TestMain(m *testing.M) {
+	// operator-registry notes missing optional bundle files at info level.
+	logrus.SetLevel(logrus.WarnLevel)
+	// The clients log through controller-runtime; these tests read its objects instead.
+	ctrllog.SetLogger(logr.Discard())
+	os.Exit(m.Run())
+}
+
+func setup(t *testing.T) *env {
+	t.Helper()
+	e := &env{opm: os.Getenv("OPM"), manager: os.Getenv("MANAGER_BINARY"), bundle: os.Getenv("BUNDLE_DIR"), catalog: os.Getenv("CATALOG_DIR")}
+	if e.opm == "" || e.manager == "" || e.bundle == "" || e.catalog == "" || os.Getenv("KUBECONFIG") == "" {
+		t.Fatal("OPM, MANAGER_BINARY, BUNDLE_DIR, CATALOG_DIR and KUBECONFIG must be set: run 'make test-olm'")
+	}
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(apiextensionsv1.AddToScheme(s))
+	utilruntime.Must(operatorsv1alpha1.AddToScheme(s))
+	utilruntime.Must(operatorsv1.AddToScheme(s))
+	utilruntime.Must(cachev1.AddToScheme(s))
+	cfg, err := config.GetConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.k8s, err = client.New(cfg, client.Options{Scheme: s}); err != nil {
+		t.Fatal(err)
+	}
+	e.olm = &olm.Client{Client: e.k8s}
+	e.stateDir = t.TempDir()
+
+	ctx := context.Background()
+	fbc, err := declcfg.LoadFS(ctx, os.DirFS(e.catalog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.report, err = catalog.Check(ctx, fbc); err != nil || e.report.Errors() > 0 {
+		t.Fatalf("catalog analysis: %v %v", err, e.report)
+	}
+	return e
+}
+
+// namespace makes a fresh namespace and deletes it (and any CRD left) after.
+func (e *env) namespace(t *testing.T, prefix string) string {
+	t.Helper()
+	ns := fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()%1000000)
+	if err := e.k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		_ = e.olm.Cleanup(ctx, pkg, ns, e.stateDir, true, nil)
+		_ = e.k8s.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+		_ = e.k8s.Delete(ctx, &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: "memcacheds.cache.example.com"}})
+		NewWithT(t).Eventually(func() bool {
+			return apierrors.IsNotFound(e.k8s.Get(ctx, types.NamespacedName{Name: "memcacheds.cache.example.com"}, &apiextensionsv1.CustomResourceDefinition{}))
+		}, time.Minute, 250*time.Millisecond).Should(BeTrue())
+	})
+	return ns
+}
+
+// startOperator runs our manager as a local process, watching what OLM's
+// install mode gave the CSV (olm.targetNamespaces), while OLM owns the
+// CSV and its Deployment.
+func (e *env) startOperator(t *testing.T, ns, csvName string) {
+	t.Helper()
+	csv := &operatorsv1alpha1.ClusterServiceVersion{}
+	if err := e.k8s.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: csvName}, csv); err != nil {
+		t.Fatal(err)
+	}
+	watch, ok := csv.Annotations["olm.targetNamespaces"]
+	if !ok {
+		t.Fatalf("CSV %s has no olm.targetNamespaces annotation", csvName)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &bytes.Buffer{}
+	cmd := exec.CommandContext(ctx, e.manager, "--health-probe-bind-address=0", "--metrics-bind-address=0")
+	cmd.Env = append(os.Environ(), "WATCH_NAMESPACE="+watch)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("operator log:\n%s", logs.String())
+		}
+	})
+}
+
+// serveCatalog serves the repository's local catalog and points a
+// CatalogSource at it; the namespace gets an OwnNamespace OperatorGroup.
+func (e *env) serveCatalog(t *testing.T, ns string) string {
+	t.Helper()
+	ctx := context.Background()
+	srv, err := olm.StartServer(ctx, e.opm, e.catalog, e.stateDir, ns, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = olm.StopServer(e.stateDir, ns) })
+	cs := &operatorsv1alpha1.CatalogSource{
+		ObjectMeta: metav1.ObjectMeta{Name: "memcached-catalog", Namespace: ns},
+		Spec:       operatorsv1alpha1.CatalogSourceSpec{SourceType: operatorsv1alpha1.SourceTypeGrpc, Address: srv.Addr},
+	}
+	og := &operatorsv1.OperatorGroup{
+		ObjectMeta: metav1.ObjectMeta{Name: "og", Namespace: ns},
+		Spec:       operatorsv1.OperatorGroupSpec{TargetNamespaces: []string{ns}},
+	}
+	for _, o := range []client.Object{cs, og} {
+		if err := e.k8s.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := e.olm.WaitForCatalog(wctx, ns, cs.Name); err != nil {
+		t.Fatal(err)
+	}
+	return cs.Name
+}
+
+func (e *env) subscribe(t *testing.T, ns, source, channel, startingCSV string, approval operatorsv1alpha1.Approval) string {
+	t.Helper()
+	sub := &operatorsv1alpha1.Subscription{
+		ObjectMeta: metav1.ObjectMeta{Name: pkg + "-sub", Namespace: ns},
+		Spec: &operatorsv1alpha1.SubscriptionSpec{
+			CatalogSource: source, CatalogSourceNamespace: ns, Package: pkg, Channel: channel,
+			StartingCSV: startingCSV, InstallPlanApproval: approval,
+		},
+	}
+	if err := e.k8s.Create(context.Background(), sub); err != nil {
+		t.Fatal(err)
+	}
+	return sub.Name
+}
+
+func (e *env) channel(name string) graph.ChannelReport {
+	for _, c := range e.report.Channels {
+		if c.Name == name {
+			return c
+		}
+	}
+	return graph.ChannelReport{}
+}
+
+// oldest is the channel's bundle with the longest path to the head.
+func (e *env) oldest(channel string) (string, []string) {
+	var from string
+	var path []string
+	for b, p := range e.channel(channel).Paths {
+		if len(p) > len(path) || (len(p) == len(path) && b < from) {
+			from, path = b, p
+		}
+	}
+	return from, path
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitMemcached waits for a Memcached to list size ready pods in
+// status.nodes (and Available, when the installed CRD has conditions).
+func (e *env) waitMemcached(t *testing.T, mc *cachev1.Memcached, size int, available bool) {
+	t.Helper()
+	NewWithT(t).Eventually(func(g Gomega) {
+		got := &cachev1.Memcached{}
+		g.Expect(e.k8s.Get(context.Background(), client.ObjectKeyFromObject(mc), got)).To(Succeed())
+		g.Expect(got.Status.Nodes).To(HaveLen(size))
+		if available {
+			g.Expect(meta.IsStatusConditionTrue(got.Status.Conditions, cachev1.ConditionAvailable)).To(BeTrue())
+		}
+		pods := &corev1.PodList{}
+		g.Expect(e.k8s.List(context.Background(), pods, client.InNamespace(mc.Namespace), client.MatchingLabels{controllers.LabelInstance: mc.Name})).To(Succeed())
+		ready := 0
+		for _, p := range pods.Items {
+			for _, c := range p.Status.Conditions {
+				if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
+					ready++
+				}
+			}
+		}
+		g.Expect(ready).To(Equal(size))
+	}, timeout, 250*time.Millisecond).Should(Succeed())
+}
+
+func podUIDs(t *testing.T, c client.Client, mc *cachev1.Memcached) []string {
+	pods := &corev1.PodList{}
+	must(t, c.List(context.Background(), pods, client.InNamespace(mc.Namespace), client.MatchingLabels{controllers.LabelInstance: mc.Name}))
+	var uids []string
+	for _, p := range pods.Items {
+		uids = append(uids, string(p.UID))
+	}
+	sort.Strings(uids)
+	return uids
+}
+
+// 1. run bundle, reconcile the sample, cleanup leaves nothing behind.
+func TestRunBundleAndCleanup(t *testing.T) {
+	e := setup(t)
+	ns := e.namespace(t, "run-bundle")
+	ctx := ctxT(t)
+	start := time.Now()
+	inst, err := e.olm.RunBundle(ctx, olm.RunOptions{Bundle: e.bundle, Namespace: ns, OPM: e.opm, StateDir: e.stateDir})
+	must(t, err)
+	t.Logf("run bundle: %s Succeeded in %s", inst.CSV, time.Since(start).Round(100*time.Millisecond))
+
+	e.startOperator(t, ns, inst.CSV)
+	mc := &cachev1.Memcached{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "memcached-sample"}, Spec: cachev1.MemcachedSpec{Size: 3}}
+	must(t, e.k8s.Create(ctx, mc))
+	e.waitMemcached(t, mc, 3, true)
+
+	must(t, e.olm.Cleanup(ctx, pkg, ns, e.stateDir, true, nil))
+	g := NewWithT(t)
+	for _, list := range []client.ObjectList{&operatorsv1alpha1.SubscriptionList{}, &operatorsv1alpha1.ClusterServiceVersionList{},
+		&operatorsv1alpha1.CatalogSourceList{}, &operatorsv1alpha1.InstallPlanList{}, &operatorsv1.OperatorGroupList{}} {
+		must(t, e.k8s.List(ctx, list, client.InNamespace(ns)))
+		g.Expect(meta.LenList(list)).To(BeZero(), "%T left behind", list)
+	}
+	g.Eventually(func() int {
+		deps := &appsv1.DeploymentList{}
+		_ = e.k8s.List(ctx, deps, client.InNamespace(ns), client.MatchingLabels{"control-plane": "controller-manager"})
+		return len(deps.Items)
+	}, time.Minute, 250*time.Millisecond).Should(BeZero(), "the operator Deployment outlived its CSV")
+	g.Expect(apierrors.IsNotFound(e.k8s.Get(ctx, types.NamespacedName{Name: "memcacheds.cache.example.com"}, &apiextensionsv1.CustomResourceDefinition{}))).To(BeTrue())
+	_, err = os.Stat(filepath.Join(e.stateDir, pkg+".pid"))
+	g.Expect(os.IsNotExist(err)).To(BeTrue(), "the catalog server is still running")
+}
+
+// 2 and 5. From the oldest bundle of a channel, approve one InstallPlan at
+// a time; every hop lands where the analysis says, and a Memcached created
+// on the old version keeps its spec, its pods and its reconciliation.
+func TestManualUpgradesFollowTheGraph(t *testing.T) {
+	e := setup(t)
+	for _, channel := range []string{"stable", "candidate"} {
+		t.Run(channel, func(t *testing.T) {
+			ns := e.namespace(t, "manual-"+channel)
+			ctx := ctxT(t)
+			source := e.serveCatalog(t, ns)
+			from, path := e.oldest(channel)
+			if len(path) == 0 {
+				t.Fatalf("channel %s has no upgrade path", channel)
+			}
+			sub := e.subscribe(t, ns, source, channel, from, operatorsv1alpha1.ApprovalManual)
+			plan, csvs, err := e.olm.ApproveNext(ctx, ns, sub, "")
+			must(t, err)
+			if !slices.Equal(csvs, []string{from}) {
+				t.Fatalf("first InstallPlan installs %v, want startingCSV %s", csvs, from)
+			}
+			must(t, e.olm.WaitForCSV(ctx, ns, from, sub))
+
+			e.startOperator(t, ns, from)
+			mc := &cachev1.Memcached{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "survivor"}, Spec: cachev1.MemcachedSpec{Size: 2}}
+			must(t, e.k8s.Create(ctx, mc))
+			e.waitMemcached(t, mc, 2, false)
+			uids := podUIDs(t, e.k8s, mc)
+
+			for _, want := range path {
+				start := time.Now()
+				var csvs []string
+				plan, csvs, err = e.olm.ApproveNext(ctx, ns, sub, plan)
+				must(t, err)
+				if !slices.Equal(csvs, []string{want}) {
+					t.Fatalf("InstallPlan %s installs %v; the analysis predicts %s", plan, csvs, want)
+				}
+				must(t, e.olm.WaitForCSV(ctx, ns, want, sub))
+				t.Logf("%s: hop to %s in %s", channel, want, time.Since(start).Round(100*time.Millisecond))
+
+				got := &cachev1.Memcached{}
+				must(t, e.k8s.Get(ctx, client.ObjectKeyFromObject(mc), got))
+				if got.Spec.Size != 2 {
+					t.Errorf("after %s: spec.size = %d, want 2", want, got.Spec.Size)
+				}
+				if now := podUIDs(t, e.k8s, mc); !slices.Equal(now, uids) {
+					t.Errorf("after %s: memcached pods were recreated (%v -> %v)", want, uids, now)
+				}
+			}
+			// Reconciled under the head: scaling still works and Available is reported.
+			must(t, e.k8s.Patch(ctx, mc, client.RawPatch(types.MergePatchType, []byte(`{"spec":{"size":3}}`))))
+			e.waitMemcached(t, mc, 3, true)
+		})
+	}
+}
+
+// 3. Automatic approval goes from the oldest bundle to the head along the
+// predicted path: the InstallPlans OLM made, in order, install exactly it.
+func TestAutomaticUpgradeFollowsTheGraph(t *testing.T) {
+	e := setup(t)
+	ns := e.namespace(t, "automatic")
+	ctx := ctxT(t)
+	source := e.serveCatalog(t, ns)
+	from, path := e.oldest("fast")
+	head := e.channel("fast").Head
+	sub := e.subscribe(t, ns, source, "fast", from, operatorsv1alpha1.ApprovalAutomatic)
+	must(t, e.olm.WaitForCSV(ctx, ns, head, sub))
+
+	plans := &operatorsv1alpha1.InstallPlanList{}
+	must(t, e.k8s.List(ctx, plans, client.InNamespace(ns)))
+	sort.Slice(plans.Items, func(i, j int) bool {
+		return plans.Items[i].CreationTimestamp.Before(&plans.Items[j].CreationTimestamp) ||
+			(plans.Items[i].CreationTimestamp.Equal(&plans.Items[j].CreationTimestamp) && plans.Items[i].Spec.Generation < plans.Items[j].Spec.Generation)
+	})
+	var installed []string
+	for _, p := range plans.Items {
+		installed = append(installed, p.Spec.ClusterServiceVersionNames...)
+	}
+	want := append([]string{from}, path...)
+	if !slices.Equal(installed, want) {
+		t.Errorf("InstallPlans installed %v; the analysis predicts %v", installed, want)
+	}
+}
+
+// 4. Switching a Subscription's channel lands where the switch matrix says.
+func TestChannelSwitchFollowsTheMatrix(t *testing.T) {
+	e := setup(t)
+	var sw graph.Switch
+	for _, s := range e.report.Switches {
+		if s.From == "candidate" && s.To == "stable" && s.Lands != "" && s.Bundle != e.channel("candidate").Head {
+			if _, inStable := e.channel("stable").Paths[s.Bundle]; !inStable {
+				sw = s // a bundle stable does not have: the switch must find it anyway
+			}
+		}
+	}
+	if sw.Bundle == "" {
+		t.Fatal("the switch matrix has no candidate -> stable switch from a bundle outside stable")
+	}
+	ns := e.namespace(t, "switch")
+	ctx := ctxT(t)
+	source := e.serveCatalog(t, ns)
+	sub := e.subscribe(t, ns, source, sw.From, sw.Bundle, operatorsv1alpha1.ApprovalManual)
+	plan, _, err := e.olm.ApproveNext(ctx, ns, sub, "")
+	must(t, err)
+	must(t, e.olm.WaitForCSV(ctx, ns, sw.Bundle, sub))
+
+	// OLM proposes the next hop of the old channel first. A pending plan
+	// pins the Subscription: OLM resolves the new channel only once that
+	// plan is gone, so switch, then delete it.
+	pending, _, err := e.olm.NextInstallPlan(ctx, ns, sub, plan, false)
+	must(t, err)
+
+	s := &operatorsv1alpha1.Subscription{}
+	must(t, e.k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: sub}, s))
+	patch := client.MergeFrom(s.DeepCopy())
+	s.Spec.Channel = sw.To
+	must(t, e.k8s.Patch(ctx, s, patch))
+	must(t, e.k8s.Delete(ctx, &operatorsv1alpha1.InstallPlan{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: pending}}))
+
+	_, csvs, err := e.olm.ApproveNext(ctx, ns, sub, pending)
+	must(t, err)
+	if !slices.Equal(csvs, []string{sw.Lands}) {
+		t.Fatalf("switching %s from %s to %s installs %v; the matrix says %s", sw.Bundle, sw.From, sw.To, csvs, sw.Lands)
+	}
+	must(t, e.olm.WaitForCSV(ctx, ns, sw.Lands, sub))
+}
+
+// 6. A bundle whose operator can never become ready fails with OLM's own
+// account of why, not a bare timeout.
+func TestStalledInstallIsExplained(t *testing.T) {
+	e := setup(t)
+	ns := e.namespace(t, "broken")
+	broken := filepath.Join(t.TempDir(), "bundle")
+	files, err := atomicdir.Read(e.bundle)
+	must(t, err)
+	csvFile := "manifests/" + pkg + ".clusterserviceversion.yaml"
+	csv := &operatorsv1alpha1.ClusterServiceVersion{}
+	must(t, yaml.Unmarshal(files[csvFile], csv))
+	// No node carries this label: the operator pod can never be scheduled.
+	deps := csv.Spec.InstallStrategy.StrategySpec.DeploymentSpecs
+	deps[0].Spec.Template.Spec.NodeSelector = map[string]string{"example.com/no-such-node": "true"}
+	files[csvFile], err = yaml.Marshal(csv)
+	must(t, err)
+	must(t, atomicdir.Replace(broken, files, nil))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err = e.olm.RunBundle(ctx, olm.RunOptions{Bundle: broken, Namespace: ns, OPM: e.opm, StateDir: e.stateDir})
+	var stalled *olm.StalledError
+	if !errors.As(err, &stalled) {
+		t.Fatalf("err = %v, want a stall with a diagnosis", err)
+	}
+	t.Logf("%s\n%s", stalled.What, stalled.Diagnosis)
+	for _, want := range []string{
+		"ClusterServiceVersion memcached-operator.v0.3.0: phase",
+		"Deployment " + ns + "/memcached-operator-controller-manager: 0/1 available",
+		"PodScheduled=False Unschedulable",
+		"didn't match Pod's node affinity/selector",
+	} {
+		if !strings.Contains(stalled.Diagnosis, want) {
+			t.Errorf("the diagnosis does not say %q", want)
+		}
+	}
+}
