@@ -91,11 +91,15 @@ all: build
 ##@ Start here
 
 .PHONY: demo
-demo: deps build cluster-up install ## The main job: local cluster, CRD, operator running, sample reconciled and scaled.
-	KUBECTL=$(KUBECTL) MANAGER=$(LOCALBIN)/manager WORKDIR=$(WORKDIR) hack/demo.sh
+demo: deps build catalog $(OPM) olm-up ## The main job: local cluster + OLM, install from the catalog, sample reconciled, upgrade hop by hop to the head.
+	go run ./cmd/demo --opm $(OPM) --manager $(LOCALBIN)/manager --catalog $(LOCAL_CATALOG) --state-dir $(WORKDIR)/demo
 
 .PHONY: demo-down
-demo-down: cluster-down ## Stop what demo started.
+demo-down: olm-down cluster-down registry-down ## Stop everything demo and the tests started.
+
+.PHONY: tutorial
+tutorial: deps build cluster-up install ## The operator-sdk tutorial without OLM: CRD, operator running, sample reconciled and scaled.
+	KUBECTL=$(KUBECTL) MANAGER=$(LOCALBIN)/manager WORKDIR=$(WORKDIR) hack/tutorial.sh
 
 .PHONY: deps
 deps: ## Install the system packages the targets use (buildah), if missing.
@@ -180,7 +184,7 @@ verify: generate manifests fmt bundle catalog ## Regenerate everything and fail 
 ##@ Test
 
 .PHONY: test
-test: deps verify vet test-unit test-integration test-e2e docker-build test-bundle-image test-catalog ## Everything CI runs: drift check, unit, envtest integration, tutorial flow on the local cluster.
+test: deps verify vet test-unit test-integration test-e2e docker-build test-bundle-image test-catalog test-olm ## Everything CI runs: drift check, unit, envtest integration, tutorial flow on the local cluster.
 
 .PHONY: test-unit
 test-unit: ## Unit tests of the pure builders.

@@ -161,3 +161,17 @@ func (c *Client) WaitForCSV(ctx context.Context, ns, name, sub string) error {
 		return false, nil
 	})
 }
+
+// TargetNamespaces is what OLM's install mode gave a CSV, as the operator
+// reads it in WATCH_NAMESPACE ("" for all namespaces).
+func (c *Client) TargetNamespaces(ctx context.Context, ns, csvName string) (string, error) {
+	csv := &operatorsv1alpha1.ClusterServiceVersion{}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: csvName}, csv); err != nil {
+		return "", err
+	}
+	v, ok := csv.Annotations["olm.targetNamespaces"]
+	if !ok {
+		return "", fmt.Errorf("ClusterServiceVersion %s/%s has no olm.targetNamespaces annotation yet", ns, csvName)
+	}
+	return v, nil
+}

@@ -130,13 +130,9 @@ func (e *env) namespace(t *testing.T, prefix string) string {
 // CSV and its Deployment.
 func (e *env) startOperator(t *testing.T, ns, csvName string) {
 	t.Helper()
-	csv := &operatorsv1alpha1.ClusterServiceVersion{}
-	if err := e.k8s.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: csvName}, csv); err != nil {
+	watch, err := e.olm.TargetNamespaces(context.Background(), ns, csvName)
+	if err != nil {
 		t.Fatal(err)
-	}
-	watch, ok := csv.Annotations["olm.targetNamespaces"]
-	if !ok {
-		t.Fatalf("CSV %s has no olm.targetNamespaces annotation", csvName)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &bytes.Buffer{}
