@@ -16,6 +16,7 @@ K8S_TARGET_VERSION ?= 1.37
 IMAGE_TAG_BASE ?= example.com/memcached-operator
 IMG ?= $(IMAGE_TAG_BASE):v$(VERSION)
 BUNDLE_IMG ?= $(IMAGE_TAG_BASE)-bundle:v$(VERSION)
+SCORECARD_IMG ?= $(IMAGE_TAG_BASE)-scorecard:v$(VERSION)
 # Optional digests pin the images in the CSV (relatedImages, containerImage).
 IMG_DIGEST ?=
 OPERATOR_IMAGE = $(if $(IMG_DIGEST),$(firstword $(subst :, ,$(IMG)))@$(IMG_DIGEST),$(IMG))
@@ -96,6 +97,7 @@ demo: deps build catalog $(OPM) olm-up ## The main job: local cluster + OLM, ins
 
 .PHONY: demo-down
 demo-down: olm-down cluster-down registry-down ## Stop everything demo and the tests started.
+	-@for f in $(WORKDIR)/demo/*.pid $(WORKDIR)/run-bundle/*.pid; do [ -f "$$f" ] && kill $$(cat "$$f") 2>/dev/null; rm -f "$$f"; done; true
 
 .PHONY: tutorial
 tutorial: deps build cluster-up install ## The operator-sdk tutorial without OLM: CRD, operator running, sample reconciled and scaled.
@@ -184,7 +186,7 @@ verify: generate manifests fmt bundle catalog ## Regenerate everything and fail 
 ##@ Test
 
 .PHONY: test
-test: deps verify vet test-unit test-integration test-e2e docker-build test-bundle-image test-catalog test-olm ## Everything CI runs: drift check, unit, envtest integration, tutorial flow on the local cluster.
+test: deps verify vet test-unit test-integration test-e2e docker-build test-bundle-image test-catalog test-olm scorecard scorecard-build ## Everything CI runs: drift check, unit, envtest integration, tutorial flow on the local cluster.
 
 .PHONY: test-unit
 test-unit: ## Unit tests of the pure builders.
@@ -256,7 +258,7 @@ bundle: manifests $(KUSTOMIZE) sdk ## Generate bundle/ and bundle.Dockerfile for
 	$(KUSTOMIZE) build config/scorecard > $(WORKDIR)/scorecard-config.yaml
 	$(KUSTOMIZE) build config/manifests | $(SDK) generate bundle --package $(PACKAGE) --version $(VERSION) \
 		--channels $(CHANNELS) --default-channel $(DEFAULT_CHANNEL) --replaces "$(REPLACES)" --skip-range "$(SKIP_RANGE)" \
-		--operator-image $(OPERATOR_IMAGE) --scorecard-config $(WORKDIR)/scorecard-config.yaml \
+		--operator-image $(OPERATOR_IMAGE) --scorecard-image $(SCORECARD_IMG) --scorecard-config $(WORKDIR)/scorecard-config.yaml \
 		--k8s-version $(K8S_TARGET_VERSION) --output-dir bundle --dockerfile bundle.Dockerfile
 
 .PHONY: bundle-validate
@@ -351,6 +353,24 @@ run-bundle-upgrade: sdk $(OPM) ## Upgrade what run-bundle installed to BUNDLE_DI
 .PHONY: cleanup
 cleanup: sdk ## Remove what run-bundle installed (CLEANUP_FLAGS=--delete-crds to drop the CRDs too).
 	$(SDK) cleanup $(PACKAGE) --namespace $(RUN_NAMESPACE) --state-dir $(WORKDIR)/run-bundle $(CLEANUP_FLAGS)
+
+##@ Scorecard
+
+SCORECARD_FLAGS ?= -o text
+
+.PHONY: scorecard
+scorecard: build sdk catalog $(OPM) olm-up ## run bundle, then every scorecard suite against it on the local cluster (SCORECARD_FLAGS='-l suite=olm -o xunit').
+	SDK=$(SDK) MANAGER=$(LOCALBIN)/manager OPM=$(OPM) KUBECTL=$(KUBECTL) WORKDIR=$(WORKDIR) \
+		SCORECARD_FLAGS="$(SCORECARD_FLAGS)" hack/scorecard.sh
+
+.PHONY: scorecard-build
+scorecard-build: deps ## Build the scorecard test image SCORECARD_IMG (what operator-sdk scorecard runs in pods).
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $(LOCALBIN)/scorecard-test ./cmd/scorecard-test
+	$(CONTAINER_TOOL) $(BUILD_FLAGS) -f scorecard/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t $(SCORECARD_IMG) .
+
+.PHONY: scorecard-push
+scorecard-push: ## Push the scorecard test image.
+	$(MAKE) docker-push IMG=$(SCORECARD_IMG)
 
 ##@ Local registry (distribution, on 127.0.0.1)
 

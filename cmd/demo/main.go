@@ -27,17 +27,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/config"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
 	"github.com/example-inc/memcached-operator/internal/catalog"
+	"github.com/example-inc/memcached-operator/internal/kube"
 	"github.com/example-inc/memcached-operator/internal/olm"
 )
 
@@ -238,20 +235,11 @@ func (d *demo) run(ctx context.Context, catalogDir, samplePath, channel string) 
 }
 
 func (d *demo) connect() error {
-	s := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(s))
-	utilruntime.Must(apiextensionsv1.AddToScheme(s))
-	utilruntime.Must(operatorsv1alpha1.AddToScheme(s))
-	utilruntime.Must(operatorsv1.AddToScheme(s))
-	utilruntime.Must(cachev1.AddToScheme(s))
-	cfg, err := config.GetConfig()
+	c, err := kube.NewClient()
 	if err != nil {
 		return err
 	}
-	if d.k8s, err = client.New(cfg, client.Options{Scheme: s}); err != nil {
-		return err
-	}
-	d.olm = &olm.Client{Client: d.k8s}
+	d.k8s, d.olm = c, &olm.Client{Client: c}
 	return nil
 }
 

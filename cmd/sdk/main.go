@@ -9,6 +9,7 @@
 //	sdk run bundle        install a bundle directory through OLM
 //	sdk run bundle-upgrade  upgrade what run bundle installed to another bundle
 //	sdk cleanup           remove what run bundle installed
+//	sdk scorecard         run the scorecard tests of a bundle
 package main
 
 import (
@@ -36,6 +37,7 @@ const usage = `usage:
   sdk run bundle DIR [flags]     install a bundle through OLM (KUBECONFIG)
   sdk run bundle-upgrade DIR [flags]
   sdk cleanup PACKAGE [flags]
+  sdk scorecard BUNDLE [-l selector] [-o text|json|xunit] [flags]
 Run a command with -h for its flags.`
 
 func main() {
@@ -55,14 +57,16 @@ func main() {
 var errReported = errors.New("reported")
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 2 && args[0] == "cleanup" {
-		return cleanup(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "cleanup":
+			return cleanup(args[1:], stdout, stderr)
+		case "scorecard":
+			return runScorecard(args[1:], stdout, stderr)
+		}
 	}
 	if len(args) < 2 {
 		return errors.New(usage)
-	}
-	if args[0] == "cleanup" {
-		return cleanup(args[1:], stdout, stderr)
 	}
 	switch args[0] + " " + args[1] {
 	case "generate bundle":
@@ -102,6 +106,7 @@ func generateBundle(args []string, stdin io.Reader, stdout, stderr io.Writer) er
 	fs.StringVar(&rel.Replaces, "replaces", "", "Version this release replaces (REPLACES), e.g. 0.2.0.")
 	fs.StringVar(&rel.SkipRange, "skip-range", "", "olm.skipRange (SKIP_RANGE), e.g. '>=0.1.0 <0.3.0'.")
 	fs.StringVar(&rel.OperatorImage, "operator-image", "", "Operator image (IMG).")
+	fs.StringVar(&rel.ScorecardImage, "scorecard-image", "", "Scorecard test image (SCORECARD_IMG).")
 	fs.StringVar(&rel.ProjectLayout, "project-layout", "go.kubebuilder.io/v4", "kubebuilder project layout.")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/blang/semver/v4"
+	"github.com/operator-framework/api/pkg/apis/scorecard/v1alpha3"
 	"github.com/operator-framework/api/pkg/operators/v1alpha1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -31,6 +32,8 @@ type Release struct {
 	SkipRange string
 	// OperatorImage is the manager's image (IMG); empty keeps config/'s.
 	OperatorImage string
+	// ScorecardImage is the scorecard tests' image; empty keeps config/'s.
+	ScorecardImage string
 }
 
 // Generate is `make bundle`: it turns rendered manifests (kustomize build
@@ -79,6 +82,11 @@ func Generate(dir, dockerfile string, manifests io.Reader, scorecardConfig []byt
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build CSV: %w", err)
+	}
+	if rel.ScorecardImage != "" && len(scorecardConfig) > 0 {
+		if scorecardConfig, err = setScorecardImage(scorecardConfig, rel.ScorecardImage); err != nil {
+			return nil, err
+		}
 	}
 	files, err := Files(result, rel.Metadata, scorecardConfig)
 	if err != nil {
@@ -179,4 +187,18 @@ func splitBase(objs []*unstructured.Unstructured) (*v1alpha1.ClusterServiceVersi
 		return nil, nil, fmt.Errorf("no ClusterServiceVersion base in the manifests: add config/manifests/bases/<package>.clusterserviceversion.yaml to config/manifests")
 	}
 	return base, rest, nil
+}
+
+// setScorecardImage points every configured scorecard test at image.
+func setScorecardImage(config []byte, image string) ([]byte, error) {
+	cfg := &v1alpha3.Configuration{}
+	if err := yaml.UnmarshalStrict(config, cfg); err != nil {
+		return nil, fmt.Errorf("scorecard config: %w", err)
+	}
+	for i := range cfg.Stages {
+		for j := range cfg.Stages[i].Tests {
+			cfg.Stages[i].Tests[j].Image = image
+		}
+	}
+	return yaml.Marshal(cfg)
 }

@@ -164,3 +164,17 @@ func bundleContents(b declcfg.Bundle) (*contents, error) {
 	}
 	return c, nil
 }
+
+// CheckUpgrade lists what breaks existing objects when the bundle from is
+// upgraded to the bundle to (see CheckCRDs).
+func CheckUpgrade(from, to declcfg.Bundle) ([]string, error) {
+	old, err := bundleContents(from)
+	if err != nil {
+		return nil, err
+	}
+	cur, err := bundleContents(to)
+	if err != nil {
+		return nil, err
+	}
+	return crdUpgradeProblems(old, cur), nil
+}

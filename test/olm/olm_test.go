@@ -22,6 +22,7 @@ import (
 
 	"github.com/go-logr/logr"
 	. "github.com/onsi/gomega"
+	"github.com/operator-framework/api/pkg/apis/scorecard/v1alpha3"
 	operatorsv1 "github.com/operator-framework/api/pkg/operators/v1"
 	operatorsv1alpha1 "github.com/operator-framework/api/pkg/operators/v1alpha1"
 	"github.com/operator-framework/operator-registry/alpha/declcfg"
@@ -32,12 +33,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/config"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
 
@@ -46,7 +43,9 @@ import (
 	"github.com/example-inc/memcached-operator/internal/atomicdir"
 	"github.com/example-inc/memcached-operator/internal/catalog"
 	"github.com/example-inc/memcached-operator/internal/graph"
+	"github.com/example-inc/memcached-operator/internal/kube"
 	"github.com/example-inc/memcached-operator/internal/olm"
+	"github.com/example-inc/memcached-operator/scorecard"
 )
 
 const (
@@ -79,17 +78,8 @@ func setup(t *testing.T) *env {
 	if e.opm == "" || e.manager == "" || e.bundle == "" || e.catalog == "" || os.Getenv("KUBECONFIG") == "" {
 		t.Fatal("OPM, MANAGER_BINARY, BUNDLE_DIR, CATALOG_DIR and KUBECONFIG must be set: run 'make test-olm'")
 	}
-	s := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(s))
-	utilruntime.Must(apiextensionsv1.AddToScheme(s))
-	utilruntime.Must(operatorsv1alpha1.AddToScheme(s))
-	utilruntime.Must(operatorsv1.AddToScheme(s))
-	utilruntime.Must(cachev1.AddToScheme(s))
-	cfg, err := config.GetConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.k8s, err = client.New(cfg, client.Options{Scheme: s}); err != nil {
+	var err error
+	if e.k8s, err = kube.NewClient(); err != nil {
 		t.Fatal(err)
 	}
 	e.olm = &olm.Client{Client: e.k8s}
@@ -459,6 +449,38 @@ func TestStalledInstallIsExplained(t *testing.T) {
 	} {
 		if !strings.Contains(stalled.Diagnosis, want) {
 			t.Errorf("the diagnosis does not say %q", want)
+		}
+	}
+}
+
+// The scorecard's behaviour tests pass with the operator running and fail,
+// saying what they waited for, without it.
+func TestScorecardBehaviourTests(t *testing.T) {
+	e := setup(t)
+	ns := e.namespace(t, "scorecard")
+	ctx := ctxT(t)
+	inst, err := e.olm.RunBundle(ctx, olm.RunOptions{Bundle: e.bundle, Namespace: ns, OPM: e.opm, StateDir: e.stateDir})
+	must(t, err)
+	env, err := scorecard.LoadEnv(e.bundle, "", e.k8s, ns)
+	must(t, err)
+	tests := []string{scorecard.MemcachedExample, scorecard.MemcachedScaling, scorecard.MemcachedRecovers, scorecard.MemcachedRestrict}
+
+	for _, name := range tests {
+		short, cancel := context.WithTimeout(ctx, 5*time.Second)
+		res := scorecard.Run(short, name, env)
+		cancel()
+		if res.State == v1alpha3.PassState {
+			t.Errorf("%s passed with no operator running", name)
+		}
+		if !strings.Contains(strings.Join(res.Errors, " "), "is the operator running?") {
+			t.Errorf("%s: errors %q do not say what it waited for", name, res.Errors)
+		}
+	}
+
+	e.startOperator(t, ns, inst.CSV)
+	for _, name := range tests {
+		if res := scorecard.Run(ctx, name, env); res.State != v1alpha3.PassState {
+			t.Errorf("%s: %s %v\n%s", name, res.State, res.Errors, res.Log)
 		}
 	}
 }
