@@ -20,6 +20,7 @@ import (
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
 	"github.com/example-inc/memcached-operator/controllers"
+	"github.com/example-inc/memcached-operator/internal/apimetrics"
 )
 
 func main() {
@@ -83,7 +84,8 @@ func run() error {
 		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	// Every request the operator makes is counted by verb and resource.
+	mgr, err := ctrl.NewManager(apimetrics.Instrument(ctrl.GetConfigOrDie()), ctrl.Options{
 		Scheme:                  scheme,
 		Cache:                   controllers.CacheOptions(namespaces),
 		Metrics:                 metricsOpts,

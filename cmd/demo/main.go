@@ -100,7 +100,8 @@ func (d *demo) run(ctx context.Context, catalogDir, samplePath, channel string) 
 		if c.Name != channel {
 			continue
 		}
-		for b, p := range c.Paths {
+		for _, b := range c.Bundles() {
+			p, _ := c.Path(b)
 			if len(p) > len(path) || (len(p) == len(path) && b < from) {
 				from, path = b, p
 			}

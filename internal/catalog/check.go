@@ -1,18 +1,15 @@
 package catalog
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
-	"testing/fstest"
 
 	"github.com/blang/semver/v4"
 	"github.com/operator-framework/operator-registry/alpha/declcfg"
 	"github.com/operator-framework/operator-registry/alpha/property"
-	"github.com/operator-framework/operator-registry/pkg/lib/config"
 
 	"github.com/example-inc/memcached-operator/internal/graph"
 )
@@ -40,15 +37,11 @@ func Check(ctx context.Context, cfg *declcfg.DeclarativeConfig) (*graph.Report, 
 	return report, nil
 }
 
-// Validate runs operator-registry's own validation (pkg/lib/config, what
-// `opm validate` runs) on cfg as it will be written.
-func Validate(ctx context.Context, cfg *declcfg.DeclarativeConfig) error {
-	var buf bytes.Buffer
-	if err := declcfg.WriteYAML(*cfg, &buf); err != nil {
-		return err
-	}
-	fsys := fstest.MapFS{"catalog.yaml": &fstest.MapFile{Data: buf.Bytes()}}
-	if err := config.Validate(ctx, fsys); err != nil {
+// Validate runs operator-registry's own validation on cfg: what `opm
+// validate` (pkg/lib/config.Validate) runs once it has loaded the files,
+// the conversion to its model with every model check.
+func Validate(_ context.Context, cfg *declcfg.DeclarativeConfig) error {
+	if _, err := declcfg.ConvertToModel(*cfg); err != nil {
 		return fmt.Errorf("opm validate: %w", err)
 	}
 	return nil
@@ -104,13 +97,8 @@ func Text(r *graph.Report) string {
 	fmt.Fprintf(&b, "package %s (default channel %s)\n", r.Package, r.DefaultChannel)
 	for _, c := range r.Channels {
 		fmt.Fprintf(&b, "\nchannel %s: head %s\n", c.Name, orNone(c.Head))
-		names := make([]string, 0, len(c.Paths))
-		for n := range c.Paths {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			path := c.Paths[n]
+		for _, n := range c.Bundles() {
+			path, _ := c.Path(n)
 			if len(path) == 0 {
 				fmt.Fprintf(&b, "  %s is the head\n", n)
 				continue

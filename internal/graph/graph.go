@@ -69,11 +69,39 @@ func (p Problem) String() string {
 type ChannelReport struct {
 	Name string `json:"name"`
 	Head string `json:"head,omitempty"`
-	// Paths are the exact upgrade hops from each bundle to the head
-	// (the head's path is empty); bundles that cannot reach it are absent.
-	Paths map[string][]string `json:"paths"`
+	// Next is the bundle OLM upgrades each bundle of the channel to, and
+	// Hops how many upgrades lead from it to the head: together the exact
+	// path (Path) of every bundle, in space linear in the channel. Bundles
+	// that cannot reach the head are absent; the head has no Next.
+	Next map[string]string `json:"next"`
+	Hops map[string]int    `json:"hops"`
 	// Skipped bundles are pruned by OLM: startingCSV cannot install them.
 	Skipped []string `json:"skipped,omitempty"`
+}
+
+// Path is the exact list of upgrades from a bundle of the channel to its
+// head (empty for the head), and whether the bundle reaches the head.
+func (c ChannelReport) Path(from string) ([]string, bool) {
+	hops, ok := c.Hops[from]
+	if !ok {
+		return nil, false
+	}
+	path := make([]string, 0, hops)
+	for cur := from; len(path) < hops; {
+		cur = c.Next[cur]
+		path = append(path, cur)
+	}
+	return path, true
+}
+
+// Bundles lists the channel's bundles that reach the head, sorted.
+func (c ChannelReport) Bundles() []string {
+	out := make([]string, 0, len(c.Hops))
+	for b := range c.Hops {
+		out = append(out, b)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Switch says where a Subscription installed at Bundle lands when its
@@ -143,7 +171,7 @@ func Analyze(pkg *Package) *Report {
 type addFunc func(sev Severity, ch, entry, format string, args ...any)
 
 func analyzeChannel(pkg *Package, ch Channel, res *resolver, add addFunc) ChannelReport {
-	cr := ChannelReport{Name: ch.Name, Paths: map[string][]string{}}
+	cr := ChannelReport{Name: ch.Name, Next: map[string]string{}, Hops: map[string]int{}}
 	if len(ch.Entries) == 0 {
 		add(Error, ch.Name, "", "channel has no entries")
 		return cr
@@ -179,12 +207,9 @@ func analyzeChannel(pkg *Package, ch Channel, res *resolver, add addFunc) Channe
 	sort.Strings(cr.Skipped)
 
 	for _, e := range ch.Entries {
-		path, err := res.pathToHead(e.Name, cr.Head)
-		if err != nil {
+		if err := res.walkToHead(e.Name, cr.Head, cr.Next, cr.Hops); err != nil {
 			add(Error, ch.Name, e.Name, "%v", err)
-			continue
 		}
-		cr.Paths[e.Name] = path
 	}
 	return cr
 }

@@ -64,7 +64,7 @@ func TestPaths(t *testing.T) {
 		{"stable", "p.v0.2.1", []string{"p.v0.3.0"}},
 		{"stable", "p.v0.3.0", []string{}},
 	} {
-		got := channel(r, tc.channel).Paths[tc.from]
+		got, _ := channel(r, tc.channel).Path(tc.from)
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("%s from %s: path %v, want %v", tc.channel, tc.from, got, tc.want)
 		}
@@ -148,7 +148,8 @@ func FuzzAnalyze(f *testing.F) {
 		r := Analyze(p)
 		res := newResolver(p, ch)
 		for _, cr := range r.Channels {
-			for from, path := range cr.Paths {
+			for _, from := range cr.Bundles() {
+				path, _ := cr.Path(from)
 				cur := from
 				for _, hop := range path {
 					ok := false

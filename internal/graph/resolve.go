@@ -19,18 +19,31 @@ type resolver struct {
 	// pruned entries are skipped by another entry of the channel; OLM
 	// drops them, so they are neither installed nor upgraded to.
 	pruned map[string]bool
+	// Indexes, so that a catalog of thousands of bundles is analysed in
+	// linear time: who replaces or skips a name, and the entries that have
+	// a skipRange (few, in practice).
+	replacedBy map[string][]int
+	skippedBy  map[string][]int
+	withRange  []int
+	nextMemo   map[string]string
 }
 
 func newResolver(pkg *Package, ch Channel) *resolver {
-	r := &resolver{pkg: pkg, ch: ch, inChannel: map[string]bool{}, rank: map[string]int{}, ranges: map[string]semver.Range{}, pruned: map[string]bool{}}
-	for _, e := range ch.Entries {
+	r := &resolver{pkg: pkg, ch: ch, inChannel: map[string]bool{}, rank: map[string]int{}, ranges: map[string]semver.Range{}, pruned: map[string]bool{},
+		replacedBy: map[string][]int{}, skippedBy: map[string][]int{}, nextMemo: map[string]string{}}
+	for i, e := range ch.Entries {
 		r.inChannel[e.Name] = true
 		for _, s := range e.Skips {
 			r.pruned[s] = true
+			r.skippedBy[s] = append(r.skippedBy[s], i)
+		}
+		if e.Replaces != "" {
+			r.replacedBy[e.Replaces] = append(r.replacedBy[e.Replaces], i)
 		}
 		if e.SkipRange != "" {
 			if rng, err := semver.ParseRange(e.SkipRange); err == nil {
 				r.ranges[e.Name] = rng
+				r.withRange = append(r.withRange, i)
 			}
 		}
 	}
@@ -46,6 +59,10 @@ func newResolver(pkg *Package, ch Channel) *resolver {
 			r.rank[cur] = i
 		}
 	}
+	// Nearest the head first: next stops at the first skipRange that fits.
+	sort.SliceStable(r.withRange, func(a, b int) bool {
+		return r.nearer(r.ch.Entries[r.withRange[a]].Name, r.ch.Entries[r.withRange[b]].Name)
+	})
 	return r
 }
 
@@ -74,21 +91,37 @@ func (r *resolver) heads() []string {
 
 // candidates are the entries that upgrade from the bundle named from,
 // with the mechanism that makes each one a candidate.
+// An entry that is a candidate by several mechanisms is listed once, by
+// the first of replaces, skips, skipRange.
 func (r *resolver) candidates(from string) []Edge {
-	v, hasVersion := r.pkg.Versions[from]
-	var out []Edge
-	for _, e := range r.ch.Entries {
-		if e.Name == from || r.pruned[e.Name] {
-			continue
+	by := map[int]string{}
+	var idx []int
+	add := func(i int, mechanism string) {
+		e := r.ch.Entries[i]
+		if _, seen := by[i]; seen || e.Name == from || r.pruned[e.Name] {
+			return
 		}
-		switch {
-		case e.Replaces == from:
-			out = append(out, Edge{From: from, To: e.Name, Channel: r.ch.Name, By: "replaces"})
-		case contains(e.Skips, from):
-			out = append(out, Edge{From: from, To: e.Name, Channel: r.ch.Name, By: "skips"})
-		case hasVersion && r.ranges[e.Name] != nil && r.ranges[e.Name](v):
-			out = append(out, Edge{From: from, To: e.Name, Channel: r.ch.Name, By: "skipRange"})
+		by[i] = mechanism
+		idx = append(idx, i)
+	}
+	for _, i := range r.replacedBy[from] {
+		add(i, "replaces")
+	}
+	for _, i := range r.skippedBy[from] {
+		add(i, "skips")
+	}
+	if v, ok := r.pkg.Versions[from]; ok {
+		for _, i := range r.withRange {
+			if r.ranges[r.ch.Entries[i].Name](v) {
+				add(i, "skipRange")
+			}
 		}
+	}
+	// Channel order, so reports do not depend on the mechanism.
+	sort.Ints(idx)
+	out := make([]Edge, 0, len(idx))
+	for _, i := range idx {
+		out = append(out, Edge{From: from, To: r.ch.Entries[i].Name, Channel: r.ch.Name, By: by[i]})
 	}
 	return out
 }
@@ -96,12 +129,41 @@ func (r *resolver) candidates(from string) []Edge {
 // next is the upgrade OLM picks from the bundle named from: the candidate
 // nearest the head, by replaces-chain rank, then by version.
 func (r *resolver) next(from string) (string, bool) {
+	if n, ok := r.nextMemo[from]; ok {
+		return n, n != ""
+	}
 	best, found := "", false
-	for _, c := range r.candidates(from) {
-		if !found || r.nearer(c.To, best) {
-			best, found = c.To, true
+	consider := func(i int) {
+		e := r.ch.Entries[i]
+		if e.Name == from || r.pruned[e.Name] {
+			return
+		}
+		if !found || r.nearer(e.Name, best) {
+			best, found = e.Name, true
 		}
 	}
+	for _, i := range r.replacedBy[from] {
+		consider(i)
+	}
+	for _, i := range r.skippedBy[from] {
+		consider(i)
+	}
+	if v, ok := r.pkg.Versions[from]; ok {
+		for _, i := range r.withRange {
+			e := r.ch.Entries[i]
+			if e.Name == from || r.pruned[e.Name] {
+				continue
+			}
+			if found && !r.nearer(e.Name, best) {
+				break // sorted: no later skipRange entry is nearer
+			}
+			if r.ranges[e.Name](v) {
+				best, found = e.Name, true
+				break
+			}
+		}
+	}
+	r.nextMemo[from] = best
 	return best, found
 }
 
@@ -121,39 +183,76 @@ func (r *resolver) nearer(a, b string) bool {
 	return a < b
 }
 
-// pathToHead follows next from the bundle named from until the head.
-func (r *resolver) pathToHead(from, head string) ([]string, error) {
-	path := []string{}
-	seen := map[string]bool{from: true}
-	for cur := from; cur != head; {
+// walkToHead follows next from the bundle named from until the head, or a
+// bundle already walked, recording each hop and the distance to the head.
+// Every bundle is walked once over all calls: linear in the channel.
+func (r *resolver) walkToHead(from, head string, next map[string]string, hops map[string]int) error {
+	if from == head {
+		hops[head] = 0
+		return nil
+	}
+	var chain []string
+	onChain := map[string]bool{}
+	cur := from
+	for {
+		if _, done := hops[cur]; done || cur == head {
+			break
+		}
 		nxt, ok := r.next(cur)
 		if !ok {
-			if len(path) == 0 {
-				return nil, fmt.Errorf("cannot reach the head %s: nothing replaces, skips or skipRange-covers it", head)
+			if cur == from {
+				return fmt.Errorf("cannot reach the head %s: nothing replaces, skips or skipRange-covers it", head)
 			}
-			return nil, fmt.Errorf("cannot reach the head %s: stuck at %s after %v", head, cur, path)
+			return fmt.Errorf("cannot reach the head %s: stuck at %s after %d upgrades", head, cur, len(chain))
 		}
-		if seen[nxt] {
-			return nil, fmt.Errorf("upgrades loop back to %s after %v", nxt, path)
+		if onChain[nxt] || nxt == from {
+			return fmt.Errorf("upgrades loop back to %s after %d upgrades", nxt, len(chain)+1)
 		}
-		seen[nxt] = true
-		path = append(path, nxt)
+		chain = append(chain, cur)
+		onChain[cur] = true
+		next[cur] = nxt
 		cur = nxt
 	}
-	return path, nil
+	base := hops[cur] // 0 for the head
+	for i := len(chain) - 1; i >= 0; i-- {
+		base++
+		hops[chain[i]] = base
+	}
+	return nil
 }
 
-// edges lists every upgrade the channel allows, from any bundle of the
-// package (the tail may replace a bundle that is not in the channel).
+// edges lists the upgrades the channel declares (replaces and skips, to
+// entries OLM does not prune) and, for every bundle of the package, the hop
+// OLM takes from it when that hop comes from a skipRange. Listing every
+// bundle a skipRange covers would be quadratic; OLM only ever takes the
+// nearest candidate.
 func (r *resolver) edges() []Edge {
 	var out []Edge
+	declared := map[[2]string]bool{}
+	for _, e := range r.ch.Entries {
+		if r.pruned[e.Name] {
+			continue
+		}
+		if e.Replaces != "" {
+			out = append(out, Edge{From: e.Replaces, To: e.Name, Channel: r.ch.Name, By: "replaces"})
+			declared[[2]string{e.Replaces, e.Name}] = true
+		}
+		for _, s := range e.Skips {
+			if !declared[[2]string{s, e.Name}] {
+				out = append(out, Edge{From: s, To: e.Name, Channel: r.ch.Name, By: "skips"})
+				declared[[2]string{s, e.Name}] = true
+			}
+		}
+	}
 	names := make([]string, 0, len(r.pkg.Versions))
 	for n := range r.pkg.Versions {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		out = append(out, r.candidates(n)...)
+		if nxt, ok := r.next(n); ok && !declared[[2]string{n, nxt}] {
+			out = append(out, Edge{From: n, To: nxt, Channel: r.ch.Name, By: "skipRange"})
+		}
 	}
 	return out
 }

@@ -200,7 +200,9 @@ func (e *env) channel(name string) graph.ChannelReport {
 func (e *env) oldest(channel string) (string, []string) {
 	var from string
 	var path []string
-	for b, p := range e.channel(channel).Paths {
+	c := e.channel(channel)
+	for _, b := range c.Bundles() {
+		p, _ := c.Path(b)
 		if len(p) > len(path) || (len(p) == len(path) && b < from) {
 			from, path = b, p
 		}
@@ -378,7 +380,7 @@ func TestChannelSwitchFollowsTheMatrix(t *testing.T) {
 	var sw graph.Switch
 	for _, s := range e.report.Switches {
 		if s.From == "candidate" && s.To == "stable" && s.Lands != "" && s.Bundle != e.channel("candidate").Head {
-			if _, inStable := e.channel("stable").Paths[s.Bundle]; !inStable {
+			if _, inStable := e.channel("stable").Hops[s.Bundle]; !inStable {
 				sw = s // a bundle stable does not have: the switch must find it anyway
 			}
 		}
