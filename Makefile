@@ -372,6 +372,34 @@ scorecard-build: deps ## Build the scorecard test image SCORECARD_IMG (what oper
 scorecard-push: ## Push the scorecard test image.
 	$(MAKE) docker-push IMG=$(SCORECARD_IMG)
 
+##@ Benchmarks (numbers, not pass/fail; results in docs/bench and docs/benchmarks.md)
+
+BENCH_N ?= 100,300,1000
+BENCH_CONCURRENCY ?= 1,4
+BENCH_STEADY ?= 60s
+
+.PHONY: bench
+bench: bench-catalog bench-lifecycle bench-reconcile ## All three benchmarks, then docs/benchmarks.md.
+	hack/bench-doc.sh docs/bench > docs/benchmarks.md
+	@echo "results: docs/benchmarks.md, docs/bench/*.json"
+
+.PHONY: bench-tool
+bench-tool:
+	CGO_ENABLED=0 go build -o $(LOCALBIN)/bench ./cmd/bench
+
+.PHONY: bench-catalog
+bench-catalog: bench-tool $(OPM) ## B2: render, validation and analysis of 1,000 and 10,000-bundle catalogs, against opm validate.
+	$(LOCALBIN)/bench catalog --opm $(OPM) --out docs/bench
+
+.PHONY: bench-lifecycle
+bench-lifecycle: bench-tool build cluster-tools olm-tools $(OPM) ## B3: nothing running -> first CSV Succeeded, each upgrade hop, cleanup.
+	$(LOCALBIN)/bench lifecycle --opm $(OPM) --workdir $(WORKDIR)/bench-lifecycle --out docs/bench
+
+.PHONY: bench-reconcile
+bench-reconcile: bench-tool build cluster-tools ## B1: BENCH_N Memcacheds at once, per BENCH_CONCURRENCY, on a cluster without QPS limits.
+	$(LOCALBIN)/bench reconcile --manager $(LOCALBIN)/manager --workdir $(WORKDIR)/bench-reconcile \
+		--n $(BENCH_N) --concurrency $(BENCH_CONCURRENCY) --steady $(BENCH_STEADY) --out docs/bench
+
 ##@ Local registry (distribution, on 127.0.0.1)
 
 LOCAL_REGISTRY ?= 127.0.0.1:5000

@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -45,6 +47,13 @@ var errNotOurs = errors.New("rename the Memcached or delete the Deployment")
 // looked at again.
 const foreignRetry = time.Minute
 
+// progressInterval bounds how often a status that only reports progress
+// (not yet Available, not Degraded) is written for one Memcached: pods
+// become ready one by one, and a write per pod costs the API server more
+// than it tells anyone. The first status of a generation and every final
+// one are written at once.
+const progressInterval = time.Second
+
 // MemcachedReconciler keeps a Deployment of spec.size memcached pods for
 // every Memcached and reports what it sees in status.
 type MemcachedReconciler struct {
@@ -53,6 +62,9 @@ type MemcachedReconciler struct {
 	Recorder recorder.EventRecorder
 	Clock    clock.PassiveClock
 	Operand  Operand
+
+	// lastWrite is when each Memcached's status was last written.
+	lastWrite sync.Map // types.NamespacedName -> time.Time
 }
 
 // +kubebuilder:rbac:groups=cache.example.com,resources=memcacheds,verbs=get;list;watch
@@ -67,6 +79,9 @@ type MemcachedReconciler struct {
 func (r *MemcachedReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	mc := &cachev1.Memcached{}
 	if err := r.Get(ctx, req.NamespacedName, mc); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.lastWrite.Delete(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !mc.DeletionTimestamp.IsZero() {
@@ -74,7 +89,13 @@ func (r *MemcachedReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		return ctrl.Result{}, nil
 	}
 
-	dep, applyErr := r.ensureDeployment(ctx, mc)
+	dep, created, applyErr := r.ensureDeployment(ctx, mc)
+	if created {
+		// Nothing to report yet: the Deployment's first status update and
+		// its pods queue this Memcached again, and the status written then
+		// says more. One write fewer per Memcached.
+		return ctrl.Result{}, nil
+	}
 	if apierrors.IsConflict(applyErr) {
 		// Our cached copy was stale; the watch event of the newer version
 		// has queued this object again.
@@ -86,56 +107,62 @@ func (r *MemcachedReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		return ctrl.Result{}, err
 	}
 
-	status := computeStatus(mc, observation{deployment: dep, pods: pods, applyErr: applyErr}, metav1.NewTime(r.Clock.Now()))
+	now := r.Clock.Now()
+	status := computeStatus(mc, observation{deployment: dep, pods: pods, applyErr: applyErr}, metav1.NewTime(now))
+	if wait := r.holdProgress(req.NamespacedName, mc.Status, status, now); wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
 	if err := r.patchStatus(ctx, mc, status); err != nil {
 		return ctrl.Result{}, err
 	}
+	r.lastWrite.Store(req.NamespacedName, now)
 	if errors.Is(applyErr, errNotOurs) {
 		return ctrl.Result{RequeueAfter: foreignRetry}, nil
 	}
 	return ctrl.Result{}, applyErr
 }
 
-// ensureDeployment creates the Deployment or brings the fields the operator
-// owns back to what mc asks for. It writes only when something differs.
-func (r *MemcachedReconciler) ensureDeployment(ctx context.Context, mc *cachev1.Memcached) (*appsv1.Deployment, error) {
+// ensureDeployment creates the Deployment (created is then true) or brings
+// the fields the operator owns back to what mc asks for. It writes only
+// when something differs.
+func (r *MemcachedReconciler) ensureDeployment(ctx context.Context, mc *cachev1.Memcached) (dep *appsv1.Deployment, created bool, err error) {
 	desired := desiredDeployment(mc, r.Operand)
 	if err := controllerutil.SetControllerReference(mc, desired, r.Scheme); err != nil {
-		return nil, fmt.Errorf("set owner of Deployment %s: %w", desired.Name, err)
+		return nil, false, fmt.Errorf("set owner of Deployment %s: %w", desired.Name, err)
 	}
 
 	current := &appsv1.Deployment{}
-	err := r.Get(ctx, client.ObjectKeyFromObject(desired), current)
+	err = r.Get(ctx, client.ObjectKeyFromObject(desired), current)
 	if apierrors.IsNotFound(err) {
 		if err := r.Create(ctx, desired); err != nil {
 			if apierrors.IsAlreadyExists(err) {
 				err = fmt.Errorf("a Deployment named %s exists that this operator does not manage: %w", desired.Name, errNotOurs)
 			}
 			r.Recorder.Eventf(mc, nil, corev1.EventTypeWarning, EventFailed, "Create", "create Deployment %s: %v", desired.Name, err)
-			return nil, err
+			return nil, false, err
 		}
 		r.Recorder.Eventf(mc, desired, corev1.EventTypeNormal, EventCreated, "Create", "created Deployment %s with %d pods", desired.Name, mc.Spec.Size)
-		return desired, nil
+		return desired, true, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("get Deployment %s: %w", desired.Name, err)
+		return nil, false, fmt.Errorf("get Deployment %s: %w", desired.Name, err)
 	}
 	if !metav1.IsControlledBy(current, mc) {
-		return nil, fmt.Errorf("Deployment %s is controlled by another owner: %w", current.Name, errNotOurs)
+		return nil, false, fmt.Errorf("Deployment %s is controlled by another owner: %w", current.Name, errNotOurs)
 	}
 
 	updated := current.DeepCopy()
 	mergeDeployment(updated, desired)
 	if equality.Semantic.DeepEqual(current, updated) {
-		return current, nil
+		return current, false, nil
 	}
 	if err := r.Update(ctx, updated); err != nil {
-		return current, fmt.Errorf("update Deployment %s: %w", current.Name, err)
+		return current, false, fmt.Errorf("update Deployment %s: %w", current.Name, err)
 	}
 	if from, to := ptr.Deref(current.Spec.Replicas, 1), mc.Spec.Size; from != to {
 		r.Recorder.Eventf(mc, updated, corev1.EventTypeNormal, EventScaled, "Scale", "scaled Deployment %s from %d to %d pods", updated.Name, from, to)
 	}
-	return updated, nil
+	return updated, false, nil
 }
 
 func (r *MemcachedReconciler) listPods(ctx context.Context, mc *cachev1.Memcached) ([]corev1.Pod, error) {
@@ -144,6 +171,25 @@ func (r *MemcachedReconciler) listPods(ctx context.Context, mc *cachev1.Memcache
 		return nil, fmt.Errorf("list pods of Memcached %s: %w", mc.Name, err)
 	}
 	return pods.Items, nil
+}
+
+// holdProgress says how long to wait before writing status, when it only
+// reports more progress of the same generation and the last write was less
+// than progressInterval ago; zero means write now (or nothing changed).
+func (r *MemcachedReconciler) holdProgress(key types.NamespacedName, old, status cachev1.MemcachedStatus, now time.Time) time.Duration {
+	if equality.Semantic.DeepEqual(old, status) || old.ObservedGeneration != status.ObservedGeneration ||
+		meta.IsStatusConditionTrue(status.Conditions, cachev1.ConditionAvailable) ||
+		meta.IsStatusConditionTrue(status.Conditions, cachev1.ConditionDegraded) {
+		return 0
+	}
+	last, ok := r.lastWrite.Load(key)
+	if !ok {
+		return 0
+	}
+	if since := now.Sub(last.(time.Time)); since < progressInterval {
+		return progressInterval - since
+	}
+	return 0
 }
 
 // patchStatus writes status with a merge patch, and only when it changed,

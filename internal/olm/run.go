@@ -108,7 +108,7 @@ func (c *Client) RunBundle(ctx context.Context, o RunOptions) (*Installed, error
 		Channels: []declcfg.Channel{{Schema: declcfg.SchemaChannel, Name: Channel, Package: rb.pkg, Entries: []declcfg.ChannelEntry{{Name: rb.csvName}}}},
 		Bundles:  rb.cfg.Bundles,
 	}
-	server, err := c.serve(ctx, o, rb.pkg, fbc, "")
+	server, err := c.serve(ctx, o, rb.pkg, fbc)
 	if err != nil {
 		return nil, err
 	}
@@ -172,9 +172,11 @@ func (c *Client) approveAndWait(ctx context.Context, o RunOptions, inst *Install
 	return plan, nil
 }
 
-// serve writes the catalog, checks it as opm would, and (re)starts opm on
-// addr (empty: a free port).
-func (c *Client) serve(ctx context.Context, o RunOptions, pkg string, fbc *declcfg.DeclarativeConfig, addr string) (*Server, error) {
+// serve writes the catalog, checks it as opm would, and starts opm on a
+// free port. A server already running for the package keeps serving until
+// the new one is healthy, then stops: OLM moves to the new address without
+// a gap and without waiting out a reconnect backoff.
+func (c *Client) serve(ctx context.Context, o RunOptions, pkg string, fbc *declcfg.DeclarativeConfig) (*Server, error) {
 	if err := catalog.Validate(ctx, fbc); err != nil {
 		return nil, err
 	}
@@ -183,13 +185,24 @@ func (c *Client) serve(ctx context.Context, o RunOptions, pkg string, fbc *declc
 	if err != nil {
 		return nil, err
 	}
+	// opm reads the directory once at start-up, so a running server is
+	// unaffected by the rewrite.
 	if err := atomicdir.Replace(dir, files, nil); err != nil {
+		return nil, err
+	}
+	next, err := StartServer(ctx, o.OPM, dir, o.StateDir, pkg+".next", "")
+	if err != nil {
 		return nil, err
 	}
 	if err := StopServer(o.StateDir, pkg); err != nil {
 		return nil, err
 	}
-	return StartServer(ctx, o.OPM, dir, o.StateDir, pkg, addr)
+	current := filepath.Join(o.StateDir, pkg+".pid")
+	if err := os.Rename(next.PIDFile, current); err != nil {
+		return nil, err
+	}
+	next.PIDFile = current
+	return next, nil
 }
 
 // ensureOperatorGroup reuses the namespace's OperatorGroup or creates one
@@ -279,6 +292,14 @@ func (c *Client) UpgradeBundle(ctx context.Context, o RunOptions) (*Installed, e
 	if err := c.Get(ctx, types.NamespacedName{Namespace: o.Namespace, Name: inst.Subscription}, sub); err != nil {
 		return nil, fmt.Errorf("Subscription %s/%s: %w (install with run bundle first)", o.Namespace, inst.Subscription, err)
 	}
+	// The Subscription records the installed CSV shortly after it succeeds.
+	diag := func(ctx context.Context) string { return c.Diagnose(ctx, o.Namespace, inst.Subscription) }
+	if err := c.until(ctx, "the Subscription to record the installed CSV", diag, func(ctx context.Context) (bool, error) {
+		err := c.Get(ctx, types.NamespacedName{Namespace: o.Namespace, Name: inst.Subscription}, sub)
+		return err == nil && sub.Status.InstalledCSV != "" && sub.Status.State == operatorsv1alpha1.SubscriptionStateAtLatest, err
+	}); err != nil {
+		return nil, err
+	}
 	installed := sub.Status.InstalledCSV
 	if installed == "" || installed == rb.csvName {
 		return nil, fmt.Errorf("Subscription %s/%s has installed %q: nothing to upgrade to %s from", o.Namespace, sub.Name, installed, rb.csvName)
@@ -298,11 +319,16 @@ func (c *Client) UpgradeBundle(ctx context.Context, o RunOptions) (*Installed, e
 			fbc.Channels[i].Entries = append(fbc.Channels[i].Entries, declcfg.ChannelEntry{Name: rb.csvName, Replaces: installed})
 		}
 	}
-	// The same address: OLM refreshes its cache when the connection returns.
-	if _, err := c.serve(ctx, o, rb.pkg, fbc, cs.Spec.Address); err != nil {
+	server, err := c.serve(ctx, o, rb.pkg, fbc)
+	if err != nil {
 		return nil, err
 	}
-	c.say(o.Out, "serving %s replacing %s at %s", rb.csvName, installed, cs.Spec.Address)
+	patch := client.MergeFrom(cs.DeepCopy())
+	cs.Spec.Address = server.Addr
+	if err := c.Patch(ctx, cs, patch); err != nil {
+		return nil, fmt.Errorf("point CatalogSource %s/%s at %s: %w", cs.Namespace, cs.Name, server.Addr, err)
+	}
+	c.say(o.Out, "serving %s replacing %s at %s", rb.csvName, installed, server.Addr)
 	previous := ""
 	if sub.Status.InstallPlanRef != nil {
 		previous = sub.Status.InstallPlanRef.Name

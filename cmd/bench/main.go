@@ -1,0 +1,86 @@
+// Command bench measures the operator and its tooling on this machine and
+// writes the results as JSON and as a Markdown table:
+//
+//	bench catalog     B2: catalog tooling on generated catalogs of 1,000 and 10,000 bundles
+//	bench lifecycle   B3: cold cluster + OLM to the first CSV, each upgrade hop, cleanup
+//	bench reconcile   B1: N Memcacheds at once on a local cluster without QPS limits
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/sirupsen/logrus"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+)
+
+func main() {
+	logrus.SetLevel(logrus.WarnLevel)
+	ctrllog.SetLogger(logr.Discard())
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: bench catalog|lifecycle|reconcile [flags]")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "catalog":
+		err = benchCatalog(os.Args[2:])
+	case "catalog-step": // a measured child process of bench catalog
+		err = catalogStep(os.Args[2:])
+	case "lifecycle":
+		err = benchLifecycle(os.Args[2:])
+	case "reconcile":
+		err = benchReconcile(os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown benchmark %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}
+
+// machine describes where the numbers come from.
+func machine() map[string]any {
+	cpu := "unknown"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				cpu = strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
+				break
+			}
+		}
+	}
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		mem = strings.TrimSpace(strings.TrimPrefix(strings.SplitN(string(b), "\n", 2)[0], "MemTotal:"))
+	}
+	return map[string]any{"cpus": runtime.NumCPU(), "cpu": cpu, "memory": mem, "go": runtime.Version(), "date": time.Now().UTC().Format(time.RFC3339)}
+}
+
+// save writes results as JSON into dir/name.json and the table into
+// dir/name.md.
+func save(dir, name string, results any, table string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(map[string]any{"machine": machine(), "results": results}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".json"), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	m := machine()
+	header := fmt.Sprintf("Measured %s on %d CPUs (%s), %s, %s.\n\n", m["date"], m["cpus"], m["cpu"], m["memory"], m["go"])
+	fmt.Print("\n" + header + table)
+	return os.WriteFile(filepath.Join(dir, name+".md"), []byte(header+table), 0o644)
+}
+
+func mib(kib int64) float64 { return float64(kib) / 1024 }

@@ -1,0 +1,47 @@
+package controllers
+
+import (
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	cachev1 "github.com/example-inc/memcached-operator/api/v1"
+)
+
+func TestHoldProgress(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	key := types.NamespacedName{Namespace: "ns", Name: "m"}
+	cond := func(typ string, status metav1.ConditionStatus) metav1.Condition {
+		return metav1.Condition{Type: typ, Status: status}
+	}
+	progress := func(gen int64, nodes ...string) cachev1.MemcachedStatus {
+		return cachev1.MemcachedStatus{ObservedGeneration: gen, Nodes: nodes, Conditions: []metav1.Condition{
+			cond(cachev1.ConditionAvailable, metav1.ConditionFalse), cond(cachev1.ConditionDegraded, metav1.ConditionFalse)}}
+	}
+	done := progress(1, "a", "b")
+	done.Conditions[0].Status = metav1.ConditionTrue
+
+	r := &MemcachedReconciler{}
+	if d := r.holdProgress(key, progress(1), progress(1, "a"), t0); d != 0 {
+		t.Errorf("never written before: held %s", d)
+	}
+	r.lastWrite.Store(key, t0)
+	for _, tc := range []struct {
+		name     string
+		old, new cachev1.MemcachedStatus
+		at       time.Time
+		want     time.Duration
+	}{
+		{"more progress soon after a write waits", progress(1), progress(1, "a"), t0.Add(300 * time.Millisecond), 700 * time.Millisecond},
+		{"more progress a second later is written", progress(1), progress(1, "a"), t0.Add(time.Second), 0},
+		{"becoming Available is written at once", progress(1, "a"), done, t0.Add(100 * time.Millisecond), 0},
+		{"a new generation is written at once", progress(1, "a"), progress(2, "a"), t0.Add(100 * time.Millisecond), 0},
+		{"no change holds nothing", progress(1, "a"), progress(1, "a"), t0.Add(100 * time.Millisecond), 0},
+	} {
+		if got := r.holdProgress(key, tc.old, tc.new, tc.at); got != tc.want {
+			t.Errorf("%s: held %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
