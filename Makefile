@@ -334,8 +334,10 @@ olm-status: ## Show whether OLM is running.
 	$(OLM_ENV) hack/olm.sh status
 
 .PHONY: test-olm
-test-olm: build catalog $(OPM) olm-up ## End to end with the real OLM: run bundle, catalog installs, manual/automatic upgrades, channel switch, CRs survive, stalls explained.
+test-olm: build catalog $(OPM) olm-up registry-up ## End to end with the real OLM: run bundle (dir and image), catalog installs, manual/automatic upgrades, channel switch, CRs survive, stalls explained.
+	$(MAKE) bundle-build bundle-push BUNDLE_IMG=$(LOCAL_REGISTRY)/memcached-operator-bundle:v$(VERSION) PUSH_FLAGS=--tls-verify=false >/dev/null
 	OPM=$(OPM) MANAGER_BINARY=$(LOCALBIN)/manager BUNDLE_DIR=$(CURDIR)/bundle CATALOG_DIR=$(LOCAL_CATALOG) \
+		BUNDLE_IMAGE=$(LOCAL_REGISTRY)/memcached-operator-bundle:v$(VERSION) \
 		$(GOTEST) $(TEST_FLAGS) -count=1 -p 1 -tags $(GO_TAGS),olm -timeout 20m ./test/olm/...
 
 RUN_NAMESPACE ?= memcached-operator-system

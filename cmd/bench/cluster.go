@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/example-inc/memcached-operator/internal/kube"
+	"github.com/example-inc/memcached-operator/internal/olm"
 )
 
 // cluster is a local cluster of the benchmark's own, started and stopped
@@ -45,7 +46,14 @@ func (c *cluster) make(targets ...string) error {
 	return nil
 }
 
-func (c *cluster) down() { _ = c.make("olm-down", "cluster-down") }
+// down stops the cluster, OLM and any catalog server run bundle left.
+func (c *cluster) down() {
+	pids, _ := filepath.Glob(filepath.Join(c.workdir, "run-bundle", "*.pid"))
+	for _, p := range pids {
+		_ = olm.StopServer(filepath.Dir(p), strings.TrimSuffix(filepath.Base(p), ".pid"))
+	}
+	_ = c.make("olm-down", "cluster-down")
+}
 
 func (c *cluster) restConfig() (*rest.Config, error) {
 	cfg, err := clientcmd.BuildConfigFromFlags("", c.kubeconfig())

@@ -108,7 +108,9 @@ func requestSummary(req map[string]int) string {
 
 func reconcileRun(n, k int, steady time.Duration, manager, workdir string) (reconcileResult, error) {
 	res := reconcileResult{N: n, Concurrency: k, Nodes: (n*2+109)/110 + 1, SteadySeconds: steady.Seconds()}
-	c := newCluster("bench-reconcile", workdir, fmt.Sprintf("CLUSTER_NODES=%d", res.Nodes), "KWOKCTL_CREATE_FLAGS=--disable-qps-limits")
+	// A cluster of its own per run: nothing carries over between runs.
+	name := fmt.Sprintf("bench-reconcile-%d-%d", n, k)
+	c := newCluster(name, filepath.Join(workdir, name), fmt.Sprintf("CLUSTER_NODES=%d", res.Nodes), "KWOKCTL_CREATE_FLAGS=--disable-qps-limits")
 	c.down()
 	defer c.down()
 	if err := c.make("cluster-up", "install"); err != nil {

@@ -21,6 +21,7 @@ func (r *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.opts.InstallMode, "install-mode", "", "AllNamespaces, OwnNamespace, SingleNamespace=NS or MultiNamespace=NS1,NS2 (default: as operator-sdk chooses).")
 	fs.StringVar(&r.opts.OPM, "opm", "bin/opm", "opm binary that serves the catalog.")
 	fs.StringVar(&r.opts.StateDir, "state-dir", ".work/run-bundle", "Where the served catalogs, their logs and pid files live.")
+	fs.BoolVar(&r.opts.UseHTTP, "use-http", false, "Pull a bundle image over plain HTTP or unverified TLS (a local registry).")
 	fs.DurationVar(&r.timeout, "timeout", 5*time.Minute, "How long to wait for the install (CatalogSource, InstallPlan, CSV).")
 }
 
@@ -38,7 +39,7 @@ func runBundle(args []string, upgrade bool, stdout, stderr io.Writer) error {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return fmt.Errorf("%s takes one bundle directory", name)
+		return fmt.Errorf("%s takes one bundle directory or image", name)
 	}
 	rf.opts.Bundle, rf.opts.Out = fs.Arg(0), stdout
 	c, err := newOLMClient()

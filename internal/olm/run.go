@@ -17,6 +17,7 @@ import (
 	"github.com/operator-framework/operator-registry/alpha/action"
 	"github.com/operator-framework/operator-registry/alpha/declcfg"
 	"github.com/operator-framework/operator-registry/pkg/image"
+	"github.com/operator-framework/operator-registry/pkg/image/containersimageregistry"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -37,8 +38,11 @@ const managedLabel = "sdk.example.com/run-bundle"
 
 // RunOptions configure RunBundle and UpgradeBundle.
 type RunOptions struct {
-	// Bundle is a bundle directory.
-	Bundle    string
+	// Bundle is a bundle directory or a bundle image reference.
+	Bundle string
+	// UseHTTP pulls a bundle image over plain HTTP or unverified TLS
+	// (a local registry).
+	UseHTTP   bool
 	Namespace string
 	// InstallMode is AllNamespaces, OwnNamespace, SingleNamespace=ns or
 	// MultiNamespace=ns1,ns2; empty chooses as operator-sdk does.
@@ -63,21 +67,35 @@ type renderedBundle struct {
 	modes   []operatorsv1alpha1.InstallMode
 }
 
-func renderBundle(ctx context.Context, dir string) (*renderedBundle, error) {
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return nil, fmt.Errorf("bundle %s: not a bundle directory (manifests/ and metadata/)", dir)
+// renderBundle renders a bundle directory, or pulls and renders a bundle
+// image, into an FBC bundle that carries its manifests inline and no image:
+// OLM then installs from the manifests without an unpack Job.
+func renderBundle(ctx context.Context, ref string, useHTTP bool) (*renderedBundle, error) {
+	r := action.Render{Refs: []string{ref}, AllowedRefMask: action.RefBundleDir, Registry: &image.MockRegistry{}}
+	if st, err := os.Stat(ref); err != nil || !st.IsDir() {
+		if strings.Contains(ref, string(os.PathSeparator)+".") || strings.HasPrefix(ref, ".") || strings.HasPrefix(ref, "/") {
+			return nil, fmt.Errorf("bundle %s: no such bundle directory", ref)
+		}
+		reg, err := containersimageregistry.New(containersimageregistry.DefaultSystemContext,
+			containersimageregistry.WithTemporaryImageCache(), containersimageregistry.WithInsecureSkipTLSVerify(useHTTP))
+		if err != nil {
+			return nil, err
+		}
+		defer func() { _ = reg.Destroy() }()
+		r.Registry, r.AllowedRefMask = reg, action.RefBundleImage
 	}
-	cfg, err := action.Render{Refs: []string{dir}, AllowedRefMask: action.RefBundleDir, Registry: &image.MockRegistry{}}.Run(ctx)
+	cfg, err := r.Run(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("bundle %s: %w", dir, err)
+		return nil, fmt.Errorf("bundle %s: %w", ref, err)
 	}
 	if len(cfg.Bundles) != 1 {
-		return nil, fmt.Errorf("bundle %s: rendered %d bundles, want 1", dir, len(cfg.Bundles))
+		return nil, fmt.Errorf("bundle %s: rendered %d bundles, want 1", ref, len(cfg.Bundles))
 	}
-	b := cfg.Bundles[0]
+	b := &cfg.Bundles[0]
+	b.Image = ""
 	csv := &operatorsv1alpha1.ClusterServiceVersion{}
 	if err := json.Unmarshal([]byte(b.CsvJSON), csv); err != nil {
-		return nil, fmt.Errorf("bundle %s: CSV: %w", dir, err)
+		return nil, fmt.Errorf("bundle %s: CSV: %w", ref, err)
 	}
 	return &renderedBundle{cfg: cfg, pkg: b.Package, csvName: b.Name, modes: csv.Spec.InstallModes}, nil
 }
@@ -93,7 +111,7 @@ func (c *Client) say(out io.Writer, format string, args ...any) {
 // OperatorGroup (reused if the namespace has one), a Subscription with
 // manual approval; it approves the InstallPlan and waits for the CSV.
 func (c *Client) RunBundle(ctx context.Context, o RunOptions) (*Installed, error) {
-	rb, err := renderBundle(ctx, o.Bundle)
+	rb, err := renderBundle(ctx, o.Bundle, o.UseHTTP)
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +301,7 @@ func chooseInstallMode(flag, ns string, supported map[operatorsv1alpha1.InstallM
 // UpgradeBundle adds a bundle on top of the one run bundle installed, in
 // the same served catalog, and drives the upgrade to it.
 func (c *Client) UpgradeBundle(ctx context.Context, o RunOptions) (*Installed, error) {
-	rb, err := renderBundle(ctx, o.Bundle)
+	rb, err := renderBundle(ctx, o.Bundle, o.UseHTTP)
 	if err != nil {
 		return nil, err
 	}

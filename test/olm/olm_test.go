@@ -291,6 +291,21 @@ func TestRunBundleAndCleanup(t *testing.T) {
 	g.Expect(os.IsNotExist(err)).To(BeTrue(), "the catalog server is still running")
 }
 
+// run bundle also takes a bundle image, pulled from a registry.
+func TestRunBundleFromImage(t *testing.T) {
+	e := setup(t)
+	img := os.Getenv("BUNDLE_IMAGE")
+	if img == "" {
+		t.Fatal("BUNDLE_IMAGE must name the bundle image in the local registry: run 'make test-olm'")
+	}
+	ns := e.namespace(t, "run-image")
+	inst, err := e.olm.RunBundle(ctxT(t), olm.RunOptions{Bundle: img, UseHTTP: true, Namespace: ns, OPM: e.opm, StateDir: e.stateDir})
+	must(t, err)
+	if inst.CSV != "memcached-operator.v0.3.0" {
+		t.Errorf("installed %s from %s", inst.CSV, img)
+	}
+}
+
 // 2 and 5. From the oldest bundle of a channel, approve one InstallPlan at
 // a time; every hop lands where the analysis says, and a Memcached created
 // on the old version keeps its spec, its pods and its reconciliation.
