@@ -186,7 +186,7 @@ verify: generate manifests fmt bundle catalog ## Regenerate everything and fail 
 ##@ Test
 
 .PHONY: test
-test: deps verify vet test-unit test-integration test-e2e docker-build test-bundle-image test-catalog test-olm scorecard scorecard-build ## Everything CI runs: drift check, unit, envtest integration, tutorial flow on the local cluster.
+test: deps verify vet test-unit test-integration test-e2e docker-build test-bundle-image test-catalog test-olm scorecard scorecard-build ## Everything CI runs: drift check, unit, envtest, tutorial flow, images, catalog, OLM end to end, scorecard.
 
 .PHONY: test-unit
 test-unit: ## Unit tests of the pure builders.

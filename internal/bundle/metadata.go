@@ -6,6 +6,7 @@ package bundle
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -49,7 +50,7 @@ func (m Metadata) Check() error {
 			return fmt.Errorf("CHANNELS: %q is not a channel name", c)
 		}
 	}
-	if m.DefaultChannel != "" && !contains(m.Channels, m.DefaultChannel) {
+	if m.DefaultChannel != "" && !slices.Contains(m.Channels, m.DefaultChannel) {
 		return fmt.Errorf("DEFAULT_CHANNEL=%s is not one of CHANNELS=%s", m.DefaultChannel, strings.Join(m.Channels, ","))
 	}
 	return nil
@@ -96,13 +97,4 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

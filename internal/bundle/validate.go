@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -161,7 +162,7 @@ func checkPolicy(b *manifests.Bundle) errors.ManifestResult {
 		for i, p := range perms {
 			for j, rule := range p.Rules {
 				for what, values := range map[string][]string{"apiGroups": rule.APIGroups, "resources": rule.Resources, "verbs": rule.Verbs} {
-					if contains(values, "*") {
+					if slices.Contains(values, "*") {
 						fail(fmt.Sprintf("spec.install.spec.%s[%d].rules[%d].%s", kind, i, j, what),
 							"service account %s is granted %s \"*\": list exactly what the operator needs in its +kubebuilder:rbac markers", p.ServiceAccountName, what)
 					}

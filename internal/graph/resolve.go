@@ -285,12 +285,3 @@ func switches(pkg *Package, resolvers map[string]*resolver) []Switch {
 	}
 	return out
 }
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}

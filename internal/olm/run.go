@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -366,7 +367,7 @@ func (c *Client) Cleanup(ctx context.Context, pkg, ns, stateDir string, deleteCR
 	var csvs []string
 	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: pkg + "-sub"}, sub); err == nil {
 		for _, n := range []string{sub.Status.InstalledCSV, sub.Status.CurrentCSV} {
-			if n != "" && !contains(csvs, n) {
+			if n != "" && !slices.Contains(csvs, n) {
 				csvs = append(csvs, n)
 			}
 		}
@@ -378,7 +379,7 @@ func (c *Client) Cleanup(ctx context.Context, pkg, ns, stateDir string, deleteCR
 		csv := &operatorsv1alpha1.ClusterServiceVersion{}
 		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, csv); err == nil {
 			for _, o := range csv.Spec.CustomResourceDefinitions.Owned {
-				if !contains(crds, o.Name) {
+				if !slices.Contains(crds, o.Name) {
 					crds = append(crds, o.Name)
 				}
 			}
@@ -395,7 +396,7 @@ func (c *Client) Cleanup(ctx context.Context, pkg, ns, stateDir string, deleteCR
 	}
 	for i := range plans.Items {
 		for _, n := range plans.Items[i].Spec.ClusterServiceVersionNames {
-			if contains(csvs, n) {
+			if slices.Contains(csvs, n) {
 				objs = append(objs, &plans.Items[i])
 				break
 			}
@@ -429,10 +430,12 @@ func (c *Client) Cleanup(ctx context.Context, pkg, ns, stateDir string, deleteCR
 }
 
 func (c *Client) deleteAndWait(ctx context.Context, obj client.Object) error {
+	kind := reflect.TypeOf(obj).Elem().Name()
 	if err := c.Delete(ctx, obj, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete %s %s: %w", reflect.TypeOf(obj).Elem().Name(), client.ObjectKeyFromObject(obj), err)
+		return fmt.Errorf("delete %s %s: %w", kind, client.ObjectKeyFromObject(obj), err)
 	}
 	key := client.ObjectKeyFromObject(obj)
+	nudged := time.Now()
 	for {
 		err := c.Get(ctx, key, obj)
 		if apierrors.IsNotFound(err) {
@@ -441,19 +444,18 @@ func (c *Client) deleteAndWait(ctx context.Context, obj client.Object) error {
 		if err != nil {
 			return err
 		}
+		// OLM sometimes finishes a CSV's cleanup but loses the update that
+		// removes its finalizer, and looks again only at its next resync.
+		// Touching the object makes it look now.
+		if obj.GetDeletionTimestamp() != nil && len(obj.GetFinalizers()) > 0 && time.Since(nudged) > 5*time.Second {
+			patch := client.RawPatch(types.MergePatchType, []byte(fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, managedLabel+"-cleanup", time.Now().UTC().Format(time.RFC3339Nano))))
+			_ = c.Patch(ctx, obj, patch)
+			nudged = time.Now()
+		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s %s is still there (finalizers %v)", reflect.TypeOf(obj).Elem().Name(), key, obj.GetFinalizers())
+			return fmt.Errorf("%s %s is still there (finalizers %v)", kind, key, obj.GetFinalizers())
 		case <-time.After(c.poll()):
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
