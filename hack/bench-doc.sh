@@ -21,3 +21,4 @@ EOT
 section reconcile "B1: reconcile at scale" "N Memcacheds (size 1 to 3) created at once in 10 namespaces on a local cluster (real kube-apiserver, controller-manager and scheduler; kwok nodes, 110 pods each) created with \`--disable-qps-limits\`, against the operator binary. Targets at N=1000 are marked."
 section catalog "B2: catalog tooling at scale" "Generated catalogs (the generator is part of the benchmark: three channels, replaces chains, skips and skipRange) rendered, loaded, validated with operator-registry's model checks, and analysed (paths, switches, edges, CRD checks), each in its own process, and \`opm validate\` on the same directory."
 section lifecycle "B3: lifecycle" "From nothing running (binaries built) to the first CSV Succeeded with \`run bundle\`, then \`run bundle-upgrade\` through every released version, then cleanup, on a fresh local cluster with OLM."
+[ -f "$dir/analysis.md" ] && cat "$dir/analysis.md"
