@@ -405,17 +405,18 @@ bench-reconcile: bench-tool build cluster-tools ## B1: BENCH_N Memcacheds at onc
 ##@ Local registry (distribution, on 127.0.0.1)
 
 LOCAL_REGISTRY ?= 127.0.0.1:5000
+LOCAL_REGISTRY_URL = http://$(LOCAL_REGISTRY)
 REGISTRY_DIR := $(WORKDIR)/registry
 
 .PHONY: registry-up
 registry-up: $(REGISTRY) ## Start a local OCI registry on LOCAL_REGISTRY (idempotent).
-	@if curl -fsS http://$(LOCAL_REGISTRY)/v2/ >/dev/null 2>&1; then echo "registry is up on $(LOCAL_REGISTRY)"; else \
+	@if curl -fsS $(LOCAL_REGISTRY_URL)/v2/ >/dev/null 2>&1; then echo "registry is up on $(LOCAL_REGISTRY)"; else \
 		mkdir -p $(REGISTRY_DIR) && \
 		printf 'version: 0.1\nlog: {level: warn}\nstorage: {filesystem: {rootdirectory: %s}, delete: {enabled: true}}\nhttp: {addr: "%s"}\n' \
 			$(REGISTRY_DIR)/data $(LOCAL_REGISTRY) > $(REGISTRY_DIR)/config.yml && \
 		{ nohup $(REGISTRY) serve $(REGISTRY_DIR)/config.yml >$(REGISTRY_DIR)/registry.log 2>&1 & echo $$! > $(REGISTRY_DIR)/pid; } && \
-		for i in $$(seq 50); do curl -fsS http://$(LOCAL_REGISTRY)/v2/ >/dev/null 2>&1 && break; sleep 0.2; done && \
-		curl -fsS http://$(LOCAL_REGISTRY)/v2/ >/dev/null || { echo "error: registry did not start; see $(REGISTRY_DIR)/registry.log" >&2; exit 1; }; \
+		for i in $$(seq 50); do curl -fsS $(LOCAL_REGISTRY_URL)/v2/ >/dev/null 2>&1 && break; sleep 0.2; done && \
+		curl -fsS $(LOCAL_REGISTRY_URL)/v2/ >/dev/null || { echo "error: registry did not start; see $(REGISTRY_DIR)/registry.log" >&2; exit 1; }; \
 		echo "registry is up on $(LOCAL_REGISTRY)"; fi
 
 .PHONY: registry-down

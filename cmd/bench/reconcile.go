@@ -84,7 +84,7 @@ func benchReconcile(args []string) error {
 		fmt.Fprintf(&b, "| %d | %d | %d | %.1f s %s | %.1f / %.1f s | %.2f | %.2f %s | %d | %d in %.0f s | %.0f MiB %s | %.1f s | %s | %s |\n",
 			r.N, r.Concurrency, r.Nodes, r.TotalSeconds, verdictIf(r.N == 1000, r.TotalSeconds < 30), r.P50, r.P95, r.DeploymentCreate, r.StatusWrites,
 			verdictIf(r.N == 1000, r.StatusWrites <= 2), r.Conflicts, r.SteadyWrites, r.SteadySeconds, r.PeakRSSMiB, verdictIf(r.N == 1000, r.PeakRSSMiB <= 72),
-			r.CPUSeconds, cpuSummary(r.ClusterCPU), requestSummary(r.Requests))
+			r.CPUSeconds, summary(r.ClusterCPU, "%.1f s"), summary(r.Requests, "%d"))
 	}
 	b.WriteString("\nA CR has converged when its Deployment is at size with every pod ready, `status.nodes` lists them and `Available` is True, for the current generation. Requests are counted by the operator itself (`memcached_operator_api_requests_total`, by verb and resource). Targets at N=1000: under 30 s; at most one Deployment create and two status writes per CR; zero conflicts; zero writes in steady state; peak RSS at most 72 MiB.\n")
 	return save(*out, "reconcile", results, b.String())
@@ -97,15 +97,16 @@ func verdictIf(applies, ok bool) string {
 	return verdict(ok)
 }
 
-func requestSummary(req map[string]int) string {
-	keys := make([]string, 0, len(req))
-	for k := range req {
+// summary prints a map as "key: value, ..." in key order.
+func summary[V any](m map[string]V, format string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	var parts []string
+	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s: %d", k, req[k]))
+		parts = append(parts, fmt.Sprintf("%s: "+format, k, m[k]))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -272,18 +273,6 @@ func componentCPU(c *cluster) map[string]float64 {
 	return out
 }
 
-func cpuSummary(m map[string]float64) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var parts []string
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %.1f s", k, m[k]))
-	}
-	return strings.Join(parts, ", ")
-}
 
 func splitKey(k string) (verb, resource, code string) {
 	p := strings.Fields(k)
