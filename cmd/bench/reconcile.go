@@ -273,7 +273,6 @@ func componentCPU(c *cluster) map[string]float64 {
 	return out
 }
 
-
 func splitKey(k string) (verb, resource, code string) {
 	p := strings.Fields(k)
 	if len(p) != 3 {
