@@ -70,7 +70,7 @@ func catalogAnalyze(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("catalog analyze", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	output := fs.String("o", "text", "Output: text or json.")
-	if err := fs.Parse(reorder(args)); err != nil {
+	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -151,7 +151,7 @@ func validateBundle(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bundle validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	k8sVersion := fs.String("k8s-version", "", "Kubernetes version whose removed APIs the bundle must not use (e.g. 1.37).")
-	if err := fs.Parse(reorder(args)); err != nil {
+	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -178,20 +178,30 @@ func report(w io.Writer, problems []bundle.Problem) {
 }
 
 // reorder puts flags before positional arguments, so both
-// "validate DIR --k8s-version 1.37" and "validate --k8s-version 1.37 DIR" work.
-func reorder(args []string) []string {
+// "validate DIR --k8s-version 1.37" and "validate --k8s-version 1.37 DIR"
+// work. A flag takes the next word as its value unless it is boolean.
+func reorder(fs *flag.FlagSet, args []string) []string {
 	var flags, pos []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		if strings.HasPrefix(a, "-") {
-			flags = append(flags, a)
-			if !strings.Contains(a, "=") && i+1 < len(args) {
-				flags = append(flags, args[i+1])
-				i++
-			}
+		if !strings.HasPrefix(a, "-") {
+			pos = append(pos, a)
 			continue
 		}
-		pos = append(pos, a)
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		if f := fs.Lookup(name); f != nil {
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+				continue
+			}
+		}
+		if i+1 < len(args) {
+			flags = append(flags, args[i+1])
+			i++
+		}
 	}
 	return append(flags, pos...)
 }

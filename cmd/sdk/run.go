@@ -35,7 +35,7 @@ func runBundle(args []string, upgrade bool, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var rf runFlags
 	rf.register(fs)
-	if err := fs.Parse(reorder(args)); err != nil {
+	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -75,7 +75,7 @@ func cleanup(args []string, stdout, stderr io.Writer) error {
 	stateDir := fs.String("state-dir", ".work/run-bundle", "run bundle's state directory.")
 	deleteCRDs := fs.Bool("delete-crds", false, "Also delete the CRDs the operator owns (and every object of them).")
 	timeout := fs.Duration("timeout", 2*time.Minute, "How long to wait for each object to go.")
-	if err := fs.Parse(reorder(args)); err != nil {
+	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -29,7 +29,7 @@ func runScorecard(args []string, stdout, stderr io.Writer) error {
 	namespace := fs.String("namespace", "default", "Namespace the behaviour tests create their Memcacheds in (the operator must watch it).")
 	catalogDir := fs.String("catalog", "catalog", "The released catalog, for the upgrade readiness test.")
 	list := fs.Bool("list", false, "List the selected tests without running them.")
-	if err := fs.Parse(reorder(args)); err != nil {
+	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -374,6 +374,17 @@ func (c *Client) Cleanup(ctx context.Context, pkg, ns, stateDir string, deleteCR
 	} else if !apierrors.IsNotFound(err) {
 		return err
 	}
+	// CSVs of the package whose Subscription is already gone (an earlier,
+	// interrupted cleanup) are found by OLM's <package>.v<version> names.
+	all := &operatorsv1alpha1.ClusterServiceVersionList{}
+	if err := c.List(ctx, all, client.InNamespace(ns)); err != nil {
+		return err
+	}
+	for _, csv := range all.Items {
+		if strings.HasPrefix(csv.Name, pkg+".v") && !slices.Contains(csvs, csv.Name) {
+			csvs = append(csvs, csv.Name)
+		}
+	}
 	var crds []string
 	for _, name := range csvs {
 		csv := &operatorsv1alpha1.ClusterServiceVersion{}
@@ -385,11 +396,10 @@ func (c *Client) Cleanup(ctx context.Context, pkg, ns, stateDir string, deleteCR
 			}
 		}
 	}
+	// The Subscription and its InstallPlans go first: a plan left behind
+	// can be executed again and bring back what was just deleted.
 	var objs []client.Object
 	objs = append(objs, &operatorsv1alpha1.Subscription{ObjectMeta: metav1.ObjectMeta{Name: pkg + "-sub", Namespace: ns}})
-	for _, name := range csvs {
-		objs = append(objs, &operatorsv1alpha1.ClusterServiceVersion{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}})
-	}
 	plans := &operatorsv1alpha1.InstallPlanList{}
 	if err := c.List(ctx, plans, client.InNamespace(ns)); err != nil {
 		return err
@@ -401,6 +411,9 @@ func (c *Client) Cleanup(ctx context.Context, pkg, ns, stateDir string, deleteCR
 				break
 			}
 		}
+	}
+	for _, name := range csvs {
+		objs = append(objs, &operatorsv1alpha1.ClusterServiceVersion{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}})
 	}
 	objs = append(objs, &operatorsv1alpha1.CatalogSource{ObjectMeta: metav1.ObjectMeta{Name: pkg + "-catalog", Namespace: ns}})
 	groups := &operatorsv1.OperatorGroupList{}
