@@ -442,6 +442,24 @@ func (c *Client) Cleanup(ctx context.Context, pkg, ns, stateDir string, deleteCR
 	return os.RemoveAll(filepath.Join(stateDir, pkg))
 }
 
+// nudge touches an object, and the OperatorGroups of its namespace, with
+// an annotation, so that OLM's informers see a change and look again.
+func (c *Client) nudge(ctx context.Context, obj client.Object) {
+	patch := client.RawPatch(types.MergePatchType, []byte(fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`,
+		managedLabel+"-cleanup", time.Now().UTC().Format(time.RFC3339Nano))))
+	_ = c.Patch(ctx, obj, patch)
+	if obj.GetNamespace() == "" {
+		return
+	}
+	groups := &operatorsv1.OperatorGroupList{}
+	if err := c.List(ctx, groups, client.InNamespace(obj.GetNamespace())); err != nil {
+		return
+	}
+	for i := range groups.Items {
+		_ = c.Patch(ctx, &groups.Items[i], patch)
+	}
+}
+
 func (c *Client) deleteAndWait(ctx context.Context, obj client.Object) error {
 	kind := reflect.TypeOf(obj).Elem().Name()
 	if err := c.Delete(ctx, obj, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
@@ -457,12 +475,19 @@ func (c *Client) deleteAndWait(ctx context.Context, obj client.Object) error {
 		if err != nil {
 			return err
 		}
+		// An object that is not being deleted was made again (OLM can
+		// re-apply what it owns while it winds down): delete it again.
+		if obj.GetDeletionTimestamp() == nil {
+			if err := c.Delete(ctx, obj, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("delete %s %s: %w", kind, key, err)
+			}
+		}
 		// OLM sometimes finishes a CSV's cleanup but loses the update that
 		// removes its finalizer, and looks again only at its next resync.
 		// Touching the object makes it look now.
+		// OLM requeues a namespace's CSVs when its OperatorGroup changes.
 		if obj.GetDeletionTimestamp() != nil && len(obj.GetFinalizers()) > 0 && time.Since(nudged) > 5*time.Second {
-			patch := client.RawPatch(types.MergePatchType, []byte(fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, managedLabel+"-cleanup", time.Now().UTC().Format(time.RFC3339Nano))))
-			_ = c.Patch(ctx, obj, patch)
+			c.nudge(ctx, obj)
 			nudged = time.Now()
 		}
 		select {

@@ -104,10 +104,11 @@ func (e *env) namespace(t *testing.T, prefix string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		// Best effort: what cleanup must do is asserted in TestRunBundleAndCleanup.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		if err := e.olm.Cleanup(ctx, pkg, ns, e.stateDir, true, nil); err != nil {
-			t.Errorf("cleanup: %v", err)
+			t.Logf("cleanup: %v", err)
 		}
 		_ = e.k8s.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 		_ = e.k8s.Delete(ctx, &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: "memcacheds.cache.example.com"}})
