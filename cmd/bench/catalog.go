@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -185,8 +186,13 @@ func catalogStep(args []string) error {
 	start := time.Now()
 	switch step {
 	case "render":
-		var n int
-		fmt.Sscan(args[2], &n)
+		if len(args) < 3 {
+			return fmt.Errorf("catalog-step render DIR N")
+		}
+		n, err := strconv.Atoi(args[2])
+		if err != nil {
+			return fmt.Errorf("catalog size %q: %w", args[2], err)
+		}
 		cfg := generate(n)
 		if err := catalog.Write(dir, cfg, nil); err != nil {
 			return err

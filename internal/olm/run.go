@@ -58,7 +58,6 @@ type RunOptions struct {
 // Installed is what RunBundle and UpgradeBundle leave on the cluster.
 type Installed struct {
 	Package, CSV, Subscription, CatalogSource, InstallPlan, Namespace string
-	TargetNamespaces                                                  []string
 }
 
 type renderedBundle struct {
@@ -155,11 +154,9 @@ func (c *Client) RunBundle(ctx context.Context, o RunOptions) (*Installed, error
 		return nil, err
 	}
 
-	targets, err := c.ensureOperatorGroup(ctx, o, rb)
-	if err != nil {
+	if err := c.ensureOperatorGroup(ctx, o, rb); err != nil {
 		return nil, err
 	}
-	inst.TargetNamespaces = targets
 
 	sub := &operatorsv1alpha1.Subscription{
 		ObjectMeta: metav1.ObjectMeta{Name: inst.Subscription, Namespace: o.Namespace, Labels: map[string]string{managedLabel: rb.pkg}},
@@ -227,38 +224,38 @@ func (c *Client) serve(ctx context.Context, o RunOptions, pkg string, fbc *declc
 // ensureOperatorGroup reuses the namespace's OperatorGroup or creates one
 // for the install mode: the one asked for, else the first the bundle
 // supports of AllNamespaces and OwnNamespace (operator-sdk's order).
-func (c *Client) ensureOperatorGroup(ctx context.Context, o RunOptions, rb *renderedBundle) ([]string, error) {
+func (c *Client) ensureOperatorGroup(ctx context.Context, o RunOptions, rb *renderedBundle) error {
 	supported := map[operatorsv1alpha1.InstallModeType]bool{}
 	for _, m := range rb.modes {
 		supported[m.Type] = m.Supported
 	}
 	groups := &operatorsv1.OperatorGroupList{}
 	if err := c.List(ctx, groups, client.InNamespace(o.Namespace)); err != nil {
-		return nil, err
+		return err
 	}
 	switch len(groups.Items) {
 	case 0:
 	case 1:
 		og := groups.Items[0]
 		c.say(o.Out, "using OperatorGroup %s/%s (targets %v)", o.Namespace, og.Name, targetsOrAll(og.Spec.TargetNamespaces))
-		return og.Spec.TargetNamespaces, nil
+		return nil
 	default:
-		return nil, fmt.Errorf("namespace %s has %d OperatorGroups; OLM needs exactly one: delete all but one", o.Namespace, len(groups.Items))
+		return fmt.Errorf("namespace %s has %d OperatorGroups; OLM needs exactly one: delete all but one", o.Namespace, len(groups.Items))
 	}
 
 	mode, targets, err := chooseInstallMode(o.InstallMode, o.Namespace, supported)
 	if err != nil {
-		return nil, fmt.Errorf("bundle %s: %w", rb.csvName, err)
+		return fmt.Errorf("bundle %s: %w", rb.csvName, err)
 	}
 	og := &operatorsv1.OperatorGroup{
 		ObjectMeta: metav1.ObjectMeta{Name: rb.pkg + "-og", Namespace: o.Namespace, Labels: map[string]string{managedLabel: rb.pkg}},
 		Spec:       operatorsv1.OperatorGroupSpec{TargetNamespaces: targets},
 	}
 	if err := c.Create(ctx, og); err != nil {
-		return nil, fmt.Errorf("create OperatorGroup %s/%s: %w", o.Namespace, og.Name, err)
+		return fmt.Errorf("create OperatorGroup %s/%s: %w", o.Namespace, og.Name, err)
 	}
 	c.say(o.Out, "created OperatorGroup %s/%s for install mode %s (targets %v)", o.Namespace, og.Name, mode, targetsOrAll(targets))
-	return targets, nil
+	return nil
 }
 
 func targetsOrAll(t []string) string {
