@@ -51,10 +51,12 @@ K8S_LDFLAGS := -ldflags "-s -w \
 	-X k8s.io/component-base/version.gitMinor=$(word 2,$(subst ., ,$(K8S_VERSION:v%=%))) \
 	-X k8s.io/component-base/version.gitTreeState=clean"
 
-KUBE_APISERVER ?= $(LOCALBIN)/kube-apiserver
-KUBE_CONTROLLER_MANAGER ?= $(LOCALBIN)/kube-controller-manager
-KUBE_SCHEDULER ?= $(LOCALBIN)/kube-scheduler
-KUBECTL ?= $(LOCALBIN)/kubectl
+KUBE_APISERVER := $(LOCALBIN)/kube-apiserver
+KUBE_CONTROLLER_MANAGER := $(LOCALBIN)/kube-controller-manager
+KUBE_SCHEDULER := $(LOCALBIN)/kube-scheduler
+KUBECTL := $(LOCALBIN)/kubectl
+KUBELET := $(LOCALBIN)/kubelet
+KUBE_PROXY := $(LOCALBIN)/kube-proxy
 ETCD ?= $(LOCALBIN)/etcd
 KWOK ?= $(LOCALBIN)/kwok
 KWOKCTL ?= $(LOCALBIN)/kwokctl
@@ -145,14 +147,11 @@ $(KUSTOMIZE): hack/tools/gen/go.mod hack/tools/gen/go.sum
 	$(BUILD_TOOL) gen $@ sigs.k8s.io/kustomize/kustomize/v5
 $(ETCD): hack/tools/etcd/go.mod hack/tools/etcd/go.sum hack/tools/etcd/cmd/etcd/main.go
 	$(BUILD_TOOL) etcd $@ ./cmd/etcd
-$(KUBE_APISERVER): hack/tools/k8s/go.mod hack/tools/k8s/go.sum
-	$(BUILD_TOOL) k8s $@ k8s.io/kubernetes/cmd/kube-apiserver $(K8S_LDFLAGS)
-$(KUBE_CONTROLLER_MANAGER): hack/tools/k8s/go.mod hack/tools/k8s/go.sum
-	$(BUILD_TOOL) k8s $@ k8s.io/kubernetes/cmd/kube-controller-manager $(K8S_LDFLAGS)
-$(KUBE_SCHEDULER): hack/tools/k8s/go.mod hack/tools/k8s/go.sum
-	$(BUILD_TOOL) k8s $@ k8s.io/kubernetes/cmd/kube-scheduler $(K8S_LDFLAGS)
-$(KUBECTL): hack/tools/k8s/go.mod hack/tools/k8s/go.sum
-	$(BUILD_TOOL) k8s $@ k8s.io/kubernetes/cmd/kubectl $(K8S_LDFLAGS)
+# One `go build` for every Kubernetes command: they share most of their packages.
+K8S_COMMANDS := kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy
+K8S_BINARIES := $(addprefix $(LOCALBIN)/,$(K8S_COMMANDS))
+$(K8S_BINARIES) &: hack/tools/k8s/go.mod hack/tools/k8s/go.sum
+	$(BUILD_TOOL) k8s $(LOCALBIN) "$(addprefix k8s.io/kubernetes/cmd/,$(K8S_COMMANDS))" $(K8S_LDFLAGS)
 $(KWOK): hack/tools/kwok/go.mod hack/tools/kwok/go.sum
 	$(BUILD_TOOL) kwok $@ sigs.k8s.io/kwok/cmd/kwok
 $(KWOKCTL): hack/tools/kwok/go.mod hack/tools/kwok/go.sum

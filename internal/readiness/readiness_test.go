@@ -1,0 +1,51 @@
+package readiness
+
+import (
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	cachev1 "github.com/example-inc/memcached-operator/api/v1"
+)
+
+func memcached(size int32, mutate func(*cachev1.MemcachedStatus)) *cachev1.Memcached {
+	mc := &cachev1.Memcached{ObjectMeta: metav1.ObjectMeta{Name: "m", Generation: 2}, Spec: cachev1.MemcachedSpec{Size: size}}
+	mc.Status = cachev1.MemcachedStatus{
+		Nodes: []string{"m-a", "m-b"}, ReadyReplicas: 2, ObservedGeneration: 2,
+		Conditions: []metav1.Condition{{Type: cachev1.ConditionAvailable, Status: metav1.ConditionTrue}},
+	}
+	if mutate != nil {
+		mutate(&mc.Status)
+	}
+	return mc
+}
+
+func TestMemcached(t *testing.T) {
+	oldFields := Fields{} // 0.1.0: status.nodes only
+	for _, tc := range []struct {
+		name   string
+		mc     *cachev1.Memcached
+		fields Fields
+		want   bool
+		state  string
+	}{
+		{"ready", memcached(2, nil), AllFields, true, "size 2; status.nodes 2, readyReplicas 2, Available true, observedGeneration 2 of 2"},
+		{"too few nodes", memcached(3, nil), AllFields, false, "size 3; status.nodes 2, readyReplicas 2, Available true, observedGeneration 2 of 2"},
+		{"not available", memcached(2, func(s *cachev1.MemcachedStatus) { s.Conditions[0].Status = metav1.ConditionFalse }), AllFields, false,
+			"size 2; status.nodes 2, readyReplicas 2, Available false, observedGeneration 2 of 2"},
+		{"older generation", memcached(2, func(s *cachev1.MemcachedStatus) { s.ObservedGeneration = 1 }), AllFields, false,
+			"size 2; status.nodes 2, readyReplicas 2, Available true, observedGeneration 1 of 2"},
+		{"readyReplicas missing", memcached(2, func(s *cachev1.MemcachedStatus) { s.ReadyReplicas = 0 }), AllFields, false,
+			"size 2; status.nodes 2, readyReplicas 0, Available true, observedGeneration 2 of 2"},
+		{"0.1.0 CRD: nodes only", memcached(2, func(s *cachev1.MemcachedStatus) { *s = cachev1.MemcachedStatus{Nodes: s.Nodes} }), oldFields, true, "size 2; status.nodes 2"},
+		{"scaled to zero", &cachev1.Memcached{Status: cachev1.MemcachedStatus{Conditions: []metav1.Condition{{Type: cachev1.ConditionAvailable, Status: metav1.ConditionTrue}}}},
+			AllFields, true, "size 0; status.nodes 0, readyReplicas 0, Available true, observedGeneration 0 of 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, state := Memcached(tc.mc, tc.fields)
+			if got != tc.want || state != tc.state {
+				t.Errorf("got %t %q, want %t %q", got, state, tc.want, tc.state)
+			}
+		})
+	}
+}
