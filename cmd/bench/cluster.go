@@ -11,7 +11,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/example-inc/memcached-operator/internal/kube"
+	"github.com/example-inc/memcached-operator/internal/kubeclient"
 	"github.com/example-inc/memcached-operator/internal/olm"
 )
 
@@ -70,7 +70,7 @@ func (c *cluster) client() (client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return client.New(cfg, client.Options{Scheme: kube.Scheme()})
+	return client.New(cfg, client.Options{Scheme: kubeclient.Scheme()})
 }
 
 func tail(s string, n int) string {

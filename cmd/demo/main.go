@@ -34,7 +34,7 @@ import (
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
 	"github.com/example-inc/memcached-operator/internal/catalog"
-	"github.com/example-inc/memcached-operator/internal/kube"
+	"github.com/example-inc/memcached-operator/internal/kubeclient"
 	"github.com/example-inc/memcached-operator/internal/olm"
 )
 
@@ -236,7 +236,7 @@ func (d *demo) run(ctx context.Context, catalogDir, samplePath, channel string) 
 }
 
 func (d *demo) connect() error {
-	c, err := kube.NewClient()
+	c, err := kubeclient.NewClient()
 	if err != nil {
 		return err
 	}

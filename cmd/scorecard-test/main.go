@@ -15,7 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
-	"github.com/example-inc/memcached-operator/internal/kube"
+	"github.com/example-inc/memcached-operator/internal/kubeclient"
 	"github.com/example-inc/memcached-operator/scorecard"
 )
 
@@ -34,7 +34,7 @@ func main() {
 
 func run(name string) v1alpha3.TestResult {
 	// Static tests run without a cluster; cluster tests report that they need one.
-	c, err := kube.NewClient()
+	c, err := kubeclient.NewClient()
 	if err != nil {
 		c = nil
 	}

@@ -1,12 +1,12 @@
 package main
 
 import (
-	"github.com/example-inc/memcached-operator/internal/kube"
+	"github.com/example-inc/memcached-operator/internal/kubeclient"
 	"github.com/example-inc/memcached-operator/internal/olm"
 )
 
 func newOLMClient() (*olm.Client, error) {
-	c, err := kube.NewClient()
+	c, err := kubeclient.NewClient()
 	if err != nil {
 		return nil, err
 	}

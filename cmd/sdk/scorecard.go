@@ -13,7 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/example-inc/memcached-operator/internal/kube"
+	"github.com/example-inc/memcached-operator/internal/kubeclient"
 	"github.com/example-inc/memcached-operator/scorecard"
 )
 
@@ -61,7 +61,7 @@ func runScorecard(args []string, stdout, stderr io.Writer) error {
 	// tests then report that they need one.
 	var c client.Client
 	if os.Getenv("KUBECONFIG") != "" {
-		if c, err = kube.NewClient(); err != nil {
+		if c, err = kubeclient.NewClient(); err != nil {
 			return err
 		}
 	}

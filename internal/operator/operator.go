@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -126,15 +125,6 @@ func orZero(addr string) string {
 		return "0"
 	}
 	return addr
-}
-
-// Tail is the last n lines of s: what a failure message quotes from a log.
-func Tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 type syncBuffer struct {

@@ -44,7 +44,9 @@ func TestForTimeoutSaysWhatAndLastState(t *testing.T) {
 func TestForFailedEndsEarlyWithDiagnosis(t *testing.T) {
 	start := time.Now()
 	err := For(context.Background(), Options{What: "x", Timeout: time.Minute, Diagnose: func(context.Context) string { return "  why" }},
-		func(context.Context) (bool, string, error) { return false, "phase Failed", Failed("plan %s failed", "p1") })
+		func(context.Context) (bool, string, error) {
+			return false, "phase Failed", Failed("plan %s failed", "p1")
+		})
 	if time.Since(start) > 5*time.Second {
 		t.Fatal("a failed condition did not end the wait")
 	}

@@ -43,7 +43,7 @@ import (
 	"github.com/example-inc/memcached-operator/internal/atomicdir"
 	"github.com/example-inc/memcached-operator/internal/catalog"
 	"github.com/example-inc/memcached-operator/internal/graph"
-	"github.com/example-inc/memcached-operator/internal/kube"
+	"github.com/example-inc/memcached-operator/internal/kubeclient"
 	"github.com/example-inc/memcached-operator/internal/olm"
 	"github.com/example-inc/memcached-operator/scorecard"
 )
@@ -79,7 +79,7 @@ func setup(t *testing.T) *env {
 		t.Fatal("OPM, MANAGER_BINARY, BUNDLE_DIR, CATALOG_DIR and KUBECONFIG must be set: run 'make test-olm'")
 	}
 	var err error
-	if e.k8s, err = kube.NewClient(); err != nil {
+	if e.k8s, err = kubeclient.NewClient(); err != nil {
 		t.Fatal(err)
 	}
 	e.olm = &olm.Client{Client: e.k8s}

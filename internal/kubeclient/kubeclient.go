@@ -1,6 +1,6 @@
-// Package kube builds clients for the tools: one scheme that knows the
+// Package kubeclient builds clients for the tools: one scheme that knows the
 // Kubernetes, OLM and Memcached types.
-package kube
+package kubeclient
 
 import (
 	operatorsv1 "github.com/operator-framework/api/pkg/operators/v1"
