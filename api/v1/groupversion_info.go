@@ -8,6 +8,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/scheme"
 )
 
+// CRDName is the name of the Memcached CustomResourceDefinition (<plural>.<group>),
+// for code that installs, inspects or deletes it.
+const CRDName = "memcacheds.cache.example.com"
+
 var (
 	// GroupVersion is the group and version of the objects in this package.
 	GroupVersion = schema.GroupVersion{Group: "cache.example.com", Version: "v1"}
