@@ -9,8 +9,6 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/pod-security-admission/api"
 	"k8s.io/pod-security-admission/policy"
@@ -18,22 +16,8 @@ import (
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
 	"github.com/example-inc/memcached-operator/controllers"
+	"github.com/example-inc/memcached-operator/internal/readiness"
 )
-
-// Behaviour tests: they need the operator running against the cluster.
-const (
-	MemcachedExample  = "memcached-example-reconciles"
-	MemcachedScaling  = "memcached-scaling"
-	MemcachedRecovers = "memcached-recovers-deployment"
-	MemcachedRestrict = "memcached-pods-restricted"
-)
-
-func init() {
-	register(MemcachedExample, true, exampleReconciles)
-	register(MemcachedScaling, true, scaling)
-	register(MemcachedRecovers, true, recovers)
-	register(MemcachedRestrict, true, podsRestricted)
-}
 
 // newMemcached creates the CSV's Memcached example under a unique name in
 // the test namespace, with size when size >= 0; it is deleted afterwards.
@@ -67,30 +51,13 @@ func newMemcached(ctx context.Context, t *T, size int32) (*cachev1.Memcached, fu
 	return mc, func() { _ = t.Env.Client.Delete(context.Background(), mc) }
 }
 
-// waitReconciled waits for the Deployment at size with every pod ready,
-// status.nodes naming them and Available true.
+// waitReconciled waits until the Memcached is ready by the one definition
+// (internal/readiness): the Deployment at size, that many pods Ready,
+// status.nodes naming exactly them, Available true, for the current generation.
+// The spec it is judged against is the one the test just wrote.
 func waitReconciled(ctx context.Context, t *T, mc *cachev1.Memcached, size int32) bool {
-	c := t.Env.Client
 	return t.Wait(ctx, fmt.Sprintf("Memcached %s to run %d ready pods", mc.Name, size), func(ctx context.Context) (bool, string, error) {
-		dep := &appsv1.Deployment{}
-		if err := c.Get(ctx, client.ObjectKeyFromObject(mc), dep); err != nil {
-			if apierrors.IsNotFound(err) {
-				return false, "no Deployment " + mc.Name + " (is the operator running?)", nil
-			}
-			return false, "", err
-		}
-		got := &cachev1.Memcached{}
-		if err := c.Get(ctx, client.ObjectKeyFromObject(mc), got); err != nil {
-			return false, "", err
-		}
-		replicas := int32(1)
-		if dep.Spec.Replicas != nil {
-			replicas = *dep.Spec.Replicas
-		}
-		available := meta.IsStatusConditionTrue(got.Status.Conditions, cachev1.ConditionAvailable)
-		state := fmt.Sprintf("Deployment replicas %d, ready %d; status.nodes %d; Available %t",
-			replicas, dep.Status.ReadyReplicas, len(got.Status.Nodes), available)
-		return replicas == size && dep.Status.ReadyReplicas == size && len(got.Status.Nodes) == int(size) && available, state, nil
+		return readiness.Check(ctx, t.Env.Client, client.ObjectKeyFromObject(mc), readiness.AllFields)
 	})
 }
 

@@ -15,6 +15,8 @@ import (
 	"github.com/operator-framework/api/pkg/apis/scorecard/v1alpha3"
 	"github.com/operator-framework/api/pkg/manifests"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/example-inc/memcached-operator/internal/wait"
 )
 
 // Env is what a test may use.
@@ -78,30 +80,28 @@ func (t *T) Logf(format string, args ...any) {
 	fmt.Fprintf(&t.log, "%s "+format+"\n", append([]any{time.Now().UTC().Format("15:04:05.000")}, args...)...)
 }
 
-// Wait polls cond until it is done. On timeout it records an error that
-// says what the test was waiting for and the last state it saw.
+// Wait polls cond until it is done; an error of cond is a state seen, not the
+// end of the wait (the cluster may still get there). On timeout it records an
+// error that says what the test was waiting for and the last state it saw.
 func (t *T) Wait(ctx context.Context, what string, cond func(context.Context) (bool, string, error)) bool {
 	start := time.Now()
 	last := "nothing observed yet"
-	for {
+	err := wait.For(ctx, wait.Options{What: what}, func(ctx context.Context) (bool, string, error) {
 		done, state, err := cond(ctx)
 		if state != "" {
 			last = state
 		}
-		if err == nil && done {
-			t.Logf("%s after %s: %s", what, time.Since(start).Round(time.Millisecond), last)
-			return true
-		}
 		if err != nil {
-			last = err.Error()
+			done, last = false, err.Error()
 		}
-		select {
-		case <-ctx.Done():
-			t.Errorf("timed out after %s waiting for %s; last seen: %s", time.Since(start).Round(time.Second), what, last)
-			return false
-		case <-time.After(250 * time.Millisecond):
-		}
+		return done, last, nil
+	})
+	if err != nil {
+		t.Errorf("%v", err)
+		return false
 	}
+	t.Logf("%s after %s: %s", what, time.Since(start).Round(time.Millisecond), last)
+	return true
 }
 
 // Func is a test body.
@@ -115,26 +115,30 @@ type Test struct {
 	Run     Func
 }
 
-var registry = map[string]Test{}
-
-func register(name string, cluster bool, f Func) {
-	registry[name] = Test{Name: name, Cluster: cluster, Run: f}
-}
-
-// Names lists the registered tests.
+// Names lists the tests, sorted.
 func Names() []string {
-	names := make([]string, 0, len(registry))
-	for n := range registry {
-		names = append(names, n)
+	var names []string
+	for _, test := range Tests() {
+		names = append(names, test.Name)
 	}
 	sort.Strings(names)
 	return names
 }
 
+// lookup finds the test called name in Tests.
+func lookup(name string) (Test, bool) {
+	for _, test := range Tests() {
+		if test.Name == name {
+			return test, true
+		}
+	}
+	return Test{}, false
+}
+
 // Run runs the named test and returns its result; it never panics out.
 func Run(ctx context.Context, name string, env *Env) v1alpha3.TestResult {
 	t := &T{Env: env, res: v1alpha3.TestResult{Name: name, State: v1alpha3.PassState}}
-	test, ok := registry[name]
+	test, ok := lookup(name)
 	switch {
 	case !ok:
 		t.Errorf("no test named %q; the tests are %s", name, strings.Join(Names(), ", "))

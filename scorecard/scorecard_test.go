@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +22,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/example-inc/memcached-operator/internal/atomicdir"
+	"github.com/example-inc/memcached-operator/internal/csv"
 )
 
 var (
@@ -51,8 +54,8 @@ func broken(t *testing.T, editCSV func(*v1alpha1.ClusterServiceVersion), editCRD
 		files[name] = b
 	}
 	if editCSV != nil {
-		csv := &v1alpha1.ClusterServiceVersion{}
-		edit("manifests/memcached-operator.clusterserviceversion.yaml", csv, func() { editCSV(csv) })
+		manifest := &v1alpha1.ClusterServiceVersion{}
+		edit("manifests/memcached-operator.clusterserviceversion.yaml", manifest, func() { editCSV(manifest) })
 	}
 	if editCRD != nil {
 		crd := &apiextensionsv1.CustomResourceDefinition{}
@@ -92,12 +95,12 @@ func TestStaticTestsCatchWhatTheyGuard(t *testing.T) {
 		wantErr string
 	}{
 		{BasicCheckSpec, func(c *v1alpha1.ClusterServiceVersion) {
-			c.Annotations["alm-examples"] = `[{"apiVersion":"cache.example.com/v1","kind":"Memcached","metadata":{"name":"m"}}]`
+			c.Annotations[csv.AnnotationAlmExamples] = `[{"apiVersion":"cache.example.com/v1","kind":"Memcached","metadata":{"name":"m"}}]`
 		}, nil, "example Memcached m has no spec"},
 		{OLMBundleValidation, func(c *v1alpha1.ClusterServiceVersion) { c.Name = "memcached-operator.v9.9.9" }, nil,
 			`CSV name "memcached-operator.v9.9.9" does not match package "memcached-operator" and spec.version 0.3.0`},
 		{OLMCRDsHaveValidation, func(c *v1alpha1.ClusterServiceVersion) {
-			c.Annotations["alm-examples"] = `[{"apiVersion":"cache.example.com/v1","kind":"Memcached","metadata":{"name":"m"},"spec":{"size":3,"memory":"64Mi"}}]`
+			c.Annotations[csv.AnnotationAlmExamples] = `[{"apiVersion":"cache.example.com/v1","kind":"Memcached","metadata":{"name":"m"},"spec":{"size":3,"memory":"64Mi"}}]`
 		}, nil, "example Memcached m uses spec.memory, which the CRD's schema does not declare"},
 		{OLMCRDsHaveResources, func(c *v1alpha1.ClusterServiceVersion) { owned(c).Resources = nil }, nil,
 			"owned CRD memcacheds.cache.example.com v1 lists no resources"},
@@ -202,5 +205,83 @@ func TestRunnerAndOutputs(t *testing.T) {
 	var txt bytes.Buffer
 	if err := Write(&txt, all, "text"); err != nil || !strings.Contains(txt.String(), "olm-crd-upgrade-safe") {
 		t.Errorf("text output: %v", err)
+	}
+}
+
+// The table and the config agree: every configured entry runs a test of the
+// table under its test= label, every test is configured once, and exactly the
+// memcached suite needs a cluster.
+func TestTableMatchesConfig(t *testing.T) {
+	cfg, err := LoadConfig(filepath.Join(ourBundle, "tests", "scorecard", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	configured := map[string]int{}
+	for _, st := range cfg.Stages {
+		for _, tc := range st.Tests {
+			name := TestName(tc)
+			configured[name]++
+			if tc.Labels["test"] != name {
+				t.Errorf("entry %s has label test=%s", name, tc.Labels["test"])
+			}
+			test, ok := lookup(name)
+			if !ok {
+				t.Errorf("config entry %s is not in Tests()", name)
+				continue
+			}
+			if want := tc.Labels["suite"] == "memcached"; test.Cluster != want {
+				t.Errorf("%s: Cluster %t, want %t (suite %s)", name, test.Cluster, want, tc.Labels["suite"])
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for _, test := range Tests() {
+		if seen[test.Name] {
+			t.Errorf("%s is twice in Tests()", test.Name)
+		}
+		seen[test.Name] = true
+		if test.Run == nil {
+			t.Errorf("%s has no body", test.Name)
+		}
+		if configured[test.Name] != 1 {
+			t.Errorf("%s is configured %d times, want once", test.Name, configured[test.Name])
+		}
+	}
+}
+
+// An unknown name fails clearly, naming the tests there are.
+func TestUnknownTest(t *testing.T) {
+	res := run(t, "no-such-test", ourBundle)
+	msg := strings.Join(res.Errors, "\n")
+	if res.State != v1alpha3.ErrorState || !strings.Contains(msg, `no test named "no-such-test"`) || !strings.Contains(msg, OLMUpgradeReadiness) {
+		t.Errorf("state %s, errors %q: want an error naming the unknown test and the known ones", res.State, res.Errors)
+	}
+}
+
+// Wait treats a condition's error as a state seen and keeps waiting; on
+// timeout the test errors with what it waited for and the last state.
+func TestWait(t *testing.T) {
+	calls := 0
+	ok := &T{res: v1alpha3.TestResult{State: v1alpha3.PassState}}
+	if !ok.Wait(context.Background(), "the third call", func(context.Context) (bool, string, error) {
+		calls++
+		if calls == 1 {
+			return false, "", errors.New("transient")
+		}
+		return calls == 3, fmt.Sprintf("call %d", calls), nil
+	}) || ok.res.State != v1alpha3.PassState || !strings.Contains(ok.log.String(), "the third call after ") {
+		t.Errorf("Wait after a transient error: state %s, errors %v, log %q", ok.res.State, ok.res.Errors, ok.log.String())
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 600*time.Millisecond)
+	defer cancel()
+	late := &T{res: v1alpha3.TestResult{State: v1alpha3.PassState}}
+	if late.Wait(ctx, "Godot", func(context.Context) (bool, string, error) { return false, "nobody on the road", nil }) {
+		t.Fatal("Wait returned true for a condition that never holds")
+	}
+	want := "waiting for Godot; last seen: nobody on the road"
+	if late.res.State != v1alpha3.ErrorState || len(late.res.Errors) != 1 || !strings.Contains(late.res.Errors[0], want) ||
+		!strings.HasPrefix(late.res.Errors[0], "timed out after ") {
+		t.Errorf("timeout: state %s, errors %q; want one error with %q", late.res.State, late.res.Errors, want)
 	}
 }

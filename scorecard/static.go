@@ -12,32 +12,16 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/example-inc/memcached-operator/internal/bundle"
+	"github.com/example-inc/memcached-operator/internal/csv"
 )
 
-// Test names, as in the config's test=<name> labels.
-const (
-	BasicCheckSpec        = "basic-check-spec"
-	OLMBundleValidation   = "olm-bundle-validation"
-	OLMCRDsHaveValidation = "olm-crds-have-validation"
-	OLMCRDsHaveResources  = "olm-crds-have-resources"
-	OLMSpecDescriptors    = "olm-spec-descriptors"
-	OLMStatusDescriptors  = "olm-status-descriptors"
-	OLMUpgradeReadiness   = "olm-crd-upgrade-safe"
-)
-
-func init() {
-	register(BasicCheckSpec, false, checkSpec)
-	register(OLMBundleValidation, false, bundleValidation)
-	register(OLMCRDsHaveValidation, false, crdsHaveValidation)
-	register(OLMCRDsHaveResources, false, crdsHaveResources)
-	register(OLMSpecDescriptors, false, specDescriptors)
-	register(OLMStatusDescriptors, false, statusDescriptors)
-	register(OLMUpgradeReadiness, false, upgradeReadiness)
-}
+// K8sTargetVersion is the Makefile's K8S_TARGET_VERSION: the Kubernetes
+// version whose removed APIs the bundle must not use, as make bundle checks.
+const K8sTargetVersion = "1.37"
 
 // examples are the CSV's alm-examples.
 func examples(t *T) []*unstructured.Unstructured {
-	raw := t.Env.Bundle.CSV.Annotations["alm-examples"]
+	raw := t.Env.Bundle.CSV.Annotations[csv.AnnotationAlmExamples]
 	if raw == "" {
 		t.Failf("the CSV has no alm-examples: add a sample to config/samples")
 		return nil
@@ -67,7 +51,7 @@ func checkSpec(_ context.Context, t *T) {
 
 // bundleValidation runs the validators `make bundle` runs.
 func bundleValidation(_ context.Context, t *T) {
-	problems, err := bundle.Validate(t.Env.BundleDir, bundle.Options{K8sVersion: "1.37"})
+	problems, err := bundle.Validate(t.Env.BundleDir, bundle.Options{K8sVersion: K8sTargetVersion})
 	if err != nil {
 		t.Failf("%v", err)
 		return

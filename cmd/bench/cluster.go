@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
+	"github.com/example-inc/memcached-operator/internal/logtail"
 	"github.com/example-inc/memcached-operator/internal/olm"
 )
 
@@ -41,7 +42,7 @@ func (c *cluster) make(targets ...string) error {
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("make %s: %w\n%s", strings.Join(targets, " "), err, tail(string(out), 20))
+		return fmt.Errorf("make %s: %w\n%s", strings.Join(targets, " "), err, logtail.Lines(string(out), 20))
 	}
 	return nil
 }
@@ -71,12 +72,4 @@ func (c *cluster) client() (client.Client, error) {
 		return nil, err
 	}
 	return client.New(cfg, client.Options{Scheme: kubeclient.Scheme()})
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -17,11 +16,13 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
+	"github.com/example-inc/memcached-operator/internal/operator"
+	"github.com/example-inc/memcached-operator/internal/readiness"
+	"github.com/example-inc/memcached-operator/internal/wait"
 )
 
 type reconcileResult struct {
@@ -69,7 +70,7 @@ func benchReconcile(args []string) error {
 			if err != nil {
 				return err
 			}
-			r, err := reconcileRun(n, k, *steady, *manager, *workdir)
+			r, err := reconcileRun(reconcileRunOptions{N: n, Concurrency: k, Steady: *steady, Manager: *manager, Workdir: *workdir})
 			if err != nil {
 				return fmt.Errorf("N=%d concurrency=%d: %w", n, k, err)
 			}
@@ -111,62 +112,150 @@ func summary[V any](m map[string]V, format string) string {
 	return strings.Join(parts, ", ")
 }
 
-func reconcileRun(n, k int, steady time.Duration, manager, workdir string) (reconcileResult, error) {
-	res := reconcileResult{N: n, Concurrency: k, Nodes: (n*2+109)/110 + 1, SteadySeconds: steady.Seconds()}
+// reconcileRunOptions are one run of B1.
+type reconcileRunOptions struct {
+	// N Memcacheds, against an operator with Concurrency workers.
+	N, Concurrency int
+	// Steady is how long the steady state is watched for writes.
+	Steady time.Duration
+	// Manager is the operator binary; Workdir holds the run's cluster.
+	Manager, Workdir string
+}
+
+// benchNamespaces spread the Memcacheds, as users' would be.
+const benchNamespaces = 10
+
+// pollInterval is how often the benchmark looks at the cluster.
+const pollInterval = 200 * time.Millisecond
+
+func reconcileRun(o reconcileRunOptions) (reconcileResult, error) {
+	res := reconcileResult{N: o.N, Concurrency: o.Concurrency, Nodes: (o.N*2+109)/110 + 1, SteadySeconds: o.Steady.Seconds()}
 	// A cluster of its own per run: nothing carries over between runs.
-	name := fmt.Sprintf("bench-reconcile-%d-%d", n, k)
-	c := newCluster(name, filepath.Join(workdir, name), fmt.Sprintf("CLUSTER_NODES=%d", res.Nodes), "KWOKCTL_CREATE_FLAGS=--disable-qps-limits")
+	name := fmt.Sprintf("bench-reconcile-%d-%d", o.N, o.Concurrency)
+	c := newCluster(name, filepath.Join(o.Workdir, name), fmt.Sprintf("CLUSTER_NODES=%d", res.Nodes), "KWOKCTL_CREATE_FLAGS=--disable-qps-limits")
 	c.down()
 	defer c.down()
-	if err := c.make("cluster-up", "install"); err != nil {
-		return res, err
-	}
-	k8s, err := c.client()
+	k8s, err := startCluster(c)
 	if err != nil {
 		return res, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-
-	port, err := freePort()
+	op, err := startOperator(ctx, c, o)
 	if err != nil {
 		return res, err
+	}
+	defer op.stop()
+	if err := createNamespaces(ctx, k8s); err != nil {
+		return res, err
+	}
+
+	cpuBefore := componentCPU(c)
+	start := time.Now()
+	created, err := createMemcacheds(ctx, k8s, o.N)
+	if err != nil {
+		return res, err
+	}
+	converged, err := watchConvergence(ctx, k8s, created)
+	if err != nil {
+		return res, err
+	}
+	res.TotalSeconds = time.Since(start).Seconds()
+	res.ClusterCPU = cpuSince(c, cpuBefore)
+	sort.Slice(converged, func(a, b int) bool { return converged[a] < converged[b] })
+	res.P50 = converged[o.N/2].Seconds()
+	res.P95 = converged[o.N*95/100].Seconds()
+
+	atConvergence, after, err := steadyState(op.metricsURL, o.Steady)
+	if err != nil {
+		return res, err
+	}
+	collectRequests(&res, atConvergence, after)
+	res.PeakRSSMiB, res.CPUSeconds = procStats(op.PID())
+	return res, nil
+}
+
+// startCluster brings up the run's cluster with the CRD installed.
+func startCluster(c *cluster) (client.Client, error) {
+	if err := c.make("cluster-up", "install"); err != nil {
+		return nil, err
+	}
+	return c.client()
+}
+
+// benchOperator is the manager under measurement and where it reports.
+type benchOperator struct {
+	*operator.Process
+	metricsURL string
+	log        *os.File
+}
+
+// startOperator runs the manager against the run's cluster, watching every
+// namespace, with plain-HTTP metrics the benchmark scrapes, and waits until
+// they answer.
+func startOperator(ctx context.Context, c *cluster, o reconcileRunOptions) (*benchOperator, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
 	}
 	logf, err := os.Create(filepath.Join(c.workdir, "manager.log"))
 	if err != nil {
-		return res, err
+		return nil, err
 	}
-	defer logf.Close()
-	op := exec.Command(manager, "--health-probe-bind-address=0", fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", port),
-		"--metrics-secure=false", fmt.Sprintf("--max-concurrent-reconciles=%d", k))
-	op.Env = append(os.Environ(), "KUBECONFIG="+c.kubeconfig(), "WATCH_NAMESPACE=")
-	op.Stdout, op.Stderr = logf, logf
-	if err := op.Start(); err != nil {
-		return res, err
+	p, err := operator.Start(operator.Options{
+		Binary:      o.Manager,
+		Kubeconfig:  c.kubeconfig(),
+		MetricsAddr: fmt.Sprintf("127.0.0.1:%d", port),
+		Args:        []string{"--metrics-secure=false", fmt.Sprintf("--max-concurrent-reconciles=%d", o.Concurrency)},
+		Log:         logf,
+	})
+	if err != nil {
+		logf.Close()
+		return nil, err
 	}
-	defer func() { _ = op.Process.Kill(); _ = op.Wait() }()
-	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
-	if err := waitFor(ctx, func() bool { _, err := scrape(metricsURL); return err == nil }); err != nil {
-		return res, fmt.Errorf("the operator's metrics never came up (see %s)", logf.Name())
+	op := &benchOperator{Process: p, metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", port), log: logf}
+	err = wait.For(ctx, wait.Options{What: "the operator's metrics at " + op.metricsURL, Interval: pollInterval}, func(context.Context) (bool, string, error) {
+		select {
+		case <-p.Exited():
+			return false, "", wait.Failed("the operator exited")
+		default:
+		}
+		if _, err := scrape(op.metricsURL); err != nil {
+			return false, err.Error(), nil
+		}
+		return true, "", nil
+	})
+	if err != nil {
+		op.stop()
+		return nil, fmt.Errorf("the operator's metrics never came up (see %s): %w", logf.Name(), err)
 	}
+	return op, nil
+}
 
-	const namespaces = 10
-	for i := 0; i < namespaces; i++ {
+// stop kills the manager, as the benchmark always has, and closes its log.
+func (op *benchOperator) stop() {
+	op.Kill()
+	_ = op.log.Close()
+}
+
+func createNamespaces(ctx context.Context, k8s client.Client) error {
+	for i := 0; i < benchNamespaces; i++ {
 		if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("bench-%d", i)}}); err != nil {
-			return res, err
+			return fmt.Errorf("create namespace bench-%d: %w", i, err)
 		}
 	}
+	return nil
+}
+
+// benchKey names the i-th Memcached.
+func benchKey(i int) client.ObjectKey {
+	return client.ObjectKey{Namespace: fmt.Sprintf("bench-%d", i%benchNamespaces), Name: fmt.Sprintf("mc-%d", i)}
+}
+
+// createMemcacheds creates n Memcacheds (sizes 1 to 3) from 32 clients at once
+// and returns when each was created.
+func createMemcacheds(ctx context.Context, k8s client.Client, n int) ([]time.Time, error) {
 	created := make([]time.Time, n)
-	converged := make([]time.Duration, n)
-	key := func(i int) client.ObjectKey {
-		return client.ObjectKey{Namespace: fmt.Sprintf("bench-%d", i%namespaces), Name: fmt.Sprintf("mc-%d", i)}
-	}
-	index := map[client.ObjectKey]int{}
-	for i := 0; i < n; i++ {
-		index[key(i)] = i
-	}
-	cpuBefore := componentCPU(c)
-	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	work := make(chan int)
@@ -175,7 +264,8 @@ func reconcileRun(n, k int, steady time.Duration, manager, workdir string) (reco
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				mc := &cachev1.Memcached{ObjectMeta: metav1.ObjectMeta{Namespace: key(i).Namespace, Name: key(i).Name}, Spec: cachev1.MemcachedSpec{Size: int32(i%3 + 1)}}
+				key := benchKey(i)
+				mc := &cachev1.Memcached{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}, Spec: cachev1.MemcachedSpec{Size: int32(i%3 + 1)}}
 				created[i] = time.Now()
 				if err := k8s.Create(ctx, mc); err != nil {
 					errs <- err
@@ -190,49 +280,72 @@ func reconcileRun(n, k int, steady time.Duration, manager, workdir string) (reco
 	wg.Wait()
 	close(errs)
 	if err := <-errs; err != nil {
-		return res, err
+		return nil, err
 	}
+	return created, nil
+}
 
+// watchConvergence lists the Memcacheds until each is ready by the object's
+// own status (readiness.Memcached) and returns how long each took from its
+// creation.
+func watchConvergence(ctx context.Context, k8s client.Client, created []time.Time) ([]time.Duration, error) {
+	n := len(created)
+	index := make(map[client.ObjectKey]int, n)
+	for i := 0; i < n; i++ {
+		index[benchKey(i)] = i
+	}
+	converged := make([]time.Duration, n)
 	done := 0
-	if err := waitFor(ctx, func() bool {
+	err := wait.For(ctx, wait.Options{What: fmt.Sprintf("%d Memcacheds to converge", n), Interval: pollInterval}, func(ctx context.Context) (bool, string, error) {
 		list := &cachev1.MemcachedList{}
 		if err := k8s.List(ctx, list); err != nil {
-			return false
+			return false, "list Memcacheds: " + err.Error(), nil
 		}
 		now := time.Now()
-		for _, mc := range list.Items {
-			i, ok := index[client.ObjectKeyFromObject(&mc)]
+		for j := range list.Items {
+			mc := &list.Items[j]
+			i, ok := index[client.ObjectKeyFromObject(mc)]
 			if !ok || converged[i] != 0 {
 				continue
 			}
-			if mc.Status.ObservedGeneration == mc.Generation && len(mc.Status.Nodes) == int(mc.Spec.Size) &&
-				mc.Status.ReadyReplicas == mc.Spec.Size && meta.IsStatusConditionTrue(mc.Status.Conditions, cachev1.ConditionAvailable) {
+			if ready, _ := readiness.Memcached(mc, readiness.AllFields); ready {
 				converged[i] = now.Sub(created[i])
 				done++
 			}
 		}
-		return done == n
-	}); err != nil {
-		return res, fmt.Errorf("%d of %d converged before the deadline", done, n)
-	}
-	res.TotalSeconds = time.Since(start).Seconds()
-	res.ClusterCPU = map[string]float64{}
-	for comp, v := range componentCPU(c) {
-		res.ClusterCPU[comp] = v - cpuBefore[comp]
-	}
-	sort.Slice(converged, func(a, b int) bool { return converged[a] < converged[b] })
-	res.P50 = converged[n/2].Seconds()
-	res.P95 = converged[n*95/100].Seconds()
-
-	atConvergence, err := scrape(metricsURL)
+		return done == n, fmt.Sprintf("%d of %d converged", done, n), nil
+	})
 	if err != nil {
-		return res, err
+		return nil, fmt.Errorf("%d of %d converged before the deadline: %w", done, n, err)
+	}
+	return converged, nil
+}
+
+// cpuSince is the CPU seconds each control-plane component spent since before.
+func cpuSince(c *cluster, before map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for comp, v := range componentCPU(c) {
+		out[comp] = v - before[comp]
+	}
+	return out
+}
+
+// steadyState scrapes the request counts at convergence and again after the
+// steady period.
+func steadyState(metricsURL string, steady time.Duration) (atConvergence, after map[string]int, err error) {
+	if atConvergence, err = scrape(metricsURL); err != nil {
+		return nil, nil, fmt.Errorf("scrape at convergence: %w", err)
 	}
 	time.Sleep(steady)
-	after, err := scrape(metricsURL)
-	if err != nil {
-		return res, err
+	if after, err = scrape(metricsURL); err != nil {
+		return nil, nil, fmt.Errorf("scrape after the steady state: %w", err)
 	}
+	return atConvergence, after, nil
+}
+
+// collectRequests counts, per CR, the Deployment creates and status writes
+// until convergence, the conflicts, and the writes in the steady state.
+func collectRequests(res *reconcileResult, atConvergence, after map[string]int) {
 	res.Requests = after
 	for key, v := range after {
 		verb, resource, code := splitKey(key)
@@ -241,16 +354,14 @@ func reconcileRun(n, k int, steady time.Duration, manager, workdir string) (reco
 		}
 		switch {
 		case verb == "create" && resource == "deployments":
-			res.DeploymentCreate += float64(atConvergence[key]) / float64(n)
+			res.DeploymentCreate += float64(atConvergence[key]) / float64(res.N)
 		case resource == "memcacheds/status" && (verb == "patch" || verb == "update"):
-			res.StatusWrites += float64(atConvergence[key]) / float64(n)
+			res.StatusWrites += float64(atConvergence[key]) / float64(res.N)
 		}
 		if verb == "create" || verb == "update" || verb == "patch" || verb == "delete" {
 			res.SteadyWrites += v - atConvergence[key]
 		}
 	}
-	res.PeakRSSMiB, res.CPUSeconds = procStats(op.Process.Pid)
-	return res, nil
 }
 
 // componentCPU reads the CPU seconds of the cluster's components from the
@@ -336,15 +447,4 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func waitFor(ctx context.Context, cond func() bool) error {
-	for !cond() {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-	return nil
 }

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -38,7 +39,11 @@ func run(name string) v1alpha3.TestResult {
 	if err != nil {
 		c = nil
 	}
-	env, err := scorecard.LoadEnv(envOr("BUNDLE_DIR", "/bundle"), envOr("CATALOG_DIR", "/catalog"), c, envOr("SCORECARD_NAMESPACE", "default"))
+	// An unset or empty variable means the test pod's default.
+	bundleDir := cmp.Or(os.Getenv("BUNDLE_DIR"), "/bundle")
+	catalogDir := cmp.Or(os.Getenv("CATALOG_DIR"), "/catalog")
+	namespace := cmp.Or(os.Getenv("SCORECARD_NAMESPACE"), "default")
+	env, err := scorecard.LoadEnv(bundleDir, catalogDir, c, namespace)
 	if err != nil {
 		return v1alpha3.TestResult{Name: name, State: v1alpha3.ErrorState, Errors: []string{err.Error()}}
 	}
@@ -46,11 +51,4 @@ func run(name string) v1alpha3.TestResult {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	return scorecard.Run(ctx, name, env)
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }

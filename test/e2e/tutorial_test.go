@@ -6,7 +6,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -20,15 +19,14 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/config"
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
-	"github.com/example-inc/memcached-operator/controllers"
+	"github.com/example-inc/memcached-operator/internal/kubeclient"
+	"github.com/example-inc/memcached-operator/internal/operator"
+	"github.com/example-inc/memcached-operator/internal/readiness"
+	"github.com/example-inc/memcached-operator/internal/wait"
 )
 
 const timeout = 90 * time.Second
@@ -38,12 +36,7 @@ func TestTutorialFlow(t *testing.T) {
 	manager, kubectl := mustEnv(t, "MANAGER_BINARY"), mustEnv(t, "KUBECTL")
 	mustEnv(t, "KUBECONFIG")
 
-	scheme := runtime.NewScheme()
-	g.Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-	g.Expect(cachev1.AddToScheme(scheme)).To(Succeed())
-	cfg, err := config.GetConfig()
-	g.Expect(err).NotTo(HaveOccurred())
-	k8s, err := client.New(cfg, client.Options{Scheme: scheme})
+	k8s, err := kubeclient.NewClient()
 	g.Expect(err).NotTo(HaveOccurred())
 	ctx := context.Background()
 
@@ -66,62 +59,50 @@ func TestTutorialFlow(t *testing.T) {
 
 	// kubectl delete: the garbage collector removes the Deployment and pods.
 	run(t, kubectl, "delete", "-n", ns, "memcached", mc.Name)
-	g.Eventually(func() bool {
-		return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKeyFromObject(mc), &appsv1.Deployment{}))
-	}, timeout, time.Second).Should(BeTrue(), "the Deployment outlived its Memcached")
+	err = wait.For(ctx, wait.Options{What: "the garbage collector to remove Deployment " + mc.Name, Interval: time.Second, Timeout: timeout},
+		func(ctx context.Context) (bool, string, error) {
+			switch err := k8s.Get(ctx, client.ObjectKeyFromObject(mc), &appsv1.Deployment{}); {
+			case apierrors.IsNotFound(err):
+				return true, "", nil
+			case err != nil:
+				return false, err.Error(), nil
+			}
+			return false, "the Deployment still exists", nil
+		})
+	g.Expect(err).NotTo(HaveOccurred(), "the Deployment outlived its Memcached")
 }
 
-// waitReady waits until size pods of mc are Ready on the cluster's nodes,
-// status.nodes names exactly those pods, and Available is True.
+// waitReady waits until mc is ready by the one definition (internal/readiness):
+// its Deployment wants size pods, size pods are Ready on the cluster's nodes,
+// status.nodes names exactly those pods, readyReplicas is size, Available is
+// True, for the current generation. The spec it is judged against must ask for
+// size, so a stale or wrong spec cannot pass for the size the test wants.
 func waitReady(t *testing.T, k8s client.Client, mc *cachev1.Memcached, size int) {
 	t.Helper()
+	g := NewWithT(t)
 	start := time.Now()
-	NewWithT(t).Eventually(func(g Gomega) {
-		pods := &corev1.PodList{}
-		g.Expect(k8s.List(context.Background(), pods, client.InNamespace(mc.Namespace),
-			client.MatchingLabels{controllers.LabelInstance: mc.Name})).To(Succeed())
-		var ready []string
-		for _, p := range pods.Items {
-			if p.DeletionTimestamp == nil && podReady(&p) {
-				ready = append(ready, p.Name)
-			}
-		}
-		g.Expect(ready).To(HaveLen(size), "ready pods")
-
-		got := &cachev1.Memcached{}
-		g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(mc), got)).To(Succeed())
-		g.Expect(got.Status.Nodes).To(ConsistOf(ready), "status.nodes")
-		g.Expect(meta.IsStatusConditionTrue(got.Status.Conditions, cachev1.ConditionAvailable)).To(BeTrue(), "Available")
-		g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
-	}, timeout, 250*time.Millisecond).Should(Succeed())
+	key := client.ObjectKeyFromObject(mc)
+	err := readiness.WaitFor(context.Background(), k8s, key, readiness.Options{Wait: wait.Options{Timeout: timeout}})
+	g.Expect(err).NotTo(HaveOccurred())
+	got := &cachev1.Memcached{}
+	g.Expect(k8s.Get(context.Background(), key, got)).To(Succeed())
+	g.Expect(got.Spec.Size).To(BeEquivalentTo(size), "spec.size")
+	g.Expect(got.Status.Nodes).To(HaveLen(size), "status.nodes")
 	t.Logf("%s: %d/%d pods ready in %s", mc.Name, size, size, time.Since(start).Round(time.Millisecond))
 }
 
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
-
-// startOperator runs the manager binary as `make run` does, watching ns.
+// startOperator runs the manager binary as `make run` does, watching ns; its
+// log is printed when the test fails.
 func startOperator(t *testing.T, binary, ns string) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &bytes.Buffer{}
-	cmd := exec.CommandContext(ctx, binary, "--health-probe-bind-address=0", "--metrics-bind-address=0")
-	cmd.Env = append(os.Environ(), "WATCH_NAMESPACE="+ns)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", binary, err)
+	p, err := operator.Start(operator.Options{Binary: binary, WatchNamespace: ns})
+	if err != nil {
+		t.Fatalf("start the operator: %v", err)
 	}
 	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
+		p.Stop()
 		if t.Failed() {
-			t.Logf("operator log:\n%s", logs.String())
+			t.Logf("operator log:\n%s", p.Log())
 		}
 	})
 }
