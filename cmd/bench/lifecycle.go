@@ -90,7 +90,7 @@ func benchLifecycle(args []string) error {
 		fmt.Printf("hop to %s: %.1fs (%s)\n", inst.CSV, res.Hops[inst.CSV], res.HopProfile[inst.CSV])
 	}
 	start = time.Now()
-	if err := o.Cleanup(ctx, "memcached-operator", ns, state, true, nil); err != nil {
+	if err := o.Cleanup(ctx, olm.CleanupOptions{Package: "memcached-operator", Namespace: ns, StateDir: state, DeleteCRDs: true}); err != nil {
 		return err
 	}
 	res.Cleanup = time.Since(start).Seconds()

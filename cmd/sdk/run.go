@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/example-inc/memcached-operator/internal/olm"
+	"github.com/example-inc/memcached-operator/internal/wait"
 )
 
 type runFlags struct {
@@ -55,9 +56,9 @@ func runBundle(args []string, upgrade bool, stdout, stderr io.Writer) error {
 	start := time.Now()
 	inst, err := run(ctx, rf.opts)
 	if err != nil {
-		var stalled *olm.StalledError
+		var stalled *wait.Error
 		if errors.As(err, &stalled) {
-			fmt.Fprintf(stderr, "error: %s (after %s); what OLM reports:\n%s", stalled.What, time.Since(start).Round(time.Second), stalled.Diagnosis)
+			printStall(stderr, stalled)
 			return errReported
 		}
 		return err
@@ -65,6 +66,16 @@ func runBundle(args []string, upgrade bool, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "%s is installed in %s through OLM in %s (Subscription %s, InstallPlan %s)\n",
 		inst.CSV, inst.Namespace, time.Since(start).Round(100*time.Millisecond), inst.Subscription, inst.InstallPlan)
 	return nil
+}
+
+// printStall prints a wait that did not finish with OLM's account of why:
+// what was awaited (and for how long), the last state seen, the diagnosis.
+func printStall(w io.Writer, stalled *wait.Error) {
+	what := stalled.What
+	if stalled.LastState != "" {
+		what += "; last seen: " + stalled.LastState
+	}
+	fmt.Fprintf(w, "error: %s; what OLM reports:\n%s", what, stalled.Diagnosis)
 }
 
 // cleanup is `cleanup PACKAGE`.
@@ -87,7 +98,7 @@ func cleanup(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	if err := c.Cleanup(ctx, fs.Arg(0), *ns, *stateDir, *deleteCRDs, stdout); err != nil {
+	if err := c.Cleanup(ctx, olm.CleanupOptions{Package: fs.Arg(0), Namespace: *ns, StateDir: *stateDir, DeleteCRDs: *deleteCRDs, Out: stdout}); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s is cleaned up from %s\n", fs.Arg(0), *ns)

@@ -9,6 +9,7 @@ import (
 	operatorsv1alpha1 "github.com/operator-framework/api/pkg/operators/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -121,8 +122,9 @@ func (c *Client) describeDeployment(ctx context.Context, ns, name string, line f
 			line("  condition %s=%s %s: %s", cond.Type, cond.Status, cond.Reason, cond.Message)
 		}
 	}
-	sel, err := metaSelector(d)
+	sel, err := deploymentSelector(d)
 	if err != nil {
+		line("  pods: %v", err)
 		return
 	}
 	pods := &corev1.PodList{}
@@ -136,11 +138,17 @@ func (c *Client) describeDeployment(ctx context.Context, ns, name string, line f
 	}
 }
 
-func metaSelector(d *appsv1.Deployment) (labels.Selector, error) {
+// deploymentSelector selects the Deployment's pods by its whole selector,
+// matchLabels and matchExpressions.
+func deploymentSelector(d *appsv1.Deployment) (labels.Selector, error) {
 	if d.Spec.Selector == nil {
 		return labels.Everything(), nil
 	}
-	return labels.ValidatedSelectorFromSet(d.Spec.Selector.MatchLabels)
+	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	if err != nil {
+		return nil, fmt.Errorf("Deployment %s/%s selector: %w", d.Namespace, d.Name, err)
+	}
+	return sel, nil
 }
 
 // podProblems lists why a pod is not ready: unschedulable, image pulls,

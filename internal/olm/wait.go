@@ -9,67 +9,24 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/example-inc/memcached-operator/internal/wait"
 )
-
-// Client talks to OLM's API on a cluster.
-type Client struct {
-	client.Client
-	// Poll is how often waits look again.
-	Poll time.Duration
-	// FailedGrace is how long a CSV may read Failed before a wait gives up:
-	// during an upgrade the new CSV flickers through Failed while the old
-	// one's RBAC goes away.
-	FailedGrace time.Duration
-}
-
-func (c *Client) poll() time.Duration {
-	if c.Poll > 0 {
-		return c.Poll
-	}
-	return 250 * time.Millisecond
-}
-
-// StalledError is a wait that did not finish, with OLM's own account of why.
-type StalledError struct {
-	What      string
-	Diagnosis string
-}
-
-func (e *StalledError) Error() string {
-	return fmt.Sprintf("%s\n%s", e.What, e.Diagnosis)
-}
-
-// until calls check every Poll until it is done or fails; on timeout it
-// returns a StalledError carrying diagnose's report.
-func (c *Client) until(ctx context.Context, what string, diagnose func(context.Context) string, check func(context.Context) (bool, error)) error {
-	for {
-		done, err := check(ctx)
-		if err != nil {
-			return err
-		}
-		if done {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			// The diagnosis needs a live context of its own.
-			dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			return &StalledError{What: "timed out waiting for " + what, Diagnosis: diagnose(dctx)}
-		case <-time.After(c.poll()):
-		}
-	}
-}
 
 // WaitForCatalog waits until OLM is connected to the CatalogSource.
 func (c *Client) WaitForCatalog(ctx context.Context, ns, name string) error {
-	diag := func(ctx context.Context) string { return c.describeCatalogSource(ctx, ns, name) }
-	return c.until(ctx, fmt.Sprintf("CatalogSource %s/%s to connect", ns, name), diag, func(ctx context.Context) (bool, error) {
+	diagnose := func(ctx context.Context) string { return c.describeCatalogSource(ctx, ns, name) }
+	o := c.waitOptions(fmt.Sprintf("CatalogSource %s/%s to connect", ns, name), diagnose)
+	return wait.For(ctx, o, func(ctx context.Context) (bool, string, error) {
 		cs := &operatorsv1alpha1.CatalogSource{}
 		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, cs); err != nil {
-			return false, client.IgnoreNotFound(err)
+			return false, "not found", client.IgnoreNotFound(err)
 		}
-		return cs.Status.GRPCConnectionState != nil && cs.Status.GRPCConnectionState.LastObservedState == "READY", nil
+		s := cs.Status.GRPCConnectionState
+		if s == nil {
+			return false, "no connection state yet", nil
+		}
+		return s.LastObservedState == "READY", "connection " + s.LastObservedState, nil
 	})
 }
 
@@ -84,44 +41,31 @@ func (c *Client) ApproveNext(ctx context.Context, ns, sub, after string) (string
 
 // NextInstallPlan waits for the Subscription to name an InstallPlan other
 // than after that is ready to run or waits for approval, and approves it
-// when approve is set.
+// when approve is set. A failed plan ends the wait with the diagnosis.
 func (c *Client) NextInstallPlan(ctx context.Context, ns, sub, after string, approve bool) (string, []string, error) {
 	var plan *operatorsv1alpha1.InstallPlan
-	diag := func(ctx context.Context) string { return c.Diagnose(ctx, ns, sub) }
-	err := c.until(ctx, fmt.Sprintf("an InstallPlan for Subscription %s/%s", ns, sub), diag, func(ctx context.Context) (bool, error) {
-		s := &operatorsv1alpha1.Subscription{}
-		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: sub}, s); err != nil {
-			return false, err
-		}
-		ref := s.Status.InstallPlanRef
-		if ref == nil || ref.Name == after {
-			return false, nil
-		}
-		ip := &operatorsv1alpha1.InstallPlan{}
-		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: ref.Name}, ip); err != nil {
-			return false, client.IgnoreNotFound(err)
+	o := c.waitOptions(fmt.Sprintf("an InstallPlan for Subscription %s/%s", ns, sub), c.diagnoseSubscription(ns, sub))
+	err := wait.For(ctx, o, func(ctx context.Context) (bool, string, error) {
+		ip, state, err := c.namedInstallPlan(ctx, ns, sub, after)
+		if ip == nil || err != nil {
+			return false, state, err
 		}
 		switch ip.Status.Phase {
 		case operatorsv1alpha1.InstallPlanPhaseFailed:
-			return false, &StalledError{What: fmt.Sprintf("InstallPlan %s/%s failed", ns, ip.Name), Diagnosis: c.Diagnose(ctx, ns, sub)}
+			return false, state, wait.Failed("InstallPlan %s/%s failed", ns, ip.Name)
 		case operatorsv1alpha1.InstallPlanPhaseRequiresApproval:
 			if approve && !ip.Spec.Approved {
-				patch := client.MergeFrom(ip.DeepCopy())
-				ip.Spec.Approved = true
-				if err := c.Patch(ctx, ip, patch); err != nil {
-					if apierrors.IsConflict(err) {
-						return false, nil
-					}
-					return false, fmt.Errorf("approve InstallPlan %s/%s: %w", ns, ip.Name, err)
+				if done, err := c.approve(ctx, ip); !done || err != nil {
+					return false, state, err
 				}
 			}
 			plan = ip
-			return true, nil
+			return true, state, nil
 		case operatorsv1alpha1.InstallPlanPhaseInstalling, operatorsv1alpha1.InstallPlanPhaseComplete:
 			plan = ip
-			return true, nil
+			return true, state, nil
 		}
-		return false, nil
+		return false, state, nil
 	})
 	if err != nil {
 		return "", nil, err
@@ -129,49 +73,68 @@ func (c *Client) NextInstallPlan(ctx context.Context, ns, sub, after string, app
 	return plan.Name, plan.Spec.ClusterServiceVersionNames, nil
 }
 
+// namedInstallPlan reads the InstallPlan the Subscription names, unless it is
+// after; nil (and a state saying why) while there is none yet.
+func (c *Client) namedInstallPlan(ctx context.Context, ns, sub, after string) (*operatorsv1alpha1.InstallPlan, string, error) {
+	s := &operatorsv1alpha1.Subscription{}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: sub}, s); err != nil {
+		return nil, "", err
+	}
+	ref := s.Status.InstallPlanRef
+	if ref == nil {
+		return nil, "the Subscription names no InstallPlan", nil
+	}
+	if ref.Name == after {
+		return nil, "the Subscription still names InstallPlan " + after, nil
+	}
+	ip := &operatorsv1alpha1.InstallPlan{}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: ref.Name}, ip); err != nil {
+		return nil, "InstallPlan " + ref.Name + " not found", client.IgnoreNotFound(err)
+	}
+	return ip, fmt.Sprintf("InstallPlan %s phase %q", ip.Name, ip.Status.Phase), nil
+}
+
+// approve sets spec.approved; done is false after an update conflict, so the
+// wait reads the plan again.
+func (c *Client) approve(ctx context.Context, ip *operatorsv1alpha1.InstallPlan) (done bool, err error) {
+	patch := client.MergeFrom(ip.DeepCopy())
+	ip.Spec.Approved = true
+	if err := c.Patch(ctx, ip, patch); err != nil {
+		if apierrors.IsConflict(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("approve InstallPlan %s/%s: %w", ip.Namespace, ip.Name, err)
+	}
+	return true, nil
+}
+
 // WaitForCSV waits for the CSV to reach Succeeded. A CSV that stays Failed
 // for longer than FailedGrace ends the wait early with the diagnosis.
 func (c *Client) WaitForCSV(ctx context.Context, ns, name, sub string) error {
 	grace := c.FailedGrace
 	if grace == 0 {
-		grace = 10 * time.Second
+		grace = defaultFailedGrace
 	}
 	var failedSince time.Time
-	diag := func(ctx context.Context) string { return c.Diagnose(ctx, ns, sub) }
-	return c.until(ctx, fmt.Sprintf("ClusterServiceVersion %s/%s to succeed", ns, name), diag, func(ctx context.Context) (bool, error) {
+	o := c.waitOptions(fmt.Sprintf("ClusterServiceVersion %s/%s to succeed", ns, name), c.diagnoseSubscription(ns, sub))
+	return wait.For(ctx, o, func(ctx context.Context) (bool, string, error) {
 		csv := &operatorsv1alpha1.ClusterServiceVersion{}
 		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, csv); err != nil {
-			return false, client.IgnoreNotFound(err)
+			return false, "not found", client.IgnoreNotFound(err)
 		}
+		state := fmt.Sprintf("phase %q, reason %q", csv.Status.Phase, csv.Status.Reason)
 		switch csv.Status.Phase {
 		case operatorsv1alpha1.CSVPhaseSucceeded:
-			return true, nil
+			return true, state, nil
 		case operatorsv1alpha1.CSVPhaseFailed:
 			if failedSince.IsZero() {
 				failedSince = time.Now()
 			} else if time.Since(failedSince) > grace {
-				return false, &StalledError{
-					What:      fmt.Sprintf("ClusterServiceVersion %s/%s failed: %s: %s", ns, name, csv.Status.Reason, csv.Status.Message),
-					Diagnosis: c.Diagnose(ctx, ns, sub),
-				}
+				return false, state, wait.Failed("ClusterServiceVersion %s/%s failed: %s: %s", ns, name, csv.Status.Reason, csv.Status.Message)
 			}
 		default:
 			failedSince = time.Time{}
 		}
-		return false, nil
+		return false, state, nil
 	})
-}
-
-// TargetNamespaces is what OLM's install mode gave a CSV, as the operator
-// reads it in WATCH_NAMESPACE ("" for all namespaces).
-func (c *Client) TargetNamespaces(ctx context.Context, ns, csvName string) (string, error) {
-	csv := &operatorsv1alpha1.ClusterServiceVersion{}
-	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: csvName}, csv); err != nil {
-		return "", err
-	}
-	v, ok := csv.Annotations["olm.targetNamespaces"]
-	if !ok {
-		return "", fmt.Errorf("ClusterServiceVersion %s/%s has no olm.targetNamespaces annotation yet", ns, csvName)
-	}
-	return v, nil
 }

@@ -7,12 +7,10 @@
 package olm
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -45,6 +43,9 @@ import (
 	"github.com/example-inc/memcached-operator/internal/graph"
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
 	"github.com/example-inc/memcached-operator/internal/olm"
+	"github.com/example-inc/memcached-operator/internal/operator"
+	"github.com/example-inc/memcached-operator/internal/readiness"
+	"github.com/example-inc/memcached-operator/internal/wait"
 	"github.com/example-inc/memcached-operator/scorecard"
 )
 
@@ -107,14 +108,15 @@ func (e *env) namespace(t *testing.T, prefix string) string {
 		// Best effort: what cleanup must do is asserted in TestRunBundleAndCleanup.
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if err := e.olm.Cleanup(ctx, pkg, ns, e.stateDir, true, nil); err != nil {
+		if err := e.olm.Cleanup(ctx, olm.CleanupOptions{Package: pkg, Namespace: ns, StateDir: e.stateDir, DeleteCRDs: true}); err != nil {
 			t.Logf("cleanup: %v", err)
 		}
 		_ = e.k8s.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
-		_ = e.k8s.Delete(ctx, &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: "memcacheds.cache.example.com"}})
-		NewWithT(t).Eventually(func() bool {
-			return apierrors.IsNotFound(e.k8s.Get(ctx, types.NamespacedName{Name: "memcacheds.cache.example.com"}, &apiextensionsv1.CustomResourceDefinition{}))
-		}, time.Minute, 250*time.Millisecond).Should(BeTrue())
+		crd := &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: cachev1.CRDName}}
+		_ = e.k8s.Delete(ctx, crd)
+		if err := waitGone(ctx, e.k8s, crd); err != nil {
+			t.Error(err)
+		}
 	})
 	return ns
 }
@@ -125,22 +127,13 @@ func (e *env) namespace(t *testing.T, prefix string) string {
 func (e *env) startOperator(t *testing.T, ns, csvName string) {
 	t.Helper()
 	watch, err := e.olm.TargetNamespaces(context.Background(), ns, csvName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &bytes.Buffer{}
-	cmd := exec.CommandContext(ctx, e.manager, "--health-probe-bind-address=0", "--metrics-bind-address=0")
-	cmd.Env = append(os.Environ(), "WATCH_NAMESPACE="+watch)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	must(t, err)
+	p, err := operator.Start(operator.Options{Binary: e.manager, WatchNamespace: watch})
+	must(t, err)
 	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
+		p.Kill()
 		if t.Failed() {
-			t.Logf("operator log:\n%s", logs.String())
+			t.Logf("operator log:\n%s", p.Log())
 		}
 	})
 }
@@ -150,7 +143,7 @@ func (e *env) startOperator(t *testing.T, ns, csvName string) {
 func (e *env) serveCatalog(t *testing.T, ns string) string {
 	t.Helper()
 	ctx := context.Background()
-	srv, err := olm.StartServer(ctx, e.opm, e.catalog, e.stateDir, ns, "")
+	srv, err := olm.StartServer(ctx, olm.ServerOptions{OPM: e.opm, Dir: e.catalog, StateDir: e.stateDir, Name: ns})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,29 +220,38 @@ func must(t *testing.T, err error) {
 	}
 }
 
-// waitMemcached waits for a Memcached to list size ready pods in
-// status.nodes (and Available, when the installed CRD has conditions).
+// waitMemcached waits until the Memcached is ready (internal/readiness: size
+// Ready pods, named in status.nodes, and every other status field the
+// installed CRD has: 0.1.0's has only status.nodes). available asserts the
+// installed CRD has conditions, so that ready includes Available.
 func (e *env) waitMemcached(t *testing.T, mc *cachev1.Memcached, size int, available bool) {
 	t.Helper()
-	NewWithT(t).Eventually(func(g Gomega) {
-		got := &cachev1.Memcached{}
-		g.Expect(e.k8s.Get(context.Background(), client.ObjectKeyFromObject(mc), got)).To(Succeed())
-		g.Expect(got.Status.Nodes).To(HaveLen(size))
-		if available {
-			g.Expect(meta.IsStatusConditionTrue(got.Status.Conditions, cachev1.ConditionAvailable)).To(BeTrue())
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	must(t, e.k8s.Get(ctx, client.ObjectKey{Name: cachev1.CRDName}, crd))
+	fields := readiness.FieldsOf(crd)
+	if available && !fields.Conditions {
+		t.Fatalf("the installed CRD %s has no status.conditions: Available cannot be reported", cachev1.CRDName)
+	}
+	must(t, readiness.WaitFor(ctx, e.k8s, client.ObjectKeyFromObject(mc), readiness.Options{Fields: &fields}))
+	got := &cachev1.Memcached{}
+	must(t, e.k8s.Get(ctx, client.ObjectKeyFromObject(mc), got))
+	if len(got.Status.Nodes) != size {
+		t.Fatalf("Memcached %s/%s ready with %d pods in status.nodes, want %d", mc.Namespace, mc.Name, len(got.Status.Nodes), size)
+	}
+}
+
+// waitGone waits until obj is deleted.
+func waitGone(ctx context.Context, c client.Client, obj client.Object) error {
+	what := fmt.Sprintf("%T %s to be deleted", obj, client.ObjectKeyFromObject(obj))
+	return wait.For(ctx, wait.Options{What: what, Timeout: time.Minute}, func(ctx context.Context) (bool, string, error) {
+		err := c.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+		if apierrors.IsNotFound(err) {
+			return true, "", nil
 		}
-		pods := &corev1.PodList{}
-		g.Expect(e.k8s.List(context.Background(), pods, client.InNamespace(mc.Namespace), client.MatchingLabels{controllers.LabelInstance: mc.Name})).To(Succeed())
-		ready := 0
-		for _, p := range pods.Items {
-			for _, c := range p.Status.Conditions {
-				if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-					ready++
-				}
-			}
-		}
-		g.Expect(ready).To(Equal(size))
-	}, timeout, 250*time.Millisecond).Should(Succeed())
+		return false, fmt.Sprintf("finalizers %v", obj.GetFinalizers()), err
+	})
 }
 
 func podUIDs(t *testing.T, c client.Client, mc *cachev1.Memcached) []string {
@@ -263,7 +265,8 @@ func podUIDs(t *testing.T, c client.Client, mc *cachev1.Memcached) []string {
 	return uids
 }
 
-// 1. run bundle, reconcile the sample, cleanup leaves nothing behind.
+// run bundle installs the bundle directory, the sample reconciles, and
+// cleanup leaves nothing behind.
 func TestRunBundleAndCleanup(t *testing.T) {
 	e := setup(t)
 	ns := e.namespace(t, "run-bundle")
@@ -272,30 +275,12 @@ func TestRunBundleAndCleanup(t *testing.T) {
 	inst, err := e.olm.RunBundle(ctx, olm.RunOptions{Bundle: e.bundle, Namespace: ns, OPM: e.opm, StateDir: e.stateDir})
 	must(t, err)
 	t.Logf("run bundle: %s Succeeded in %s", inst.CSV, time.Since(start).Round(100*time.Millisecond))
-
-	e.startOperator(t, ns, inst.CSV)
-	mc := &cachev1.Memcached{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "memcached-sample"}, Spec: cachev1.MemcachedSpec{Size: 3}}
-	must(t, e.k8s.Create(ctx, mc))
-	e.waitMemcached(t, mc, 3, true)
-
-	must(t, e.olm.Cleanup(ctx, pkg, ns, e.stateDir, true, nil))
-	g := NewWithT(t)
-	for _, list := range []client.ObjectList{&operatorsv1alpha1.SubscriptionList{}, &operatorsv1alpha1.ClusterServiceVersionList{},
-		&operatorsv1alpha1.CatalogSourceList{}, &operatorsv1alpha1.InstallPlanList{}, &operatorsv1.OperatorGroupList{}} {
-		must(t, e.k8s.List(ctx, list, client.InNamespace(ns)))
-		g.Expect(meta.LenList(list)).To(BeZero(), "%T left behind", list)
-	}
-	g.Eventually(func() int {
-		deps := &appsv1.DeploymentList{}
-		_ = e.k8s.List(ctx, deps, client.InNamespace(ns), client.MatchingLabels{"control-plane": "controller-manager"})
-		return len(deps.Items)
-	}, time.Minute, 250*time.Millisecond).Should(BeZero(), "the operator Deployment outlived its CSV")
-	g.Expect(apierrors.IsNotFound(e.k8s.Get(ctx, types.NamespacedName{Name: "memcacheds.cache.example.com"}, &apiextensionsv1.CustomResourceDefinition{}))).To(BeTrue())
-	_, err = os.Stat(filepath.Join(e.stateDir, pkg+".pid"))
-	g.Expect(os.IsNotExist(err)).To(BeTrue(), "the catalog server is still running")
+	e.checkInstalled(t, ctx, ns, inst)
+	e.checkCleanup(t, ctx, ns)
 }
 
-// run bundle also takes a bundle image, pulled from a registry.
+// run bundle also takes a bundle image, pulled from a registry: the image is
+// built from BUNDLE_DIR, so it installs the same operator as the directory.
 func TestRunBundleFromImage(t *testing.T) {
 	e := setup(t)
 	img := os.Getenv("BUNDLE_IMAGE")
@@ -303,14 +288,99 @@ func TestRunBundleFromImage(t *testing.T) {
 		t.Fatal("BUNDLE_IMAGE must name the bundle image in the local registry: run 'make test-olm'")
 	}
 	ns := e.namespace(t, "run-image")
-	inst, err := e.olm.RunBundle(ctxT(t), olm.RunOptions{Bundle: img, UseHTTP: true, Namespace: ns, OPM: e.opm, StateDir: e.stateDir})
+	ctx := ctxT(t)
+	inst, err := e.olm.RunBundle(ctx, olm.RunOptions{Bundle: img, UseHTTP: true, Namespace: ns, OPM: e.opm, StateDir: e.stateDir})
 	must(t, err)
-	if inst.CSV != "memcached-operator.v0.3.0" {
-		t.Errorf("installed %s from %s", inst.CSV, img)
-	}
+	e.checkInstalled(t, ctx, ns, inst)
+	e.checkCleanup(t, ctx, ns)
 }
 
-// 2 and 5. From the oldest bundle of a channel, approve one InstallPlan at
+// bundleCSV is the CSV of the repository's bundle (BUNDLE_DIR).
+func (e *env) bundleCSV(t *testing.T) *operatorsv1alpha1.ClusterServiceVersion {
+	t.Helper()
+	files, err := atomicdir.Read(e.bundle)
+	must(t, err)
+	csv := &operatorsv1alpha1.ClusterServiceVersion{}
+	must(t, yaml.Unmarshal(files["manifests/"+pkg+".clusterserviceversion.yaml"], csv))
+	if csv.Name == "" {
+		t.Fatalf("%s has no ClusterServiceVersion for %s", e.bundle, pkg)
+	}
+	return csv
+}
+
+// checkInstalled asserts what a user checks after run bundle: the CSV is
+// Succeeded at the bundle's version, the operator Deployment it declares
+// exists, the CRD it owns is served, and with the operator running a
+// Memcached reconciles.
+func (e *env) checkInstalled(t *testing.T, ctx context.Context, ns string, inst *olm.Installed) {
+	t.Helper()
+	want := e.bundleCSV(t)
+	csv := &operatorsv1alpha1.ClusterServiceVersion{}
+	must(t, e.k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: inst.CSV}, csv))
+	if csv.Name != want.Name || csv.Spec.Version.String() != want.Spec.Version.String() || csv.Status.Phase != operatorsv1alpha1.CSVPhaseSucceeded {
+		t.Fatalf("installed %s version %s phase %s; want %s version %s Succeeded", csv.Name, csv.Spec.Version, csv.Status.Phase, want.Name, want.Spec.Version)
+	}
+	deps := csv.Spec.InstallStrategy.StrategySpec.DeploymentSpecs
+	if len(deps) == 0 {
+		t.Fatalf("%s declares no Deployment", csv.Name)
+	}
+	for _, d := range deps {
+		must(t, e.k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: d.Name}, &appsv1.Deployment{}))
+	}
+	if !slices.ContainsFunc(csv.Spec.CustomResourceDefinitions.Owned, func(d operatorsv1alpha1.CRDDescription) bool { return d.Name == cachev1.CRDName }) {
+		t.Errorf("%s does not own %s", csv.Name, cachev1.CRDName)
+	}
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	must(t, e.k8s.Get(ctx, types.NamespacedName{Name: cachev1.CRDName}, crd))
+	served := slices.ContainsFunc(crd.Spec.Versions, func(v apiextensionsv1.CustomResourceDefinitionVersion) bool {
+		return v.Name == cachev1.GroupVersion.Version && v.Served
+	})
+	if !served || !crdEstablished(crd) {
+		t.Fatalf("CRD %s: %s served %t, established %t", crd.Name, cachev1.GroupVersion.Version, served, crdEstablished(crd))
+	}
+
+	e.startOperator(t, ns, inst.CSV)
+	mc := &cachev1.Memcached{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "memcached-sample"}, Spec: cachev1.MemcachedSpec{Size: 3}}
+	must(t, e.k8s.Create(ctx, mc))
+	e.waitMemcached(t, mc, 3, true)
+}
+
+func crdEstablished(crd *apiextensionsv1.CustomResourceDefinition) bool {
+	for _, c := range crd.Status.Conditions {
+		if c.Type == apiextensionsv1.Established {
+			return c.Status == apiextensionsv1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// checkCleanup runs cleanup with --delete-crds and asserts it leaves nothing:
+// no OLM object in the namespace, no operator Deployment, no CRD, no
+// catalog server.
+func (e *env) checkCleanup(t *testing.T, ctx context.Context, ns string) {
+	t.Helper()
+	must(t, e.olm.Cleanup(ctx, olm.CleanupOptions{Package: pkg, Namespace: ns, StateDir: e.stateDir, DeleteCRDs: true}))
+	g := NewWithT(t)
+	for _, list := range []client.ObjectList{&operatorsv1alpha1.SubscriptionList{}, &operatorsv1alpha1.ClusterServiceVersionList{},
+		&operatorsv1alpha1.CatalogSourceList{}, &operatorsv1alpha1.InstallPlanList{}, &operatorsv1.OperatorGroupList{}} {
+		must(t, e.k8s.List(ctx, list, client.InNamespace(ns)))
+		g.Expect(meta.LenList(list)).To(BeZero(), "%T left behind", list)
+	}
+	// OLM's garbage collection removes the Deployment after its CSV.
+	err := wait.For(ctx, wait.Options{What: "the operator Deployment to go with its CSV", Timeout: time.Minute}, func(ctx context.Context) (bool, string, error) {
+		deps := &appsv1.DeploymentList{}
+		if err := e.k8s.List(ctx, deps, client.InNamespace(ns), client.MatchingLabels{"control-plane": "controller-manager"}); err != nil {
+			return false, "", err
+		}
+		return len(deps.Items) == 0, fmt.Sprintf("%d operator Deployments", len(deps.Items)), nil
+	})
+	must(t, err)
+	g.Expect(apierrors.IsNotFound(e.k8s.Get(ctx, types.NamespacedName{Name: cachev1.CRDName}, &apiextensionsv1.CustomResourceDefinition{}))).To(BeTrue(), "the CRD is still there")
+	_, err = os.Stat(filepath.Join(e.stateDir, pkg+".pid"))
+	g.Expect(os.IsNotExist(err)).To(BeTrue(), "the catalog server is still running")
+}
+
+// From the oldest bundle of a channel, approve one InstallPlan at
 // a time; every hop lands where the analysis says, and a Memcached created
 // on the old version keeps its spec, its pods and its reconciliation.
 func TestManualUpgradesFollowTheGraph(t *testing.T) {
@@ -365,7 +435,7 @@ func TestManualUpgradesFollowTheGraph(t *testing.T) {
 	}
 }
 
-// 3. Automatic approval goes from the oldest bundle to the head along the
+// Automatic approval goes from the oldest bundle to the head along the
 // predicted path: the InstallPlans OLM made, in order, install exactly it.
 func TestAutomaticUpgradeFollowsTheGraph(t *testing.T) {
 	e := setup(t)
@@ -393,7 +463,7 @@ func TestAutomaticUpgradeFollowsTheGraph(t *testing.T) {
 	}
 }
 
-// 4. Switching a Subscription's channel lands where the switch matrix says.
+// Switching a Subscription's channel lands where the switch matrix says.
 func TestChannelSwitchFollowsTheMatrix(t *testing.T) {
 	e := setup(t)
 	var sw graph.Switch
@@ -436,7 +506,7 @@ func TestChannelSwitchFollowsTheMatrix(t *testing.T) {
 	must(t, e.olm.WaitForCSV(ctx, ns, sw.Lands, sub))
 }
 
-// 6. A bundle whose operator can never become ready fails with OLM's own
+// A bundle whose operator can never become ready fails with OLM's own
 // account of why, not a bare timeout.
 func TestStalledInstallIsExplained(t *testing.T) {
 	e := setup(t)
@@ -457,7 +527,7 @@ func TestStalledInstallIsExplained(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_, err = e.olm.RunBundle(ctx, olm.RunOptions{Bundle: broken, Namespace: ns, OPM: e.opm, StateDir: e.stateDir})
-	var stalled *olm.StalledError
+	var stalled *wait.Error
 	if !errors.As(err, &stalled) {
 		t.Fatalf("err = %v, want a stall with a diagnosis", err)
 	}

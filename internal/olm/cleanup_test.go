@@ -1,0 +1,95 @@
+package olm
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	operatorsv1 "github.com/operator-framework/api/pkg/operators/v1"
+	operatorsv1alpha1 "github.com/operator-framework/api/pkg/operators/v1alpha1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	cachev1 "github.com/example-inc/memcached-operator/api/v1"
+)
+
+// Cleanup deletes, in order, what run bundle made for the package, including
+// a CSV an interrupted cleanup left without its Subscription, and nothing else.
+func TestCleanupDeletesWhatRunBundleMadeInOrder(t *testing.T) {
+	meta := func(name string, labels map[string]string) metav1.ObjectMeta {
+		return metav1.ObjectMeta{Name: name, Namespace: "ns", Labels: labels}
+	}
+	owned := func(csv *operatorsv1alpha1.ClusterServiceVersion, crd string) *operatorsv1alpha1.ClusterServiceVersion {
+		csv.Spec.CustomResourceDefinitions.Owned = []operatorsv1alpha1.CRDDescription{{Name: crd, Version: "v1", Kind: "Memcached"}}
+		return csv
+	}
+	run := map[string]string{managedLabel: "op"}
+	sub := &operatorsv1alpha1.Subscription{ObjectMeta: meta("op-sub", run), Spec: &operatorsv1alpha1.SubscriptionSpec{}}
+	sub.Status.InstalledCSV, sub.Status.CurrentCSV = "op.v2", "op.v2"
+	c := fakeClient(sub,
+		owned(csvIn("op.v2", operatorsv1alpha1.CSVPhaseSucceeded, "", ""), cachev1.CRDName),
+		csvIn("op.v1", operatorsv1alpha1.CSVPhaseReplacing, "", ""),
+		csvIn("other.v1", operatorsv1alpha1.CSVPhaseSucceeded, "", ""),
+		installPlan("plan-op", operatorsv1alpha1.InstallPlanPhaseComplete, "op.v2"),
+		installPlan("plan-other", operatorsv1alpha1.InstallPlanPhaseComplete, "other.v1"),
+		&operatorsv1alpha1.CatalogSource{ObjectMeta: meta("op-catalog", run)},
+		&operatorsv1.OperatorGroup{ObjectMeta: meta("op-og", run)},
+		&operatorsv1.OperatorGroup{ObjectMeta: meta("theirs", nil)},
+		&apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: cachev1.CRDName}},
+	)
+	state := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(state, "op", "catalog"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := &bytes.Buffer{}
+	if err := c.Cleanup(context.Background(), CleanupOptions{Package: "op", Namespace: "ns", StateDir: state, DeleteCRDs: true, Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	want := `deleted Subscription ns/op-sub
+deleted InstallPlan ns/plan-op
+deleted ClusterServiceVersion ns/op.v2
+deleted ClusterServiceVersion ns/op.v1
+deleted CatalogSource ns/op-catalog
+deleted OperatorGroup ns/op-og
+deleted CustomResourceDefinition ` + cachev1.CRDName + "\n"
+	if out.String() != want {
+		t.Errorf("cleanup said:\n%s\nwant:\n%s", out, want)
+	}
+	for _, kept := range []client.Object{
+		&operatorsv1alpha1.ClusterServiceVersion{ObjectMeta: meta("other.v1", nil)},
+		&operatorsv1alpha1.InstallPlan{ObjectMeta: meta("plan-other", nil)},
+		&operatorsv1.OperatorGroup{ObjectMeta: meta("theirs", nil)},
+	} {
+		if err := c.Get(context.Background(), client.ObjectKeyFromObject(kept), kept); err != nil {
+			t.Errorf("%s %s: %v, want it kept", kindOf(kept), kept.GetName(), err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(state, "op")); !os.IsNotExist(err) {
+		t.Errorf("the served catalog is still in the state directory (%v)", err)
+	}
+}
+
+func TestCleanupKeepsCRDsUnlessAsked(t *testing.T) {
+	csv := csvIn("op.v1", operatorsv1alpha1.CSVPhaseSucceeded, "", "")
+	csv.Spec.CustomResourceDefinitions.Owned = []operatorsv1alpha1.CRDDescription{{Name: cachev1.CRDName}}
+	crd := &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: cachev1.CRDName}}
+	c := fakeClient(csv, crd)
+	out := &bytes.Buffer{}
+	if err := c.Cleanup(context.Background(), CleanupOptions{Package: "op", Namespace: "ns", StateDir: t.TempDir(), Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Get(context.Background(), client.ObjectKeyFromObject(crd), crd); err != nil {
+		t.Errorf("CRD: %v, want it kept", err)
+	}
+	if err := c.Get(context.Background(), client.ObjectKeyFromObject(csv), csv); !apierrors.IsNotFound(err) {
+		t.Errorf("CSV op.v1: %v, want it deleted", err)
+	}
+	if strings.Contains(out.String(), "CustomResourceDefinition") {
+		t.Errorf("cleanup said %q", out)
+	}
+}
