@@ -5,10 +5,9 @@ import (
 	"os"
 
 	"github.com/blang/semver/v4"
-	"github.com/operator-framework/operator-registry/alpha/action"
 	"github.com/operator-framework/operator-registry/alpha/declcfg"
-	"github.com/operator-framework/operator-registry/pkg/image"
 
+	"github.com/example-inc/memcached-operator/internal/bundle"
 	"github.com/example-inc/memcached-operator/internal/catalog"
 )
 
@@ -24,12 +23,12 @@ func upgradeReadiness(ctx context.Context, t *T) {
 		t.Errorf("catalog %s: %v", t.Env.CatalogDir, err)
 		return
 	}
-	rendered, err := action.Render{Refs: []string{t.Env.BundleDir}, AllowedRefMask: action.RefBundleDir, Registry: &image.MockRegistry{}}.Run(ctx)
-	if err != nil || len(rendered.Bundles) != 1 {
+	rendered, err := bundle.Render(t.Env.BundleDir, "")
+	if err != nil {
 		t.Errorf("render bundle %s: %v", t.Env.BundleDir, err)
 		return
 	}
-	this := rendered.Bundles[0]
+	this := *rendered
 	version := t.Env.Bundle.CSV.Spec.Version.Version
 
 	var prev *declcfg.Bundle

@@ -13,10 +13,10 @@ import (
 	"strings"
 
 	"github.com/blang/semver/v4"
-	"github.com/operator-framework/operator-registry/alpha/action"
 	"github.com/operator-framework/operator-registry/alpha/declcfg"
 	"github.com/operator-framework/operator-registry/alpha/template/basic"
-	"github.com/operator-framework/operator-registry/pkg/image"
+
+	"github.com/example-inc/memcached-operator/internal/bundle"
 )
 
 // Mode selects how bundles reference their content.
@@ -52,22 +52,15 @@ func Render(ctx context.Context, src Source, mode Mode) (*declcfg.DeclarativeCon
 		if err != nil {
 			return nil, err
 		}
-		cfg, err := action.Render{
-			Refs:           []string{dir},
-			AllowedRefMask: action.RefBundleDir,
-			// Never pull: a reference is a directory or an error.
-			Registry: &image.MockRegistry{},
-		}.Run(ctx)
+		// Never pull: a reference is a released directory or an error.
+		b, err := bundle.Render(dir, "")
 		if err != nil {
 			return nil, fmt.Errorf("bundle %s (%s): %w", ref, dir, err)
 		}
-		for i := range cfg.Bundles {
-			cfg.Bundles[i].Image = ""
-			if mode == Publish {
-				cfg.Bundles[i].Image = ref
-			}
+		if mode == Publish {
+			b.Image = ref
 		}
-		return cfg, nil
+		return &declcfg.DeclarativeConfig{Bundles: []declcfg.Bundle{*b}}, nil
 	}
 	tmpl := (&basic.Factory{}).CreateTemplate(renderBundle)
 	cfg, err := tmpl.Render(ctx, bytes.NewReader(b))

@@ -1,0 +1,46 @@
+//go:build containers_image_openpgp
+
+// This test needs operator-registry's alpha/action and containers/image,
+// which build without cgo only with the containers_image_openpgp tag (the
+// Makefile sets it).
+
+package image
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	"github.com/operator-framework/operator-registry/alpha/action"
+	"github.com/operator-framework/operator-registry/pkg/image/containersimageregistry"
+
+	"github.com/example-inc/memcached-operator/internal/bundle"
+)
+
+// A bundle image renders exactly as `opm render IMAGE` renders it, pulled
+// with containers/image from the same insecure registry.
+func TestRenderMatchesOpmRender(t *testing.T) {
+	labels := (bundle.Metadata{Package: "widget-operator", Channels: []string{"stable"}}).Annotations()
+	srv := startRegistry(t, false)
+	ref := push(t, srv, "widget-operator-bundle:v1.2.3", goldenBundle, labels)
+	ctx := context.Background()
+
+	reg, err := containersimageregistry.New(containersimageregistry.DefaultSystemContext,
+		containersimageregistry.WithTemporaryImageCache(), containersimageregistry.WithInsecureSkipTLSVerify(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = reg.Destroy() }()
+	cfg, err := action.Render{Refs: []string{ref}, AllowedRefMask: action.RefBundleImage, Registry: reg}.Run(ctx)
+	if err != nil || len(cfg.Bundles) != 1 {
+		t.Fatalf("opm render %s: %v", ref, err)
+	}
+
+	got, err := Render(ctx, ref, Options{Insecure: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(*got, cfg.Bundles[0]) {
+		t.Errorf("%s renders as\n%+v\nopm:\n%+v", ref, *got, cfg.Bundles[0])
+	}
+}
