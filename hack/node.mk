@@ -1,0 +1,85 @@
+# The real node of the local cluster (included by the Makefile): its tools, its
+# sandbox image, and starting/stopping it next to the control plane.
+
+##@ Real node (containerd + runc + CNI + kubelet + kube-proxy joined to the local control plane)
+
+CONTAINERD := $(LOCALBIN)/containerd
+CRICTL := $(LOCALBIN)/crictl
+COREDNS := $(LOCALBIN)/coredns
+CNI_PLUGINS := bridge host-local loopback portmap
+CNI_BINARIES := $(addprefix $(LOCALBIN)/cni/,$(CNI_PLUGINS))
+PAUSE := $(LOCALBIN)/pause
+NODE_STATE := $(WORKDIR)/node
+# Images are pulled from the local registry: containerd mirrors the images'
+# registry host (IMAGE_TAG_BASE's, e.g. example.com) to it.
+IMAGE_REGISTRY_HOST = $(firstword $(subst /, ,$(IMAGE_TAG_BASE)))
+SANDBOX_IMAGE = $(IMAGE_REGISTRY_HOST)/pause:local
+COREDNS_IMAGE = $(IMAGE_REGISTRY_HOST)/coredns:$(shell cd hack/tools/coredns && sed -n 's/^require github.com\/coredns\/coredns //p' go.mod)
+
+.PHONY: node-tools
+node-tools: $(CONTAINERD) $(CNI_BINARIES) $(CRICTL) $(KUBELET) $(KUBE_PROXY) $(PAUSE) $(COREDNS) ## Build the real node's tools (containerd, CNI plugins, crictl, kubelet, kube-proxy, pause, CoreDNS).
+
+$(CONTAINERD) $(LOCALBIN)/containerd-shim-runc-v2 $(LOCALBIN)/ctr &: hack/tools/containerd/go.mod hack/tools/containerd/go.sum
+	$(BUILD_TOOL) containerd $(LOCALBIN) "$(addprefix github.com/containerd/containerd/v2/cmd/,containerd containerd-shim-runc-v2 ctr)"
+$(CNI_BINARIES) &: hack/tools/cni/go.mod hack/tools/cni/go.sum
+	$(BUILD_TOOL) cni $(LOCALBIN)/cni "$(addprefix github.com/containernetworking/plugins/plugins/,ipam/host-local main/bridge main/loopback meta/portmap)"
+$(CRICTL): hack/tools/cri/go.mod hack/tools/cri/go.sum
+	$(BUILD_TOOL) cri $@ sigs.k8s.io/cri-tools/cmd/crictl
+$(COREDNS): hack/tools/coredns/go.mod hack/tools/coredns/go.sum hack/tools/coredns/cmd/coredns/main.go
+	$(BUILD_TOOL) coredns $@ ./cmd/coredns
+$(PAUSE): hack/node/pause/main.go
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $@ ./hack/node/pause
+
+NODE_ENV = BIN=$(LOCALBIN) STATE=$(NODE_STATE) KUBECONFIG=$(LOCAL_KUBECONFIG) \
+	PKI=$(KWOK_WORKDIR)/clusters/$(CLUSTER_NAME)/pki SANDBOX_IMAGE=$(SANDBOX_IMAGE) \
+	REGISTRY_MIRRORS="$(IMAGE_REGISTRY_HOST)=http://$(LOCAL_REGISTRY) $(LOCAL_REGISTRY)=http://$(LOCAL_REGISTRY)"
+IMAGE_ENV = CONTAINER_TOOL=$(CONTAINER_TOOL) BUILD_FLAGS="$(BUILD_FLAGS)" BUILDAH_FLAGS="$(BUILDAH_FLAGS)" LOCAL_REGISTRY=$(LOCAL_REGISTRY)
+
+.PHONY: node-images
+node-images: $(PAUSE) $(COREDNS) deps registry-up ## Build the node's sandbox and CoreDNS images and push them to the local registry.
+	@mkdir -p $(WORKDIR)/images/pause $(WORKDIR)/images/coredns
+	@cp $(PAUSE) $(WORKDIR)/images/pause/pause && cp $(COREDNS) $(WORKDIR)/images/coredns/coredns
+	@$(IMAGE_ENV) hack/image.sh $(SANDBOX_IMAGE) hack/node/pause/Containerfile $(WORKDIR)/images/pause
+	@$(IMAGE_ENV) hack/image.sh $(COREDNS_IMAGE) hack/node/coredns.Containerfile $(WORKDIR)/images/coredns
+
+.PHONY: node-check
+node-check: ## Say whether a real node can run on this machine (and why not).
+	@$(NODE_ENV) hack/node.sh check && echo "a real node can run here"
+
+.PHONY: node-up
+node-up: node-tools node-images ## Start the real node, join it to the running local cluster, run CoreDNS on it.
+	@$(NODE_ENV) hack/node.sh up
+	@sed 's#@COREDNS_IMAGE@#$(COREDNS_IMAGE)#' hack/node/coredns.yaml | $(KUBECTL) apply --server-side -f - >/dev/null
+	@$(KUBECTL) -n kube-system rollout status deployment/coredns --timeout=120s >/dev/null && echo "node: cluster DNS (CoreDNS) ready at 10.0.0.10"
+
+.PHONY: node-down
+node-down: ## Stop the real node and restore the host (mounts, bridge, netns, rules, cgroups, sysctls).
+	@$(NODE_ENV) hack/node.sh down
+
+.PHONY: node-status
+node-status: ## Show the real node's components.
+	@$(NODE_ENV) hack/node.sh status
+
+##@ Real-node lane: images that run, memcached that answers
+
+# The operand image: Debian's memcached on scratch (hack/images/memcached).
+MEMCACHED_VERSION = $(shell memcached -V 2>/dev/null | awk '{print $$2}')
+MEMCACHED_IMG ?= $(IMAGE_REGISTRY_HOST)/memcached:$(MEMCACHED_VERSION)
+
+.PHONY: memcached-image
+memcached-image: deps registry-up ## Build the operand image MEMCACHED_IMG from Debian's memcached and push it to the local registry.
+	hack/images/memcached/rootfs.sh $(WORKDIR)/images/memcached/rootfs
+	@$(IMAGE_ENV) hack/image.sh $(MEMCACHED_IMG) hack/images/memcached/Containerfile $(WORKDIR)/images/memcached
+
+.PHONY: deploy-images
+deploy-images: build deps registry-up memcached-image ## Build the operator image IMG and the operand image, and push both to the local registry.
+	@$(IMAGE_ENV) hack/image.sh $(IMG) Dockerfile . --build-arg BASE_IMAGE=$(BASE_IMAGE)
+
+.PHONY: test-node
+test-node: node-tools ## The real-node lane on a cluster of its own: operator pod, memcached answering, restricted pods, host restored.
+	MAKE="$(MAKE)" BIN=$(LOCALBIN) WORKDIR=$(WORKDIR) hack/test-node.sh
+
+.PHONY: test-node-run
+test-node-run:
+	OPERATOR_NAMESPACE=memcached-operator-system IMG=$(IMG) \
+		$(GOTEST) $(TEST_FLAGS) -count=1 -tags $(GO_TAGS),node -timeout 15m ./test/node/...

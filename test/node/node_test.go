@@ -1,0 +1,217 @@
+//go:build node
+
+// Package node tests the operator on the local cluster's real node: the operator
+// image runs as a pod (make deploy) in a namespace that enforces the restricted
+// Pod Security Standard, and the memcached pods it creates really serve: a
+// memcached client sets and reads keys through each pod's IP.
+//
+// Run with make test-node (it brings up the cluster with a real node, builds and
+// pushes the images, deploys the operator, then runs this).
+package node
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	cachev1 "github.com/example-inc/memcached-operator/api/v1"
+	"github.com/example-inc/memcached-operator/internal/kubeclient"
+	"github.com/example-inc/memcached-operator/internal/readiness"
+	"github.com/example-inc/memcached-operator/internal/wait"
+)
+
+// realNodeLabel marks the real node (hack/node.sh); fake kwok nodes lack it.
+const realNodeLabel = "memcached.example.com/node"
+
+const timeout = 3 * time.Minute
+
+func setup(t *testing.T) (context.Context, client.Client, string) {
+	t.Helper()
+	c, err := kubeclient.NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	t.Cleanup(cancel)
+	ns := fmt.Sprintf("node-e2e-%d", time.Now().UnixNano()%100000)
+	err = c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{
+		"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest",
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}) })
+	return ctx, c, ns
+}
+
+// TestOperatorRunsAsPod: the operator Deployment of make deploy is available
+// with its pod running on the real node from the operator image.
+func TestOperatorRunsAsPod(t *testing.T) {
+	ctx, c, _ := setup(t)
+	ns, img := env(t, "OPERATOR_NAMESPACE"), env(t, "IMG")
+	err := wait.For(ctx, wait.Options{What: "the operator Deployment to be available", Timeout: timeout}, func(ctx context.Context) (bool, string, error) {
+		d := &appsv1.Deployment{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "memcached-operator-controller-manager"}, d); err != nil {
+			return false, err.Error(), nil
+		}
+		return d.Status.AvailableReplicas == 1, fmt.Sprintf("%d available", d.Status.AvailableReplicas), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods := &corev1.PodList{}
+	if err := c.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{"control-plane": "controller-manager"}); err != nil {
+		t.Fatal(err)
+	}
+	running := 0
+	for _, p := range pods.Items {
+		if p.Status.Phase != corev1.PodRunning {
+			continue
+		}
+		running++
+		assertOnRealNode(ctx, t, c, &p)
+		if got := p.Spec.Containers[0].Image; got != img {
+			t.Errorf("operator pod %s runs image %s, want %s", p.Name, got, img)
+		}
+		if id := p.Status.ContainerStatuses[0].ContainerID; !strings.HasPrefix(id, "containerd://") {
+			t.Errorf("operator pod %s: container %q is not run by containerd", p.Name, id)
+		}
+	}
+	if running != 1 {
+		t.Fatalf("%d running operator pods, want 1", running)
+	}
+}
+
+// TestMemcachedServes: a Memcached of size 3, then 5, then 1: every pod that
+// status.nodes lists runs on the real node and answers a set and a get.
+func TestMemcachedServes(t *testing.T) {
+	ctx, c, ns := setup(t)
+	mc := &cachev1.Memcached{ObjectMeta: metav1.ObjectMeta{Name: "memcached-sample", Namespace: ns}, Spec: cachev1.MemcachedSpec{Size: 3}}
+	if err := c.Create(ctx, mc); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int32{3, 5, 1} {
+		scale(ctx, t, c, mc, size)
+		got := &cachev1.Memcached{}
+		if err := c.Get(ctx, client.ObjectKeyFromObject(mc), got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Status.Nodes) != int(size) {
+			t.Fatalf("size %d: status.nodes %v", size, got.Status.Nodes)
+		}
+		for _, name := range got.Status.Nodes {
+			pod := &corev1.Pod{}
+			if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, pod); err != nil {
+				t.Fatal(err)
+			}
+			assertOnRealNode(ctx, t, c, pod)
+			assertAnswers(t, pod, fmt.Sprintf("size-%d", size))
+		}
+	}
+}
+
+// TestRestrictedRefusesPrivileged: patched to run privileged, the memcached
+// Deployment's new pods are refused by the API server (restricted is enforced)
+// and the operator puts the Deployment back.
+func TestRestrictedRefusesPrivileged(t *testing.T) {
+	ctx, c, ns := setup(t)
+	mc := &cachev1.Memcached{ObjectMeta: metav1.ObjectMeta{Name: "psa", Namespace: ns}, Spec: cachev1.MemcachedSpec{Size: 1}}
+	if err := c.Create(ctx, mc); err != nil {
+		t.Fatal(err)
+	}
+	scale(ctx, t, c, mc, 1)
+	dep := &appsv1.Deployment{}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(mc), dep); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(dep.DeepCopy())
+	dep.Spec.Template.Spec.Containers[0].SecurityContext.Privileged = ptr.To(true)
+	dep.Spec.Template.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = ptr.To(true)
+	if err := c.Patch(ctx, dep, patch); err != nil {
+		t.Fatal(err)
+	}
+	err := wait.For(ctx, wait.Options{What: "the operator to revert the privileged Deployment", Timeout: timeout}, func(ctx context.Context) (bool, string, error) {
+		d := &appsv1.Deployment{}
+		if err := c.Get(ctx, client.ObjectKeyFromObject(mc), d); err != nil {
+			return false, "", err
+		}
+		sc := d.Spec.Template.Spec.Containers[0].SecurityContext
+		return sc.Privileged == nil && !*sc.AllowPrivilegeEscalation, fmt.Sprintf("privileged %v", ptr.Deref(sc.Privileged, false)), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No privileged pod was ever admitted.
+	pods := &corev1.PodList{}
+	if err := c.List(ctx, pods, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pods.Items {
+		if sc := p.Spec.Containers[0].SecurityContext; sc != nil && ptr.Deref(sc.Privileged, false) {
+			t.Errorf("pod %s runs privileged in a restricted namespace", p.Name)
+		}
+	}
+	scale(ctx, t, c, mc, 1)
+}
+
+func scale(ctx context.Context, t *testing.T, c client.Client, mc *cachev1.Memcached, size int32) {
+	t.Helper()
+	patch := client.RawPatch("application/merge-patch+json", []byte(fmt.Sprintf(`{"spec":{"size":%d}}`, size)))
+	if err := c.Patch(ctx, mc.DeepCopy(), patch); err != nil {
+		t.Fatal(err)
+	}
+	if err := readiness.WaitFor(ctx, c, client.ObjectKeyFromObject(mc), readiness.Options{Wait: wait.Options{Timeout: timeout}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func assertOnRealNode(ctx context.Context, t *testing.T, c client.Client, p *corev1.Pod) {
+	t.Helper()
+	node := &corev1.Node{}
+	if err := c.Get(ctx, client.ObjectKey{Name: p.Spec.NodeName}, node); err != nil {
+		t.Fatalf("pod %s: node %q: %v", p.Name, p.Spec.NodeName, err)
+	}
+	if node.Labels[realNodeLabel] != "real" {
+		t.Errorf("pod %s runs on %s, which is not the real node", p.Name, node.Name)
+	}
+}
+
+// assertAnswers sets a key through the pod's IP and reads it back.
+func assertAnswers(t *testing.T, p *corev1.Pod, value string) {
+	t.Helper()
+	addr := net.JoinHostPort(p.Status.PodIP, "11211")
+	mc := memcache.New(addr)
+	mc.Timeout = 2 * time.Second
+	key := "node-e2e-" + p.Name
+	if err := mc.Set(&memcache.Item{Key: key, Value: []byte(value)}); err != nil {
+		t.Fatalf("pod %s: set %s at %s: %v", p.Name, key, addr, err)
+	}
+	it, err := mc.Get(key)
+	if err != nil {
+		t.Fatalf("pod %s: get %s at %s: %v", p.Name, key, addr, err)
+	}
+	if string(it.Value) != value {
+		t.Fatalf("pod %s: got %q, want %q", p.Name, it.Value, value)
+	}
+	t.Logf("pod %s at %s answered: %s=%s", p.Name, addr, key, it.Value)
+}
+
+func env(t *testing.T, key string) string {
+	t.Helper()
+	v := os.Getenv(key)
+	if v == "" {
+		t.Fatalf("%s is not set (make test-node sets it)", key)
+	}
+	return v
+}
