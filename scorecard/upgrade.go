@@ -48,7 +48,7 @@ func upgradeReadiness(ctx context.Context, t *T) {
 		t.Suggest("no release older than %s in the catalog: nothing to upgrade from", version)
 		return
 	}
-	problems, err := catalog.CheckUpgrade(*prev, this)
+	problems, err := catalog.AnalyzeUpgrade(*prev, this)
 	if err != nil {
 		t.Errorf("%v", err)
 		return

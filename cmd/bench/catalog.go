@@ -119,7 +119,7 @@ func benchCatalog(args []string) error {
 		if err != nil {
 			return err
 		}
-		report, err := catalog.Check(context.Background(), cfg)
+		report, err := catalog.Analyze(context.Background(), cfg)
 		if err != nil {
 			return err
 		}
@@ -220,7 +220,7 @@ func catalogStep(args []string) error {
 			return err
 		}
 		report := graph.Analyze(pkg)
-		if _, err := catalog.CheckCRDs(cfg, report.Edges); err != nil {
+		if _, err := catalog.AnalyzeCRDs(cfg, report.Edges); err != nil {
 			return err
 		}
 		start = loaded // the analysis alone; load is its own step
@@ -229,7 +229,7 @@ func catalogStep(args []string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := catalog.Check(ctx, cfg); err != nil {
+		if _, err := catalog.Analyze(ctx, cfg); err != nil {
 			return err
 		}
 	default:

@@ -35,7 +35,7 @@ func (d *demo) loadPath(ctx context.Context) (from string, path []string, err er
 	if err != nil {
 		return "", nil, fmt.Errorf("%s: %w (run make catalog)", d.catalogDir, err)
 	}
-	report, err := catalog.Check(ctx, fbc)
+	report, err := catalog.Analyze(ctx, fbc)
 	if err != nil {
 		return "", nil, err
 	}

@@ -39,7 +39,7 @@ func catalogRender(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	report, err := catalog.Generate(context.Background(), cf.src, catalog.Options{Output: *output, Local: *local, Bundle: cf.bundle})
+	report, err := catalog.Generate(context.Background(), cf.src, catalog.GenerateOptions{Output: *output, Local: *local, Bundle: cf.bundle})
 	if errors.Is(err, catalog.ErrInvalid) {
 		printProblems(stderr, cf.src.Template, report)
 		fmt.Fprintf(stderr, "error: %s was left as it was\n", *output)
@@ -47,7 +47,7 @@ func catalogRender(args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		// operator-registry reports a tree; print one line per problem.
-		for _, l := range catalog.Lines(err) {
+		for _, l := range errorLines(err) {
 			fmt.Fprintln(stderr, "error:", l)
 		}
 		fmt.Fprintf(stderr, "error: %s was left as it was\n", *output)
@@ -82,7 +82,7 @@ func catalogAnalyze(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", dir, err)
 	}
-	report, err := catalog.Check(ctx, cfg)
+	report, err := catalog.Analyze(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("%s: %w", dir, err)
 	}
@@ -94,7 +94,7 @@ func catalogAnalyze(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	case "text":
-		fmt.Fprint(stdout, catalog.Text(report))
+		fmt.Fprint(stdout, report.Text())
 	default:
 		return fmt.Errorf("-o %s: want text or json", *output)
 	}
@@ -120,10 +120,60 @@ func catalogRelease(args []string, stdout, stderr io.Writer) error {
 	if *image == "" || *channels == "" {
 		return errors.New("catalog release needs --image and --channels")
 	}
-	name, err := catalog.Release(cf.bundle, cf.src.Releases, cf.src.Template, *image, strings.Split(*channels, ","), *skipRange)
+	name, err := catalog.Release(catalog.ReleaseOptions{
+		Source: cf.src, Bundle: cf.bundle, Image: *image, Channels: strings.Split(*channels, ","), SkipRange: *skipRange,
+	})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "released %s into %s and %s; run make catalog\n", name, cf.src.Releases, cf.src.Template)
 	return nil
+}
+
+// errorLines flattens operator-registry's validation error tree
+//
+//	invalid index:
+//	└── invalid package "p":
+//	    └── invalid channel "stable":
+//	        └── invalid bundle "p.v1":
+//	            └── invalid skipRange "x": ...
+//
+// into one line per leaf that carries its whole path:
+//
+//	invalid package "p": invalid channel "stable": invalid bundle "p.v1": invalid skipRange "x": ...
+func errorLines(err error) []string {
+	type frame struct {
+		depth int
+		text  string
+	}
+	var stack []frame
+	var out []string
+	rows := strings.Split(err.Error(), "\n")
+	for i, row := range rows {
+		depth := treeDepth(row)
+		for len(stack) > 0 && stack[len(stack)-1].depth >= depth {
+			stack = stack[:len(stack)-1]
+		}
+		text := strings.TrimSuffix(strings.TrimSpace(strings.TrimLeft(row, treeChars)), ":")
+		if i+1 < len(rows) && treeDepth(rows[i+1]) > depth {
+			stack = append(stack, frame{depth, text})
+			continue
+		}
+		var parts []string
+		for _, f := range stack {
+			if f.text != "opm validate: invalid index" && f.text != "invalid index" {
+				parts = append(parts, f.text)
+			}
+		}
+		out = append(out, strings.Join(append(parts, text), ": "))
+	}
+	return out
+}
+
+// treeChars draw operator-registry's error tree.
+const treeChars = " │├└─"
+
+// treeDepth is how far a row of the error tree is indented.
+func treeDepth(row string) int {
+	return len([]rune(row)) - len([]rune(strings.TrimLeft(row, treeChars)))
 }

@@ -179,29 +179,42 @@ func report(w io.Writer, problems []bundle.Problem) {
 
 // reorder puts flags before positional arguments, so both
 // "validate DIR --k8s-version 1.37" and "validate --k8s-version 1.37 DIR"
-// work. A flag takes the next word as its value unless it is boolean.
+// work. A flag takes the next word as its value unless it is boolean or
+// written --flag=value; "--" ends the flags and "-" is an argument (stdin).
 func reorder(fs *flag.FlagSet, args []string) []string {
 	var flags, pos []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		if !strings.HasPrefix(a, "-") {
+		switch {
+		case a == "--":
+			return append(append(flags, a), append(pos, args[i+1:]...)...)
+		case a == "-" || !strings.HasPrefix(a, "-"):
 			pos = append(pos, a)
-			continue
-		}
-		flags = append(flags, a)
-		name := strings.TrimLeft(a, "-")
-		if strings.Contains(name, "=") {
-			continue
-		}
-		if f := fs.Lookup(name); f != nil {
-			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
-				continue
-			}
-		}
-		if i+1 < len(args) {
-			flags = append(flags, args[i+1])
+		case !takesValue(fs, a):
+			flags = append(flags, a)
+		case i+1 == len(args):
+			// Parse then says "flag needs an argument" instead of taking a
+			// positional argument as the value.
+			return append(flags, a)
+		default:
+			flags = append(flags, a, args[i+1])
 			i++
 		}
 	}
 	return append(flags, pos...)
+}
+
+// takesValue says whether the flag word arg needs the next word as its
+// value. Unknown flags do, as far as reorder cares: Parse rejects them.
+func takesValue(fs *flag.FlagSet, arg string) bool {
+	name := strings.TrimLeft(arg, "-")
+	if strings.Contains(name, "=") {
+		return false
+	}
+	if f := fs.Lookup(name); f != nil {
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			return false
+		}
+	}
+	return true
 }

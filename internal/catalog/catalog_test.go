@@ -46,7 +46,7 @@ func TestOurCatalog(t *testing.T) {
 				t.Errorf("mode %d: %s image = %q", mode, b.Name, b.Image)
 			}
 		}
-		report, err := Check(ctx, cfg)
+		report, err := Analyze(ctx, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +69,7 @@ func generate(t *testing.T, template string, releases string) (string, []string,
 	t.Helper()
 	dir := t.TempDir()
 	out := filepath.Join(dir, "catalog")
-	if _, err := Generate(context.Background(), repo, Options{Output: out}); err != nil {
+	if _, err := Generate(context.Background(), repo, GenerateOptions{Output: out}); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := atomicdir.Read(out)
@@ -78,7 +78,7 @@ func generate(t *testing.T, template string, releases string) (string, []string,
 	if err := os.WriteFile(src.Template, []byte(template), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	report, err := Generate(context.Background(), src, Options{Output: out})
+	report, err := Generate(context.Background(), src, GenerateOptions{Output: out})
 	var lines []string
 	if report != nil {
 		for _, p := range report.Problems {
@@ -104,62 +104,6 @@ func ourTemplate(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-func TestBrokenTemplates(t *testing.T) {
-	good := ourTemplate(t)
-	for _, tc := range []struct {
-		name     string
-		template func(string) string
-		want     string // in the error, or in one problem line
-	}{
-		{"malformed YAML", func(s string) string { return s + "\n  - : [\n" }, "template.yaml: decoding template schema"},
-		{"unknown schema", func(s string) string {
-			return strings.Replace(s, "schema: olm.template.basic", "schema: olm.template.fancy", 1)
-		}, `template.yaml: template has unknown schema ("olm.template.fancy"), should be "olm.template.basic"`},
-		{"template names a missing bundle", func(s string) string {
-			return s + "- schema: olm.bundle\n  image: example.com/memcached-operator-bundle:v9.9.9\n"
-		},
-			"bundle example.com/memcached-operator-bundle:v9.9.9: no released bundle at"},
-		{"duplicate bundle", func(s string) string {
-			return s + "- schema: olm.bundle\n  image: example.com/memcached-operator-bundle:v0.2.0\n"
-		},
-			`opm validate: package "memcached-operator" has duplicate bundle "memcached-operator.v0.2.0"`},
-		{"cycle", func(s string) string {
-			return strings.Replace(s, "  - name: memcached-operator.v0.1.0\n  - name: memcached-operator.v0.2.0\n    replaces: memcached-operator.v0.1.0\n  - name: memcached-operator.v0.2.1\n    replaces: memcached-operator.v0.2.0",
-				"  - name: memcached-operator.v0.1.0\n    replaces: memcached-operator.v0.2.1\n  - name: memcached-operator.v0.2.0\n    replaces: memcached-operator.v0.1.0\n  - name: memcached-operator.v0.2.1\n    replaces: memcached-operator.v0.2.0", 1)
-		}, `invalid package "memcached-operator": invalid channel "candidate": detected cycle in replaces chain of upgrade graph`},
-		{"several heads", func(s string) string {
-			return strings.Replace(s, "  - name: memcached-operator.v0.3.0\n    replaces: memcached-operator.v0.2.1\n- schema: olm.channel\n  package: memcached-operator\n  name: fast",
-				"  - name: memcached-operator.v0.3.0\n- schema: olm.channel\n  package: memcached-operator\n  name: fast", 1)
-		}, "multiple channel heads found in graph"},
-		{"stranded bundle", func(s string) string {
-			return strings.Replace(s, "  - name: memcached-operator.v0.2.1\n    replaces: memcached-operator.v0.1.0\n  - name: memcached-operator.v0.3.0\n    replaces: memcached-operator.v0.2.1\n    skipRange",
-				"  - name: memcached-operator.v0.2.1\n    replaces: memcached-operator.v0.1.0\n  - name: memcached-operator.v0.3.0\n    skips: [memcached-operator.v0.2.1]\n    skipRange", 1)
-		}, "stranded"},
-		{"garbage skipRange", func(s string) string { return strings.Replace(s, "'>=0.1.0 <0.3.0'", "'banana'", 1) },
-			`invalid package "memcached-operator": invalid channel "stable": invalid bundle "memcached-operator.v0.3.0": invalid skipRange "banana": Could not get version from string: "banana"`},
-		{"skipRange covering its own version", func(s string) string { return strings.Replace(s, "'>=0.1.0 <0.3.0'", "'>=0.1.0 <=0.3.0'", 1) },
-			`error: channel stable entry memcached-operator.v0.3.0: skipRange ">=0.1.0 <=0.3.0" covers [memcached-operator.v0.3.0 (0.3.0)]`},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			file, lines, err := generate(t, tc.template(good), repo.Releases)
-			if err == nil {
-				t.Fatal("accepted")
-			}
-			all := append(Lines(err), lines...)
-			found := false
-			for _, l := range all {
-				found = found || strings.Contains(l, tc.want)
-			}
-			if !found {
-				t.Errorf("got:\n  %s\nwant one containing: %s", strings.Join(all, "\n  "), tc.want)
-			}
-			if !errors.Is(err, ErrInvalid) && !strings.Contains(err.Error(), filepath.Base(file)) && !strings.Contains(err.Error(), "bundle ") {
-				t.Errorf("error %q names neither the template nor the bundle", err)
-			}
-		})
-	}
 }
 
 // copyReleases copies the released bundles so a test can break one.
@@ -231,11 +175,11 @@ func TestReleasedBundlesAreImmutable(t *testing.T) {
 	if err := atomicdir.Replace(work, files, nil); err != nil {
 		t.Fatal(err)
 	}
-	if released, err := CheckReleased(work, rel); err != nil || !released {
+	if released, err := alreadyReleased(work, rel); err != nil || !released {
 		t.Fatalf("an unchanged released bundle: released=%v err=%v", released, err)
 	}
 	editYAMLFile(t, filepath.Join(work, "manifests", "memcached-operator.clusterserviceversion.yaml"), "memcached:1.6.29-alpine", "memcached:1.6.30-alpine")
-	_, err := CheckReleased(work, rel)
+	_, err := alreadyReleased(work, rel)
 	want := "memcached-operator.v0.2.1 is released and immutable, but " + work + " differs from " + filepath.Join(rel, "memcached-operator.v0.2.1") + " in manifests/memcached-operator.clusterserviceversion.yaml: bump VERSION and run make bundle"
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v\nwant %s", err, want)
@@ -257,11 +201,13 @@ func TestRelease(t *testing.T) {
 	if err := atomicdir.Replace(work, files, nil); err != nil {
 		t.Fatal(err)
 	}
-	name, err := Release(work, rel, template, "example.com/memcached-operator-bundle:v0.4.0", []string{"stable", "candidate"}, "")
+	src := Source{Template: template, Releases: rel}
+	image := "example.com/memcached-operator-bundle:v0.4.0"
+	name, err := Release(ReleaseOptions{Source: src, Bundle: work, Image: image, Channels: []string{"stable", "candidate"}})
 	if err != nil || name != "memcached-operator.v0.4.0" {
 		t.Fatalf("Release = %s, %v", name, err)
 	}
-	report, err := Generate(context.Background(), Source{Template: template, Releases: rel}, Options{Output: filepath.Join(dir, "catalog")})
+	report, err := Generate(context.Background(), src, GenerateOptions{Output: filepath.Join(dir, "catalog")})
 	if err != nil {
 		t.Fatalf("Generate after release: %v %v", err, report)
 	}
@@ -279,7 +225,7 @@ func TestRelease(t *testing.T) {
 		t.Errorf("the template's header comment was lost")
 	}
 	// Releasing the same bundle again changes nothing.
-	if _, err := Release(work, rel, template, "example.com/memcached-operator-bundle:v0.4.0", []string{"stable"}, ""); err != nil {
+	if _, err := Release(ReleaseOptions{Source: src, Bundle: work, Image: image, Channels: []string{"stable"}}); err != nil {
 		t.Fatal(err)
 	}
 	if again, _ := os.ReadFile(template); string(again) != string(b) {
@@ -308,7 +254,7 @@ func FuzzRender(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if report, err := Check(context.Background(), cfg); err == nil {
+		if report, err := Analyze(context.Background(), cfg); err == nil {
 			if _, err := json.Marshal(report); err != nil {
 				t.Fatal(err)
 			}

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/example-inc/memcached-operator/internal/csv"
 	"github.com/example-inc/memcached-operator/internal/graph"
 )
 
@@ -23,11 +24,11 @@ type contents struct {
 	examples []*unstructured.Unstructured
 }
 
-// CheckCRDs checks every upgrade edge for what breaks existing objects:
+// AnalyzeCRDs checks every upgrade edge for what breaks existing objects:
 // every version the old CRD could have stored must still be served by the
 // new CRD, and the old release's example CRs must validate against the
 // new schema (with the API server's own validation code).
-func CheckCRDs(cfg *declcfg.DeclarativeConfig, edges []graph.Edge) ([]graph.Problem, error) {
+func AnalyzeCRDs(cfg *declcfg.DeclarativeConfig, edges []graph.Edge) ([]graph.Problem, error) {
 	byName := map[string]*contents{}
 	for _, b := range cfg.Bundles {
 		c, err := bundleContents(b)
@@ -147,11 +148,11 @@ func bundleContents(b declcfg.Bundle) (*contents, error) {
 			}
 			c.crds[crd.Name] = crd
 		case v1alpha1.ClusterServiceVersionKind:
-			csv := &v1alpha1.ClusterServiceVersion{}
-			if err := json.Unmarshal(raw, csv); err != nil {
+			csvObj := &v1alpha1.ClusterServiceVersion{}
+			if err := json.Unmarshal(raw, csvObj); err != nil {
 				return nil, fmt.Errorf("bundle %s: CSV: %w", b.Name, err)
 			}
-			if ex := csv.Annotations["alm-examples"]; ex != "" {
+			if ex := csvObj.Annotations[csv.AnnotationAlmExamples]; ex != "" {
 				var items []map[string]any
 				if err := json.Unmarshal([]byte(ex), &items); err != nil {
 					return nil, fmt.Errorf("bundle %s: alm-examples: %w", b.Name, err)
@@ -165,9 +166,9 @@ func bundleContents(b declcfg.Bundle) (*contents, error) {
 	return c, nil
 }
 
-// CheckUpgrade lists what breaks existing objects when the bundle from is
-// upgraded to the bundle to (see CheckCRDs).
-func CheckUpgrade(from, to declcfg.Bundle) ([]string, error) {
+// AnalyzeUpgrade lists what breaks existing objects when the bundle from
+// is upgraded to the bundle to (see AnalyzeCRDs).
+func AnalyzeUpgrade(from, to declcfg.Bundle) ([]string, error) {
 	old, err := bundleContents(from)
 	if err != nil {
 		return nil, err

@@ -49,9 +49,10 @@ func readParts(dir string) (map[string][]byte, error) {
 	return out, nil
 }
 
-// CheckReleased fails when bundleDir is a version already released with
-// other content: released entries are immutable.
-func CheckReleased(bundleDir, releases string) (released bool, err error) {
+// alreadyReleased reports whether bundleDir's version is released, and
+// fails when it is released with other content: released entries are
+// immutable.
+func alreadyReleased(bundleDir, releases string) (bool, error) {
 	name, err := bundleName(bundleDir)
 	if err != nil {
 		return false, err
@@ -93,47 +94,87 @@ func union(a, b map[string][]byte) map[string]bool {
 	return u
 }
 
-// Release copies bundleDir into releases (unless that exact release is
-// there already) and adds it to the template: an olm.bundle entry for
-// imageRef, and in each of its channels an entry replacing the channel's
-// current head, with the CSV's olm.skipRange. It writes nothing on error.
-func Release(bundleDir, releases, template, imageRef string, channels []string, skipRange string) (string, error) {
-	already, err := CheckReleased(bundleDir, releases)
+// ReleaseOptions say which bundle Release adds to which history.
+type ReleaseOptions struct {
+	// Source holds the template to edit and the released bundles.
+	Source
+	// Bundle is the bundle directory to release (bundle/).
+	Bundle string
+	// Image is the bundle's image reference (BUNDLE_IMG), tagged v<version>.
+	Image string
+	// Channels get an entry for the release on top of their heads.
+	Channels []string
+	// SkipRange is the new entries' skipRange; empty for none.
+	SkipRange string
+}
+
+// Release copies the bundle into the releases (unless that exact release is
+// there already) and adds it to the template: an olm.bundle entry for its
+// image, and in each of its channels an entry replacing the channel's
+// current head, with the skipRange. It returns the bundle's name and
+// writes nothing on error.
+func Release(o ReleaseOptions) (string, error) {
+	already, err := alreadyReleased(o.Bundle, o.Releases)
 	if err != nil {
 		return "", err
 	}
-	name, err := bundleName(bundleDir)
+	name, err := bundleName(o.Bundle)
 	if err != nil {
 		return "", err
 	}
-	raw, err := os.ReadFile(template)
+	raw, err := os.ReadFile(o.Template)
 	if err != nil {
 		return "", err
 	}
-	updated, changed, err := addToTemplate(raw, name, imageRef, channels, skipRange)
+	updated, changed, err := addToTemplate(raw, name, o)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", template, err)
+		return "", fmt.Errorf("%s: %w", o.Template, err)
 	}
 	if !already {
-		files, err := readParts(bundleDir)
+		files, err := readParts(o.Bundle)
 		if err != nil {
 			return "", err
 		}
-		if err := atomicdir.Replace(filepath.Join(releases, name), files, nil); err != nil {
+		if err := atomicdir.Replace(filepath.Join(o.Releases, name), files, nil); err != nil {
 			return "", err
 		}
 	}
 	if changed {
-		if err := atomicdir.ReplaceFile(template, updated); err != nil {
+		if err := atomicdir.ReplaceFile(o.Template, updated); err != nil {
 			return "", err
 		}
 	}
 	return name, nil
 }
 
-// addToTemplate edits the basic template's entries; comments at the top of
-// the file are kept.
-func addToTemplate(raw []byte, name, imageRef string, channels []string, skipRange string) ([]byte, bool, error) {
+// basicTemplate is the basic template as generic entries, so that fields
+// this tool does not know survive an edit.
+type basicTemplate struct {
+	Schema  string           `json:"schema"`
+	Entries []map[string]any `json:"entries"`
+}
+
+// addToTemplate adds the release name to the template raw and says
+// whether that changed anything; comments at the top of the file are kept.
+func addToTemplate(raw []byte, name string, o ReleaseOptions) ([]byte, bool, error) {
+	var tmpl basicTemplate
+	if err := yaml.Unmarshal(raw, &tmpl); err != nil {
+		return nil, false, err
+	}
+	changed := tmpl.addBundle(o.Image)
+	for _, ch := range o.Channels {
+		changed = tmpl.addToChannel(ch, name, o.SkipRange) || changed
+	}
+	out, err := yaml.Marshal(tmpl)
+	if err != nil {
+		return nil, false, err
+	}
+	return append(headerComments(raw), out...), changed, nil
+}
+
+// headerComments are the comment lines the file starts with, which a YAML
+// round trip would drop.
+func headerComments(raw []byte) []byte {
 	var header strings.Builder
 	for _, line := range strings.SplitAfter(string(raw), "\n") {
 		if !strings.HasPrefix(line, "#") {
@@ -141,53 +182,47 @@ func addToTemplate(raw []byte, name, imageRef string, channels []string, skipRan
 		}
 		header.WriteString(line)
 	}
-	var tmpl struct {
-		Schema  string           `json:"schema"`
-		Entries []map[string]any `json:"entries"`
-	}
-	if err := yaml.Unmarshal(raw, &tmpl); err != nil {
-		return nil, false, err
-	}
-	changed := false
-	hasBundle := false
-	for _, e := range tmpl.Entries {
-		if e["schema"] == "olm.bundle" && e["image"] == imageRef {
-			hasBundle = true
+	return []byte(header.String())
+}
+
+// addBundle adds an olm.bundle entry for image unless there is one.
+func (t *basicTemplate) addBundle(image string) bool {
+	for _, e := range t.Entries {
+		if e["schema"] == "olm.bundle" && e["image"] == image {
+			return false
 		}
 	}
-	if !hasBundle {
-		tmpl.Entries = append(tmpl.Entries, map[string]any{"schema": "olm.bundle", "image": imageRef})
-		changed = true
-	}
-	for _, chName := range channels {
-		var ch map[string]any
-		for _, e := range tmpl.Entries {
-			if e["schema"] == "olm.channel" && e["name"] == chName {
-				ch = e
-			}
-		}
-		if ch == nil {
-			ch = map[string]any{"schema": "olm.channel", "package": strings.SplitN(name, ".v", 2)[0], "name": chName, "entries": []any{}}
-			tmpl.Entries = append(tmpl.Entries, ch)
-		}
-		entries, _ := ch["entries"].([]any)
-		if head, present := channelHead(entries, name); !present {
-			entry := map[string]any{"name": name}
-			if head != "" {
-				entry["replaces"] = head
-			}
-			if skipRange != "" {
-				entry["skipRange"] = skipRange
-			}
-			ch["entries"] = append(entries, entry)
-			changed = true
+	t.Entries = append(t.Entries, map[string]any{"schema": "olm.bundle", "image": image})
+	return true
+}
+
+// addToChannel puts name on top of the channel chName (created if need
+// be), replacing its head, unless name is in the channel already.
+func (t *basicTemplate) addToChannel(chName, name, skipRange string) bool {
+	var ch map[string]any
+	for _, e := range t.Entries {
+		if e["schema"] == "olm.channel" && e["name"] == chName {
+			ch = e
 		}
 	}
-	out, err := yaml.Marshal(tmpl)
-	if err != nil {
-		return nil, false, err
+	if ch == nil {
+		ch = map[string]any{"schema": "olm.channel", "package": strings.SplitN(name, ".v", 2)[0], "name": chName, "entries": []any{}}
+		t.Entries = append(t.Entries, ch)
 	}
-	return append([]byte(header.String()), out...), changed, nil
+	entries, _ := ch["entries"].([]any)
+	head, present := channelHead(entries, name)
+	if present {
+		return false
+	}
+	entry := map[string]any{"name": name}
+	if head != "" {
+		entry["replaces"] = head
+	}
+	if skipRange != "" {
+		entry["skipRange"] = skipRange
+	}
+	ch["entries"] = append(entries, entry)
+	return true
 }
 
 // channelHead is the entry nothing replaces or skips, and whether name is

@@ -2,6 +2,11 @@
 // catalog (FBC) with operator-registry: a hand-edited basic template whose
 // bundle references resolve to the released bundles kept in the repo, so
 // the catalog carries its own history.
+//
+// Checking has two verbs: Validate is operator-registry's own validation,
+// exactly what `opm validate` runs; Analyze (and its parts AnalyzeCRDs and
+// AnalyzeUpgrade) is ours: what opm does not check, the upgrade graph
+// under OLM's resolution rules and the CRDs on every upgrade edge.
 package catalog
 
 import (

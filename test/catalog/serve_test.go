@@ -38,7 +38,7 @@ func TestServedCatalogMatchesAnalysis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	report, err := catalog.Check(ctx, cfg)
+	report, err := catalog.Analyze(ctx, cfg)
 	if err != nil || report.Errors() > 0 {
 		t.Fatalf("analysis: %v %v", err, report.Problems)
 	}

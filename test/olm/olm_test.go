@@ -91,7 +91,7 @@ func setup(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.report, err = catalog.Check(ctx, fbc); err != nil || e.report.Errors() > 0 {
+	if e.report, err = catalog.Analyze(ctx, fbc); err != nil || e.report.Errors() > 0 {
 		t.Fatalf("catalog analysis: %v %v", err, e.report)
 	}
 	return e

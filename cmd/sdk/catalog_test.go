@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/example-inc/memcached-operator/internal/atomicdir"
+	"github.com/example-inc/memcached-operator/internal/graph"
+)
+
+var (
+	repoTemplate = filepath.Join("..", "..", "config", "catalog", "template.yaml")
+	repoReleases = filepath.Join("..", "..", "config", "catalog", "releases")
+	repoCatalog  = filepath.Join("..", "..", "catalog")
+)
+
+// renderCatalog runs `sdk catalog render` with template into out.
+func renderCatalog(template, out string) (stdout, stderr string, err error) {
+	var o, e bytes.Buffer
+	err = run([]string{"catalog", "render", "--template", template, "--releases", repoReleases, "--bundle=", "--output", out}, nil, &o, &e)
+	return o.String(), e.String(), err
+}
+
+// Each broken template fails with one line per problem that names the
+// template or the bundle and says what is wrong, and leaves the catalog
+// already written exactly as it was.
+func TestCatalogRenderBrokenTemplates(t *testing.T) {
+	good, err := os.ReadFile(repoTemplate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		template func(string) string
+		want     string // in one line of stderr
+	}{
+		{"malformed YAML", func(s string) string { return s + "\n  - : [\n" }, "template.yaml: decoding template schema"},
+		{"unknown schema", func(s string) string {
+			return strings.Replace(s, "schema: olm.template.basic", "schema: olm.template.fancy", 1)
+		}, `template.yaml: template has unknown schema ("olm.template.fancy"), should be "olm.template.basic"`},
+		{"template names a missing bundle", func(s string) string {
+			return s + "- schema: olm.bundle\n  image: example.com/memcached-operator-bundle:v9.9.9\n"
+		},
+			"bundle example.com/memcached-operator-bundle:v9.9.9: no released bundle at"},
+		{"duplicate bundle", func(s string) string {
+			return s + "- schema: olm.bundle\n  image: example.com/memcached-operator-bundle:v0.2.0\n"
+		},
+			`opm validate: package "memcached-operator" has duplicate bundle "memcached-operator.v0.2.0"`},
+		{"cycle", func(s string) string {
+			return strings.Replace(s, "  - name: memcached-operator.v0.1.0\n  - name: memcached-operator.v0.2.0\n    replaces: memcached-operator.v0.1.0\n  - name: memcached-operator.v0.2.1\n    replaces: memcached-operator.v0.2.0",
+				"  - name: memcached-operator.v0.1.0\n    replaces: memcached-operator.v0.2.1\n  - name: memcached-operator.v0.2.0\n    replaces: memcached-operator.v0.1.0\n  - name: memcached-operator.v0.2.1\n    replaces: memcached-operator.v0.2.0", 1)
+		}, `invalid package "memcached-operator": invalid channel "candidate": detected cycle in replaces chain of upgrade graph`},
+		{"several heads", func(s string) string {
+			return strings.Replace(s, "  - name: memcached-operator.v0.3.0\n    replaces: memcached-operator.v0.2.1\n- schema: olm.channel\n  package: memcached-operator\n  name: fast",
+				"  - name: memcached-operator.v0.3.0\n- schema: olm.channel\n  package: memcached-operator\n  name: fast", 1)
+		}, "multiple channel heads found in graph"},
+		{"stranded bundle", func(s string) string {
+			return strings.Replace(s, "  - name: memcached-operator.v0.2.1\n    replaces: memcached-operator.v0.1.0\n  - name: memcached-operator.v0.3.0\n    replaces: memcached-operator.v0.2.1\n    skipRange",
+				"  - name: memcached-operator.v0.2.1\n    replaces: memcached-operator.v0.1.0\n  - name: memcached-operator.v0.3.0\n    skips: [memcached-operator.v0.2.1]\n    skipRange", 1)
+		}, "stranded"},
+		{"garbage skipRange", func(s string) string { return strings.Replace(s, "'>=0.1.0 <0.3.0'", "'banana'", 1) },
+			`invalid package "memcached-operator": invalid channel "stable": invalid bundle "memcached-operator.v0.3.0": invalid skipRange "banana": Could not get version from string: "banana"`},
+		{"skipRange covering its own version", func(s string) string { return strings.Replace(s, "'>=0.1.0 <0.3.0'", "'>=0.1.0 <=0.3.0'", 1) },
+			`error: channel stable entry memcached-operator.v0.3.0: skipRange ">=0.1.0 <=0.3.0" covers [memcached-operator.v0.3.0 (0.3.0)]`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			out := filepath.Join(dir, "catalog")
+			if _, stderr, err := renderCatalog(repoTemplate, out); err != nil {
+				t.Fatalf("the repository's template: %v\n%s", err, stderr)
+			}
+			before, _ := atomicdir.Read(out)
+
+			template := filepath.Join(dir, "template.yaml")
+			if err := os.WriteFile(template, []byte(tc.template(string(good))), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			stdout, stderr, err := renderCatalog(template, out)
+			if !errors.Is(err, errReported) || stdout != "" {
+				t.Fatalf("err = %v, stdout %q: want the problems reported on stderr only", err, stdout)
+			}
+			lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+			if last := lines[len(lines)-1]; last != "error: "+out+" was left as it was" {
+				t.Errorf("last line %q does not say the catalog was left as it was", last)
+			}
+			found := false
+			for _, l := range lines[:len(lines)-1] {
+				found = found || strings.Contains(l, tc.want)
+				if !strings.Contains(l, filepath.Base(template)) && !strings.Contains(l, "bundle ") {
+					t.Errorf("line %q names neither the template nor the bundle", l)
+				}
+			}
+			if !found {
+				t.Errorf("got:\n  %s\nwant one containing: %s", strings.Join(lines, "\n  "), tc.want)
+			}
+			after, _ := atomicdir.Read(out)
+			for name, b := range before {
+				if !bytes.Equal(after[name], b) {
+					t.Errorf("%s changed although rendering failed", name)
+				}
+			}
+		})
+	}
+}
+
+// `catalog analyze` prints the analysis the catalog's README embeds, and
+// JSON that reads back into the same report.
+func TestCatalogAnalyze(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(repoCatalog, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, embedded, ok := strings.Cut(string(readme), "## Upgrade analysis\n\n```\n")
+	if !ok {
+		t.Fatal("catalog/README.md has no upgrade analysis")
+	}
+	embedded = strings.TrimSuffix(embedded, "```\n")
+
+	var text, js, stderr bytes.Buffer
+	if err := run([]string{"catalog", "analyze", repoCatalog}, nil, &text, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if text.String() != embedded {
+		t.Errorf("catalog analyze prints\n%s\nthe README embeds\n%s", text.String(), embedded)
+	}
+	if err := run([]string{"catalog", "analyze", "-o", "json", repoCatalog}, nil, &js, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	var report graph.Report
+	if err := json.Unmarshal(js.Bytes(), &report); err != nil {
+		t.Fatal(err)
+	}
+	if report.Text() != embedded {
+		t.Errorf("the JSON report reads back as\n%s", report.Text())
+	}
+	err = run([]string{"catalog", "analyze", "-o", "yaml", repoCatalog}, nil, &js, &stderr)
+	if err == nil || err.Error() != "-o yaml: want text or json" {
+		t.Errorf("-o yaml: err = %v", err)
+	}
+}

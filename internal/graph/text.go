@@ -1,0 +1,52 @@
+package graph
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Text is the report as people read it: `sdk catalog analyze` prints it
+// and the catalog's README embeds it, so both say the same.
+func (r *Report) Text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "package %s (default channel %s)\n", r.Package, r.DefaultChannel)
+	for _, c := range r.Channels {
+		writeChannel(&b, c)
+	}
+	fmt.Fprintf(&b, "\nchannel switches (installed bundle: from -> to lands on)\n")
+	for _, s := range r.Switches {
+		if s.Lands != "" {
+			fmt.Fprintf(&b, "  %s: %s -> %s lands on %s\n", s.Bundle, s.From, s.To, s.Lands)
+		} else {
+			fmt.Fprintf(&b, "  %s: %s -> %s finds no upgrade (%s)\n", s.Bundle, s.From, s.To, s.Reason)
+		}
+	}
+	if len(r.Problems) > 0 {
+		fmt.Fprintf(&b, "\nfindings\n")
+		for _, p := range r.Problems {
+			fmt.Fprintf(&b, "  %s\n", p)
+		}
+	}
+	return b.String()
+}
+
+// writeChannel writes a channel's head, every bundle's path to it and the
+// bundles startingCSV cannot install.
+func writeChannel(b *strings.Builder, c ChannelReport) {
+	head := c.Head
+	if head == "" {
+		head = "(none)"
+	}
+	fmt.Fprintf(b, "\nchannel %s: head %s\n", c.Name, head)
+	for _, n := range c.Bundles() {
+		path, _ := c.Path(n)
+		if len(path) == 0 {
+			fmt.Fprintf(b, "  %s is the head\n", n)
+			continue
+		}
+		fmt.Fprintf(b, "  %s -> %s\n", n, strings.Join(path, " -> "))
+	}
+	for _, s := range c.Skipped {
+		fmt.Fprintf(b, "  %s is skipped: not installable by startingCSV\n", s)
+	}
+}
