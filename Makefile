@@ -33,16 +33,12 @@ export GOFLAGS := $(strip $(GOFLAGS) -tags=$(GO_TAGS))
 SHELL := /usr/bin/env bash -o pipefail
 .SHELLFLAGS := -ec
 
-##@ Tool versions (pinned in hack/tools/<group>/go.mod; listed here for `make help` readers)
+##@ Tool versions (pinned in hack/tools/<group>/go.mod and nowhere else; `make tool-versions` lists them)
 
-K8S_VERSION ?= v1.37.2
-ETCD_VERSION ?= v3.6.8
-KWOK_VERSION ?= v0.8.0
-CONTROLLER_TOOLS_VERSION ?= v0.23.0
-KUSTOMIZE_VERSION ?= v5.8.2
-OPERATOR_REGISTRY_VERSION ?= v1.74.0
-DISTRIBUTION_VERSION ?= v3.1.2
-OLM_VERSION ?= v0.42.0
+# The versions recipes need, read from those go.mod files when a recipe uses them.
+TOOL_VERSION := hack/tool-version.sh
+K8S_VERSION ?= $(or $(shell $(TOOL_VERSION) k8s k8s.io/kubernetes),$(error K8S_VERSION: cannot read it from hack/tools/k8s/go.mod))
+OPERATOR_REGISTRY_VERSION ?= $(or $(shell $(TOOL_VERSION) opm github.com/operator-framework/operator-registry),$(error OPERATOR_REGISTRY_VERSION: cannot read it from hack/tools/opm/go.mod))
 
 BUILD_TOOL := hack/build-tool.sh
 K8S_LDFLAGS := -ldflags "-s -w \
@@ -106,11 +102,8 @@ tutorial: deps build cluster-up install ## The operator-sdk tutorial without OLM
 	KUBECTL=$(KUBECTL) MANAGER=$(LOCALBIN)/manager WORKDIR=$(WORKDIR) hack/tutorial.sh
 
 .PHONY: deps
-deps: ## Install the system packages the targets use (buildah), if missing.
-	@command -v buildah >/dev/null 2>&1 || command -v docker >/dev/null 2>&1 || { \
-		echo "==> installing buildah (apt)"; \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq buildah >/dev/null; } || \
-		$${SUDO:-sudo} sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq buildah >/dev/null'; }
+deps: ## Install the system packages the targets use (the CONTAINER_TOOL, e.g. buildah), if missing.
+	@CONTAINER_TOOL=$(CONTAINER_TOOL) hack/deps.sh
 
 .PHONY: help
 help: ## Show this map of targets.
@@ -120,6 +113,10 @@ help: ## Show this map of targets.
 
 .PHONY: tools
 tools: gen-tools cluster-tools ## Build every tool the default targets need.
+
+.PHONY: tool-versions
+tool-versions: ## Print every tool built from hack/tools with the version its go.mod pins.
+	@$(TOOL_VERSION)
 
 .PHONY: gen-tools
 gen-tools: $(CONTROLLER_GEN) $(KUSTOMIZE) ## Build controller-gen and kustomize.
@@ -176,11 +173,8 @@ vet: ## Run go vet.
 	go vet ./...
 
 .PHONY: verify
-verify: generate manifests fmt bundle catalog ## Regenerate everything and fail if anything committed is stale.
-	@if [ -n "$$(git status --porcelain --untracked-files=all -- . ':!bin' ':!.work')" ]; then \
-		echo "error: generated files are stale or unformatted; run 'make generate manifests fmt' and commit:" >&2; \
-		git status --porcelain --untracked-files=all -- . ':!bin' ':!.work' >&2; git --no-pager diff --stat >&2; exit 1; fi
-	@echo "verify: generated files are up to date"
+verify: $(CONTROLLER_GEN) $(KUSTOMIZE) ## Fail on drift: run generate manifests fmt bundle catalog on a copy of the working tree and diff the generated files (the tree is not written).
+	@LOCALBIN=$(LOCALBIN) hack/verify.sh
 
 ##@ Test
 
@@ -220,30 +214,22 @@ docker-push: ## Push the operator image.
 
 ##@ Local cluster (kwok on real kube-apiserver, controller-manager, scheduler and etcd; fake nodes)
 
+CLUSTER_ENV = KWOKCTL=$(KWOKCTL) KUBECTL=$(KUBECTL) KUBE_APISERVER=$(KUBE_APISERVER) \
+	KUBE_CONTROLLER_MANAGER=$(KUBE_CONTROLLER_MANAGER) KUBE_SCHEDULER=$(KUBE_SCHEDULER) KWOK=$(KWOK) ETCD=$(ETCD) \
+	CLUSTER_NAME=$(CLUSTER_NAME) CLUSTER_NODES=$(CLUSTER_NODES) LOCAL_KUBECONFIG=$(LOCAL_KUBECONFIG) \
+	WORKDIR=$(WORKDIR) KWOKCTL_CREATE_FLAGS="$(KWOKCTL_CREATE_FLAGS)"
+
 .PHONY: cluster-up
 cluster-up: cluster-tools ## Start the local cluster (idempotent) and write its kubeconfig to .work/kubeconfig.
-	@if $(KWOKCTL) get clusters 2>/dev/null | grep -qx $(CLUSTER_NAME) && \
-		KUBECONFIG=$(LOCAL_KUBECONFIG) $(KUBECTL) get --raw /readyz >/dev/null 2>&1; then \
-		echo "cluster $(CLUSTER_NAME) is up"; else \
-		mkdir -p $(WORKDIR); $(KWOKCTL) delete cluster --name $(CLUSTER_NAME) >/dev/null 2>&1 || true; \
-		echo "==> starting local cluster $(CLUSTER_NAME)"; \
-		$(KWOKCTL) create cluster --name $(CLUSTER_NAME) --runtime binary --quiet-pull \
-			--kube-apiserver-binary $(KUBE_APISERVER) --kube-controller-manager-binary $(KUBE_CONTROLLER_MANAGER) \
-			--kube-scheduler-binary $(KUBE_SCHEDULER) --kwok-controller-binary $(KWOK) --etcd-binary $(ETCD) \
-			--kubeconfig $(LOCAL_KUBECONFIG) --wait 120s $(KWOKCTL_CREATE_FLAGS) >$(WORKDIR)/kwokctl.log 2>&1 || \
-			{ echo "error: the local cluster did not start; see $(WORKDIR)/kwokctl.log" >&2; tail -20 $(WORKDIR)/kwokctl.log >&2; exit 1; }; \
-		$(KWOKCTL) scale node --name $(CLUSTER_NAME) --replicas $(CLUSTER_NODES) >>$(WORKDIR)/kwokctl.log 2>&1; \
-		echo "cluster $(CLUSTER_NAME) is up: export KUBECONFIG=$(LOCAL_KUBECONFIG)"; fi
+	@$(CLUSTER_ENV) hack/cluster.sh up
 
 .PHONY: cluster-down
 cluster-down: ## Stop the local cluster and delete its state.
-	-$(KWOKCTL) delete cluster --name $(CLUSTER_NAME)
-	rm -f $(LOCAL_KUBECONFIG)
+	-$(CLUSTER_ENV) hack/cluster.sh down
 
 .PHONY: cluster-status
 cluster-status: ## Show the local cluster's components and nodes.
-	$(KWOKCTL) get components --name $(CLUSTER_NAME)
-	KUBECONFIG=$(LOCAL_KUBECONFIG) $(KUBECTL) get nodes
+	$(CLUSTER_ENV) hack/cluster.sh status
 
 ##@ Bundle (OLM registry+v1)
 
@@ -297,9 +283,8 @@ catalog-release: bundle sdk ## Release bundle/ (VERSION): copy it into config/ca
 
 .PHONY: opm-image
 opm-image: $(OPM) deps ## Build the opm base image locally from bin/opm (nothing can be pulled here).
-	@mkdir -p $(WORKDIR)/opm-image && cp $(OPM) $(WORKDIR)/opm-image/opm
-	printf 'FROM scratch\nCOPY opm /bin/opm\nENTRYPOINT ["/bin/opm"]\n' > $(WORKDIR)/opm-image/Dockerfile
-	$(CONTAINER_TOOL) $(BUILD_FLAGS) -t $(OPM_IMAGE) $(WORKDIR)/opm-image
+	OPM=$(OPM) OPM_IMAGE=$(OPM_IMAGE) CONTAINER_TOOL=$(CONTAINER_TOOL) BUILD_FLAGS="$(BUILD_FLAGS)" WORKDIR=$(WORKDIR) \
+		hack/opm-image.sh
 
 .PHONY: catalog-build
 catalog-build: opm-image ## Build the catalog image CATALOG_IMG (catalog.Dockerfile, cache pre-built).
@@ -404,23 +389,17 @@ bench-reconcile: bench-tool build cluster-tools ## B1: BENCH_N Memcacheds at onc
 ##@ Local registry (distribution, on 127.0.0.1)
 
 LOCAL_REGISTRY ?= 127.0.0.1:5000
-LOCAL_REGISTRY_URL = http://$(LOCAL_REGISTRY)
 REGISTRY_DIR := $(WORKDIR)/registry
+
+REGISTRY_ENV = REGISTRY=$(REGISTRY) LOCAL_REGISTRY=$(LOCAL_REGISTRY) REGISTRY_DIR=$(REGISTRY_DIR)
 
 .PHONY: registry-up
 registry-up: $(REGISTRY) ## Start a local OCI registry on LOCAL_REGISTRY (idempotent).
-	@if curl -fsS $(LOCAL_REGISTRY_URL)/v2/ >/dev/null 2>&1; then echo "registry is up on $(LOCAL_REGISTRY)"; else \
-		mkdir -p $(REGISTRY_DIR) && \
-		printf 'version: 0.1\nlog: {level: warn}\nstorage: {filesystem: {rootdirectory: %s}, delete: {enabled: true}}\nhttp: {addr: "%s"}\n' \
-			$(REGISTRY_DIR)/data $(LOCAL_REGISTRY) > $(REGISTRY_DIR)/config.yml && \
-		{ nohup $(REGISTRY) serve $(REGISTRY_DIR)/config.yml >$(REGISTRY_DIR)/registry.log 2>&1 & echo $$! > $(REGISTRY_DIR)/pid; } && \
-		for i in $$(seq 50); do curl -fsS $(LOCAL_REGISTRY_URL)/v2/ >/dev/null 2>&1 && break; sleep 0.2; done && \
-		curl -fsS $(LOCAL_REGISTRY_URL)/v2/ >/dev/null || { echo "error: registry did not start; see $(REGISTRY_DIR)/registry.log" >&2; exit 1; }; \
-		echo "registry is up on $(LOCAL_REGISTRY)"; fi
+	@$(REGISTRY_ENV) hack/registry.sh up
 
 .PHONY: registry-down
 registry-down: ## Stop the local registry.
-	-@[ -f $(REGISTRY_DIR)/pid ] && kill $$(cat $(REGISTRY_DIR)/pid) 2>/dev/null; rm -f $(REGISTRY_DIR)/pid
+	-@$(REGISTRY_ENV) hack/registry.sh down
 
 .PHONY: test-bundle-image
 test-bundle-image: bundle registry-up $(OPM) ## Build the bundle image, push it to the local registry, render it back with opm and compare with bundle/.

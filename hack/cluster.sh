@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Runs the local cluster: kwokctl's binary runtime with our own kube-apiserver,
+# kube-controller-manager, kube-scheduler, etcd and kwok (fake nodes).
+#
+# usage: hack/cluster.sh up|down|status
+#   up     start the cluster unless it is up and ready (idempotent), scale it to
+#          CLUSTER_NODES nodes and write its kubeconfig to LOCAL_KUBECONFIG
+#   down   delete the cluster and its kubeconfig
+#   status show its components and nodes
+# env:   KWOKCTL, KUBECTL, KUBE_APISERVER, KUBE_CONTROLLER_MANAGER, KUBE_SCHEDULER,
+#        KWOK, ETCD (binaries); CLUSTER_NAME, CLUSTER_NODES; LOCAL_KUBECONFIG;
+#        WORKDIR (kwokctl.log goes there); KWOK_WORKDIR (kwokctl's state);
+#        KWOKCTL_CREATE_FLAGS (optional, extra `kwokctl create cluster` flags)
+set -euo pipefail
+: "${KWOKCTL:?}" "${KUBECTL:?}" "${CLUSTER_NAME:?}" "${LOCAL_KUBECONFIG:?}"
+
+up() {
+	: "${KUBE_APISERVER:?}" "${KUBE_CONTROLLER_MANAGER:?}" "${KUBE_SCHEDULER:?}" "${KWOK:?}" "${ETCD:?}"
+	: "${WORKDIR:?}" "${CLUSTER_NODES:?}"
+	if "$KWOKCTL" get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME" &&
+		KUBECONFIG=$LOCAL_KUBECONFIG "$KUBECTL" get --raw /readyz >/dev/null 2>&1; then
+		echo "cluster $CLUSTER_NAME is up"
+		return
+	fi
+	mkdir -p "$WORKDIR"
+	"$KWOKCTL" delete cluster --name "$CLUSTER_NAME" >/dev/null 2>&1 || true
+	echo "==> starting local cluster $CLUSTER_NAME"
+	local log=$WORKDIR/kwokctl.log
+	# shellcheck disable=SC2086 # KWOKCTL_CREATE_FLAGS is a list of flags
+	"$KWOKCTL" create cluster --name "$CLUSTER_NAME" --runtime binary --quiet-pull \
+		--kube-apiserver-binary "$KUBE_APISERVER" --kube-controller-manager-binary "$KUBE_CONTROLLER_MANAGER" \
+		--kube-scheduler-binary "$KUBE_SCHEDULER" --kwok-controller-binary "$KWOK" --etcd-binary "$ETCD" \
+		--kubeconfig "$LOCAL_KUBECONFIG" --wait 120s ${KWOKCTL_CREATE_FLAGS:-} >"$log" 2>&1 || {
+		echo "error: the local cluster did not start; see $log" >&2
+		tail -20 "$log" >&2
+		exit 1
+	}
+	"$KWOKCTL" scale node --name "$CLUSTER_NAME" --replicas "$CLUSTER_NODES" >>"$log" 2>&1
+	echo "cluster $CLUSTER_NAME is up: export KUBECONFIG=$LOCAL_KUBECONFIG"
+}
+
+down() {
+	"$KWOKCTL" delete cluster --name "$CLUSTER_NAME" || true
+	rm -f "$LOCAL_KUBECONFIG"
+}
+
+status() {
+	"$KWOKCTL" get components --name "$CLUSTER_NAME"
+	KUBECONFIG=$LOCAL_KUBECONFIG "$KUBECTL" get nodes
+}
+
+case ${1:-} in
+up) up ;;
+down) down ;;
+status) status ;;
+*)
+	echo "usage: hack/cluster.sh up|down|status" >&2
+	exit 2
+	;;
+esac

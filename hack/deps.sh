@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the system packages the targets need, if missing: the container tool
+# CONTAINER_TOOL resolves to (buildah or podman, from apt). Idempotent: prints
+# nothing when everything is there. docker cannot be installed this way (it needs
+# a daemon): when it is chosen but missing, this fails and says what to do.
+#
+# usage: hack/deps.sh
+# env:   CONTAINER_TOOL (the Makefile's choice: docker, podman or buildah, or a path to one),
+#        SUDO (how to become root when not root; default sudo)
+set -euo pipefail
+: "${CONTAINER_TOOL:?}"
+
+tool=$(basename "$CONTAINER_TOOL")
+command -v "$CONTAINER_TOOL" >/dev/null 2>&1 && exit 0
+
+case $tool in
+buildah | podman) ;;
+docker)
+	echo "error: CONTAINER_TOOL=docker but there is no docker CLI; install docker or use CONTAINER_TOOL=buildah" >&2
+	exit 1
+	;;
+*)
+	echo "error: CONTAINER_TOOL=$CONTAINER_TOOL is not installed and deps knows no package for it (buildah, podman)" >&2
+	exit 1
+	;;
+esac
+
+echo "==> installing $tool (apt)"
+install="apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $tool >/dev/null"
+if [ "$(id -u)" -eq 0 ]; then
+	sh -c "$install"
+else
+	${SUDO:-sudo} sh -c "$install"
+fi
+command -v "$CONTAINER_TOOL" >/dev/null 2>&1 || {
+	echo "error: $tool was installed but $CONTAINER_TOOL is still not found" >&2
+	exit 1
+}
