@@ -87,70 +87,94 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	return fmt.Errorf("unknown command %q\n%s", strings.Join(args[:2], " "), usage)
 }
 
-func generateBundle(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("generate bundle", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var (
-		rel        bundle.Release
-		channels   string
-		manifests  = fs.String("manifests", "-", "Rendered manifests (kustomize build config/manifests); - for stdin.")
-		scorecard  = fs.String("scorecard-config", "", "Scorecard configuration for tests/scorecard/config.yaml (kustomize build config/scorecard).")
-		outputDir  = fs.String("output-dir", "bundle", "Bundle directory to replace.")
-		dockerfile = fs.String("dockerfile", "bundle.Dockerfile", "Bundle Dockerfile to write; empty for none.")
-		k8sVersion = fs.String("k8s-version", "", "Kubernetes version whose removed APIs the bundle must not use (e.g. 1.37).")
-	)
+// bundleFlags are generate bundle's flags: the options of bundle.Generate
+// and the files its inputs come from.
+type bundleFlags struct {
+	opts      bundle.GenerateOptions
+	channels  string
+	manifests string
+	scorecard string
+}
+
+func (b *bundleFlags) register(fs *flag.FlagSet) {
+	rel := &b.opts.Release
 	fs.StringVar(&rel.Package, "package", "", "OLM package name.")
 	fs.StringVar(&rel.Version, "version", "", "Bundle version (VERSION), e.g. 0.3.0.")
-	fs.StringVar(&channels, "channels", "", "Comma-separated channels (CHANNELS).")
+	fs.StringVar(&b.channels, "channels", "", "Comma-separated channels (CHANNELS).")
 	fs.StringVar(&rel.DefaultChannel, "default-channel", "", "Default channel (DEFAULT_CHANNEL).")
 	fs.StringVar(&rel.Replaces, "replaces", "", "Version this release replaces (REPLACES), e.g. 0.2.0.")
 	fs.StringVar(&rel.SkipRange, "skip-range", "", "olm.skipRange (SKIP_RANGE), e.g. '>=0.1.0 <0.3.0'.")
 	fs.StringVar(&rel.OperatorImage, "operator-image", "", "Operator image (IMG).")
 	fs.StringVar(&rel.ScorecardImage, "scorecard-image", "", "Scorecard test image (SCORECARD_IMG).")
 	fs.StringVar(&rel.ProjectLayout, "project-layout", "go.kubebuilder.io/v4", "kubebuilder project layout.")
+	fs.StringVar(&b.manifests, "manifests", "-", "Rendered manifests (kustomize build config/manifests); - for stdin.")
+	fs.StringVar(&b.scorecard, "scorecard-config", "", "Scorecard configuration for tests/scorecard/config.yaml (kustomize build config/scorecard).")
+	fs.StringVar(&b.opts.Dir, "output-dir", "bundle", "Bundle directory to replace.")
+	fs.StringVar(&b.opts.Dockerfile, "dockerfile", "bundle.Dockerfile", "Bundle Dockerfile to write; empty for none.")
+	fs.StringVar(&b.opts.Validation.K8sVersion, "k8s-version", "", k8sVersionUsage)
+}
+
+// k8sVersionUsage documents --k8s-version, which the Makefile sets to K8S_TARGET_VERSION.
+const k8sVersionUsage = "Kubernetes version whose removed APIs the bundle must not use (e.g. " + bundle.K8sTargetVersion + ")."
+
+// readInputs opens the manifests (stdin for -) and reads the scorecard
+// configuration; done closes what it opened.
+func (b *bundleFlags) readInputs(stdin io.Reader) (done func(), err error) {
+	if b.channels != "" {
+		b.opts.Release.Channels = strings.Split(b.channels, ",")
+	}
+	if b.scorecard != "" {
+		if b.opts.ScorecardConfig, err = os.ReadFile(b.scorecard); err != nil {
+			return nil, err
+		}
+	}
+	b.opts.Manifests = stdin
+	if b.manifests == "-" {
+		return func() {}, nil
+	}
+	f, err := os.Open(b.manifests)
+	if err != nil {
+		return nil, err
+	}
+	b.opts.Manifests = f
+	return func() { _ = f.Close() }, nil
+}
+
+func generateBundle(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("generate bundle", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var bf bundleFlags
+	bf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("generate bundle takes no arguments, got %q", fs.Args())
 	}
-	if channels != "" {
-		rel.Channels = strings.Split(channels, ",")
+	done, err := bf.readInputs(stdin)
+	if err != nil {
+		return err
 	}
-
-	in := stdin
-	if *manifests != "-" {
-		f, err := os.Open(*manifests)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		in = f
-	}
-	var sc []byte
-	if *scorecard != "" {
-		var err error
-		if sc, err = os.ReadFile(*scorecard); err != nil {
-			return err
-		}
-	}
-	problems, err := bundle.Generate(*outputDir, *dockerfile, in, sc, rel, bundle.Options{K8sVersion: *k8sVersion}, time.Now())
+	defer done()
+	bf.opts.Now = time.Now()
+	problems, err := bundle.Generate(bf.opts)
 	report(stderr, problems)
 	if errors.Is(err, bundle.ErrInvalid) {
-		fmt.Fprintf(stderr, "error: %s was left as it was: fix the errors above in config/ and run make bundle again\n", *outputDir)
+		fmt.Fprintf(stderr, "error: %s was left as it was: fix the errors above in config/ and run make bundle again\n", bf.opts.Dir)
 		return errReported
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "bundle %s v%s written to %s (%d warnings)\n", rel.Package, strings.TrimPrefix(rel.Version, "v"), *outputDir, len(problems))
+	rel := bf.opts.Release
+	fmt.Fprintf(stdout, "bundle %s v%s written to %s (%d warnings)\n", rel.Package, strings.TrimPrefix(rel.Version, "v"), bf.opts.Dir, len(problems))
 	return nil
 }
 
 func validateBundle(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bundle validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	k8sVersion := fs.String("k8s-version", "", "Kubernetes version whose removed APIs the bundle must not use (e.g. 1.37).")
+	k8sVersion := fs.String("k8s-version", "", k8sVersionUsage)
 	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return err
 	}

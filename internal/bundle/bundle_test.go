@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +26,7 @@ var (
 		SkipRange:     ">=1.0.0 <1.2.2",
 		OperatorImage: "example.com/widget-operator:v1.2.3",
 	}
-	opts       = Options{K8sVersion: "1.37"}
+	opts       = Options{K8sVersion: K8sTargetVersion}
 	scorecard  = []byte("apiVersion: scorecard.operatorframework.io/v1alpha3\nkind: Configuration\nmetadata:\n  name: config\nstages: []\n")
 	fixtureYML = filepath.Join("..", "csv", "testdata", "manifests.yaml")
 )
@@ -77,7 +78,15 @@ func readTree(t *testing.T, dir string) map[string]string {
 
 func generate(t *testing.T, dir string, manifests *bytes.Buffer, r Release, now time.Time) ([]Problem, error) {
 	t.Helper()
-	return Generate(filepath.Join(dir, "bundle"), filepath.Join(dir, "bundle.Dockerfile"), manifests, scorecard, r, opts, now)
+	return Generate(GenerateOptions{
+		Release:         r,
+		Manifests:       manifests,
+		ScorecardConfig: scorecard,
+		Dir:             filepath.Join(dir, "bundle"),
+		Dockerfile:      filepath.Join(dir, "bundle.Dockerfile"),
+		Validation:      opts,
+		Now:             now,
+	})
 }
 
 // TestGolden compares the whole generated bundle with testdata/golden.
@@ -298,5 +307,18 @@ func TestValidateBadSemverInCSV(t *testing.T) {
 	_, err := Validate(filepath.Join(dir, "bundle"), opts)
 	if err == nil || !strings.Contains(err.Error(), "load bundle "+filepath.Join(dir, "bundle")) {
 		t.Errorf("err = %v, want a load error naming the bundle", err)
+	}
+}
+
+// K8sTargetVersion stands for the Makefile's default where the Makefile
+// does not pass one (scorecard), so the two must agree.
+func TestK8sTargetVersionIsTheMakefiles(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^K8S_TARGET_VERSION \?= (\S+)$`).FindSubmatch(b)
+	if m == nil || string(m[1]) != K8sTargetVersion {
+		t.Errorf("the Makefile sets K8S_TARGET_VERSION to %q, K8sTargetVersion is %q", m, K8sTargetVersion)
 	}
 }

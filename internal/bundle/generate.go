@@ -36,33 +36,85 @@ type Release struct {
 	ScorecardImage string
 }
 
-// Generate is `make bundle`: it turns rendered manifests (kustomize build
-// config/manifests) into dir, validated, plus the Dockerfile. Now is used
-// for createdAt only when the version is new, so regenerating the same
-// release changes nothing.
-func Generate(dir, dockerfile string, manifests io.Reader, scorecardConfig []byte, rel Release, opts Options, now time.Time) ([]Problem, error) {
-	v, err := ParseVersion("VERSION", rel.Version)
+// GenerateOptions are what Generate turns into a bundle.
+type GenerateOptions struct {
+	// Release is the version to build.
+	Release Release
+	// Manifests are the rendered manifests (kustomize build config/manifests).
+	Manifests io.Reader
+	// ScorecardConfig becomes tests/scorecard/config.yaml (kustomize build
+	// config/scorecard); empty for none.
+	ScorecardConfig []byte
+	// Dir is the bundle directory to replace.
+	Dir string
+	// Dockerfile is the bundle Dockerfile to write; empty for none.
+	Dockerfile string
+	// Validation selects what the new bundle is validated against.
+	Validation Options
+	// Now is the createdAt of a new version; regenerating the version in
+	// Dir keeps its createdAt, so the same release changes nothing.
+	Now time.Time
+}
+
+// Generate is `make bundle`: it turns the rendered manifests into the
+// bundle in o.Dir, validated, plus its Dockerfile.
+func Generate(o GenerateOptions) ([]Problem, error) {
+	v, replaces, err := checkRelease(o.Release)
 	if err != nil {
 		return nil, err
 	}
-	if err := rel.Metadata.Check(); err != nil {
+	result, err := buildCSV(o, v, replaces)
+	if err != nil {
 		return nil, err
+	}
+	scorecardConfig := o.ScorecardConfig
+	if o.Release.ScorecardImage != "" && len(scorecardConfig) > 0 {
+		if scorecardConfig, err = setScorecardImage(scorecardConfig, o.Release.ScorecardImage); err != nil {
+			return nil, err
+		}
+	}
+	files, err := Files(result, o.Release.Metadata, scorecardConfig)
+	if err != nil {
+		return nil, err
+	}
+	problems, err := Write(o.Dir, files, o.Validation)
+	if err != nil {
+		return problems, err
+	}
+	return problems, writeDockerfile(o)
+}
+
+// checkRelease rejects a release OLM could not upgrade along, naming the
+// Makefile variable to fix, and returns its version and the CSV name it
+// replaces.
+func checkRelease(rel Release) (semver.Version, string, error) {
+	v, err := ParseVersion("VERSION", rel.Version)
+	if err != nil {
+		return v, "", err
+	}
+	if err := rel.Metadata.Check(); err != nil {
+		return v, "", err
 	}
 	replaces, err := replacesName(rel, v)
 	if err != nil {
-		return nil, err
+		return v, "", err
 	}
 	if rel.SkipRange != "" {
 		r, err := semver.ParseRange(rel.SkipRange)
 		if err != nil {
-			return nil, fmt.Errorf("SKIP_RANGE=%q is not a semver range (e.g. \">=0.1.0 <0.3.0\"): %v", rel.SkipRange, err)
+			return v, "", fmt.Errorf("SKIP_RANGE=%q is not a semver range (e.g. \">=0.1.0 <0.3.0\"): %v", rel.SkipRange, err)
 		}
 		if r(v) {
-			return nil, fmt.Errorf("SKIP_RANGE=%q includes VERSION %s itself: end it below %s", rel.SkipRange, v, v)
+			return v, "", fmt.Errorf("SKIP_RANGE=%q includes VERSION %s itself: end it below %s", rel.SkipRange, v, v)
 		}
 	}
+	return v, replaces, nil
+}
 
-	objs, err := Decode(manifests)
+// buildCSV decodes the manifests and builds the release's CSV from the
+// base among them.
+func buildCSV(o GenerateOptions, v semver.Version, replaces string) (*csv.Result, error) {
+	objs, err := Decode(o.Manifests)
 	if err != nil {
 		return nil, fmt.Errorf("manifests: %w", err)
 	}
@@ -70,6 +122,7 @@ func Generate(dir, dockerfile string, manifests io.Reader, scorecardConfig []byt
 	if err != nil {
 		return nil, err
 	}
+	rel := o.Release
 	result, err := csv.Build(csv.Inputs{
 		Package:       rel.Package,
 		Base:          base,
@@ -78,34 +131,26 @@ func Generate(dir, dockerfile string, manifests io.Reader, scorecardConfig []byt
 		Replaces:      replaces,
 		SkipRange:     rel.SkipRange,
 		OperatorImage: rel.OperatorImage,
-		CreatedAt:     createdAt(dir, rel.Package, v, now),
+		CreatedAt:     createdAt(o.Dir, rel.Package, v, o.Now),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build CSV: %w", err)
 	}
-	if rel.ScorecardImage != "" && len(scorecardConfig) > 0 {
-		if scorecardConfig, err = setScorecardImage(scorecardConfig, rel.ScorecardImage); err != nil {
-			return nil, err
-		}
+	return result, nil
+}
+
+// writeDockerfile writes the bundle's Dockerfile, if one is wanted, with
+// the bundle directory relative to the Dockerfile's directory (the build
+// context).
+func writeDockerfile(o GenerateOptions) error {
+	if o.Dockerfile == "" {
+		return nil
 	}
-	files, err := Files(result, rel.Metadata, scorecardConfig)
+	ctxDir, err := filepath.Rel(filepath.Dir(o.Dockerfile), o.Dir)
 	if err != nil {
-		return nil, err
+		ctxDir = o.Dir
 	}
-	problems, err := Write(dir, files, opts)
-	if err != nil {
-		return problems, err
-	}
-	if dockerfile != "" {
-		ctxDir, err := filepath.Rel(filepath.Dir(dockerfile), dir)
-		if err != nil {
-			ctxDir = dir
-		}
-		if err := atomicdir.ReplaceFile(dockerfile, []byte(rel.Metadata.Dockerfile(filepath.ToSlash(ctxDir)))); err != nil {
-			return problems, err
-		}
-	}
-	return problems, nil
+	return atomicdir.ReplaceFile(o.Dockerfile, []byte(o.Release.Metadata.Dockerfile(filepath.ToSlash(ctxDir))))
 }
 
 // ParseVersion reads a semantic version from the named input.

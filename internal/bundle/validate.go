@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
+	"github.com/example-inc/memcached-operator/controllers"
 	"github.com/example-inc/memcached-operator/internal/csv"
 )
 
@@ -39,10 +40,16 @@ func (p Problem) String() string {
 	return fmt.Sprintf("%s: %s: %s", loc, level, p.Detail)
 }
 
+// K8sTargetVersion is the Makefile's K8S_TARGET_VERSION: the Kubernetes
+// version whose removed APIs the bundle must not use, for the checks that
+// run without the Makefile.
+const K8sTargetVersion = "1.37"
+
 // Options select what Validate checks beyond the default validators.
 type Options struct {
 	// K8sVersion is the Kubernetes version whose removed APIs the bundle
-	// must not use ("1.37").
+	// must not use (e.g. K8sTargetVersion); empty falls back to the CSV's
+	// minKubeVersion, as operator-sdk does.
 	K8sVersion string
 }
 
@@ -173,7 +180,7 @@ func checkPolicy(b *manifests.Bundle) errors.ManifestResult {
 
 	if scoped := scopedInstallModes(c); len(scoped) > 0 && !watchesTargetNamespaces(c) {
 		fail("spec.installModes", "install modes %s are declared but no container reads %s from %s: the operator would watch every namespace; wire the env var or declare only AllNamespaces",
-			strings.Join(scoped, ", "), csv.WatchNamespaceEnv, csv.TargetNamespacesField)
+			strings.Join(scoped, ", "), controllers.WatchNamespaceEnv, csv.TargetNamespacesField)
 	}
 
 	for i, crd := range c.Spec.CustomResourceDefinitions.Owned {
@@ -212,7 +219,7 @@ func watchesTargetNamespaces(c *v1alpha1.ClusterServiceVersion) bool {
 	for _, d := range c.Spec.InstallStrategy.StrategySpec.DeploymentSpecs {
 		for _, ctr := range d.Spec.Template.Spec.Containers {
 			for _, e := range ctr.Env {
-				if e.Name == csv.WatchNamespaceEnv && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil &&
+				if e.Name == controllers.WatchNamespaceEnv && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil &&
 					e.ValueFrom.FieldRef.FieldPath == csv.TargetNamespacesField {
 					return true
 				}

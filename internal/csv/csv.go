@@ -11,6 +11,7 @@ import (
 
 	"github.com/blang/semver/v4"
 	"github.com/operator-framework/api/pkg/lib/version"
+	operatorsv1 "github.com/operator-framework/api/pkg/operators/v1"
 	"github.com/operator-framework/api/pkg/operators/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -18,18 +19,21 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/example-inc/memcached-operator/controllers"
 )
 
 // Annotation keys the builder writes.
 const (
 	AnnotationContainerImage = "containerImage"
 	AnnotationCreatedAt      = "createdAt"
-	AnnotationAlmExamples    = "alm-examples"
+	// AnnotationAlmExamples holds the example CRs (a JSON array) OperatorHub
+	// and scorecard read.
+	AnnotationAlmExamples = "alm-examples"
 	// TargetNamespacesField is where OLM puts the OperatorGroup's target
-	// namespaces on the operator's pods; WATCH_NAMESPACE reads it.
-	TargetNamespacesField = "metadata.annotations['olm.targetNamespaces']"
-	// WatchNamespaceEnv is the manager's namespace-scope variable.
-	WatchNamespaceEnv = "WATCH_NAMESPACE"
+	// namespaces on the operator's pods; the manager's
+	// controllers.WatchNamespaceEnv reads it.
+	TargetNamespacesField = "metadata.annotations['" + operatorsv1.OperatorGroupTargetsAnnotationKey + "']"
 	// relatedImagePrefix marks env vars whose values are operand images.
 	relatedImagePrefix = "RELATED_IMAGE_"
 )
@@ -211,8 +215,8 @@ func installDeployments(deps []*appsv1.Deployment, operatorImage string) []v1alp
 				c.Image = operatorImage
 			}
 			for j := range c.Env {
-				if c.Env[j].Name == WatchNamespaceEnv {
-					c.Env[j] = corev1.EnvVar{Name: WatchNamespaceEnv, ValueFrom: &corev1.EnvVarSource{
+				if c.Env[j].Name == controllers.WatchNamespaceEnv {
+					c.Env[j] = corev1.EnvVar{Name: controllers.WatchNamespaceEnv, ValueFrom: &corev1.EnvVarSource{
 						FieldRef: &corev1.ObjectFieldSelector{FieldPath: TargetNamespacesField},
 					}}
 				}

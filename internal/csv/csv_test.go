@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/example-inc/memcached-operator/controllers"
 )
 
 // fixture reads testdata/manifests.yaml: the CSV base and the rest.
@@ -120,8 +122,10 @@ func TestBuildInstallStrategy(t *testing.T) {
 		t.Errorf("manager image = %s", ctr.Image)
 	}
 	env := ctr.Env[0]
-	if env.Name != WatchNamespaceEnv || env.ValueFrom == nil || env.ValueFrom.FieldRef.FieldPath != TargetNamespacesField {
-		t.Errorf("WATCH_NAMESPACE = %+v, want it from %s", env, TargetNamespacesField)
+	// The manager's variable, from the annotation OLM sets on its pods.
+	const olmTargets = "metadata.annotations['olm.targetNamespaces']"
+	if env.Name != controllers.WatchNamespaceEnv || env.ValueFrom == nil || env.ValueFrom.FieldRef.FieldPath != olmTargets {
+		t.Errorf("WATCH_NAMESPACE = %+v, want it from %s", env, olmTargets)
 	}
 	var images []string
 	for _, ri := range c.Spec.RelatedImages {
@@ -138,7 +142,7 @@ func TestBuildOwnedCRDsAndExamples(t *testing.T) {
 	if len(owned) != 1 || owned[0].Kind != "Widget" || len(owned[0].SpecDescriptors) != 1 {
 		t.Fatalf("owned = %+v, want Widget with the base's descriptors", owned)
 	}
-	ex := c.Annotations["alm-examples"]
+	ex := c.Annotations[AnnotationAlmExamples]
 	if !strings.Contains(ex, `"name": "widget-sample"`) || strings.Contains(ex, "namespace") {
 		t.Errorf("alm-examples = %s, want the sample without its namespace", ex)
 	}
