@@ -30,100 +30,137 @@ func main() {
 	}
 }
 
-func run() error {
-	var (
-		metricsAddr    string
-		secureMetrics  bool
-		enableHTTP2    bool
-		probeAddr      string
-		leaderElect    bool
-		maxReconciles  int
-		memcachedImage string
-		leaderElectNS  string
-	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address the metrics endpoint binds to, e.g. :8443 (https) or :8080 (http); 0 disables it.")
-	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over https, for authenticated and authorized clients only.")
-	flag.BoolVar(&enableHTTP2, "enable-http2", false, "Serve metrics over HTTP/2 as well (off: HTTP/2 Rapid Reset and Stream Cancellation CVEs).")
-	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to; 0 disables them.")
-	flag.BoolVar(&leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
-	flag.StringVar(&leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election lease (default: the pod's namespace).")
-	flag.IntVar(&maxReconciles, "max-concurrent-reconciles", 1, "Memcacheds reconciled in parallel.")
-	flag.StringVar(&memcachedImage, "memcached-image", envOr("RELATED_IMAGE_MEMCACHED", controllers.DefaultMemcachedImage),
-		"Memcached image the pods run, by tag or digest (env RELATED_IMAGE_MEMCACHED).")
-	zapOpts := zap.Options{Development: false}
-	zapOpts.BindFlags(flag.CommandLine)
-	flag.Parse()
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
-	setupLog := ctrl.Log.WithName("setup")
+// options are the manager's flags and environment.
+type options struct {
+	metricsAddr    string
+	secureMetrics  bool
+	enableHTTP2    bool
+	probeAddr      string
+	leaderElect    bool
+	leaderElectNS  string
+	maxReconciles  int
+	memcachedImage string
+	zap            zap.Options
+	// namespaces are what WATCH_NAMESPACE selects; empty for all.
+	namespaces []string
+}
 
-	if maxReconciles < 1 {
-		return fmt.Errorf("--max-concurrent-reconciles=%d: must be at least 1", maxReconciles)
-	}
-	if err := controllers.ValidateImage(memcachedImage); err != nil {
-		return fmt.Errorf("--memcached-image: %w", err)
-	}
-	namespaces, err := controllers.ParseWatchNamespace(os.Getenv("WATCH_NAMESPACE"))
-	if err != nil {
+func run() error {
+	o := &options{}
+	o.bindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.zap)))
+	if err := o.complete(); err != nil {
 		return err
 	}
 
-	scheme := runtime.NewScheme()
-	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
-	utilruntime.Must(cachev1.AddToScheme(scheme))
-
-	var tlsOpts []func(*tls.Config)
-	if !enableHTTP2 {
-		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
-	}
-	metricsOpts := metricsserver.Options{
-		BindAddress:   metricsAddr,
-		SecureServing: secureMetrics,
-		TLSOpts:       tlsOpts,
-	}
-	if secureMetrics {
-		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
-	}
-
 	// Every request the operator makes is counted by verb and resource.
-	mgr, err := ctrl.NewManager(apimetrics.Instrument(ctrl.GetConfigOrDie()), ctrl.Options{
-		Scheme:                  scheme,
-		Cache:                   controllers.CacheOptions(namespaces),
-		Metrics:                 metricsOpts,
-		HealthProbeBindAddress:  probeAddr,
-		LeaderElection:          leaderElect,
-		LeaderElectionID:        "memcached-operator.cache.example.com",
-		LeaderElectionNamespace: leaderElectNS,
-		// The process exits right after the manager stops, so the lease can
-		// be handed over at once.
-		LeaderElectionReleaseOnCancel: true,
-	})
+	mgr, err := ctrl.NewManager(apimetrics.Instrument(ctrl.GetConfigOrDie()), managerOptions(o))
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
-
-	r := &controllers.MemcachedReconciler{
-		Client:   mgr.GetClient(),
-		Scheme:   mgr.GetScheme(),
-		Recorder: mgr.GetEventRecorder("memcached-operator"),
-		Operand:  controllers.Operand{Image: memcachedImage},
+	if err := setupReconciler(mgr, o); err != nil {
+		return err
 	}
-	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: maxReconciles}); err != nil {
-		return fmt.Errorf("set up controller: %w", err)
-	}
-	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
-		return fmt.Errorf("add health check: %w", err)
-	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
-		return fmt.Errorf("add readiness check: %w", err)
+	if err := addHealthChecks(mgr); err != nil {
+		return err
 	}
 
-	setupLog.Info("starting manager", "namespaces", namespaces, "memcachedImage", memcachedImage, "maxConcurrentReconciles", maxReconciles)
+	ctrl.Log.WithName("setup").Info("starting manager", "namespaces", o.namespaces, "memcachedImage", o.memcachedImage, "maxConcurrentReconciles", o.maxReconciles)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		return fmt.Errorf("run manager: %w", err)
 	}
 	return nil
 }
 
+func (o *options) bindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", "0", "Address the metrics endpoint binds to, e.g. :8443 (https) or :8080 (http); 0 disables it.")
+	fs.BoolVar(&o.secureMetrics, "metrics-secure", true, "Serve metrics over https, for authenticated and authorized clients only.")
+	fs.BoolVar(&o.enableHTTP2, "enable-http2", false, "Serve metrics over HTTP/2 as well (off: HTTP/2 Rapid Reset and Stream Cancellation CVEs).")
+	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to; 0 disables them.")
+	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
+	fs.StringVar(&o.leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election lease (default: the pod's namespace).")
+	fs.IntVar(&o.maxReconciles, "max-concurrent-reconciles", 1, "Memcacheds reconciled in parallel.")
+	fs.StringVar(&o.memcachedImage, "memcached-image", envOr("RELATED_IMAGE_MEMCACHED", controllers.DefaultMemcachedImage),
+		"Memcached image the pods run, by tag or digest (env RELATED_IMAGE_MEMCACHED).")
+	o.zap = zap.Options{Development: false}
+	o.zap.BindFlags(fs)
+}
+
+// complete checks the flags and reads the watched namespaces from
+// controllers.WatchNamespaceEnv, which OLM sets from the OperatorGroup.
+func (o *options) complete() error {
+	if o.maxReconciles < 1 {
+		return fmt.Errorf("--max-concurrent-reconciles=%d: must be at least 1", o.maxReconciles)
+	}
+	if err := controllers.ValidateImage(o.memcachedImage); err != nil {
+		return fmt.Errorf("--memcached-image: %w", err)
+	}
+	namespaces, err := controllers.ParseWatchNamespace(os.Getenv(controllers.WatchNamespaceEnv))
+	if err != nil {
+		return err
+	}
+	o.namespaces = namespaces
+	return nil
+}
+
+// managerOptions are the manager's scheme, cache scope, metrics server,
+// probes and leader election.
+func managerOptions(o *options) ctrl.Options {
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(cachev1.AddToScheme(scheme))
+
+	var tlsOpts []func(*tls.Config)
+	if !o.enableHTTP2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	metricsOpts := metricsserver.Options{
+		BindAddress:   o.metricsAddr,
+		SecureServing: o.secureMetrics,
+		TLSOpts:       tlsOpts,
+	}
+	if o.secureMetrics {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	return ctrl.Options{
+		Scheme:                  scheme,
+		Cache:                   controllers.CacheOptions(o.namespaces),
+		Metrics:                 metricsOpts,
+		HealthProbeBindAddress:  o.probeAddr,
+		LeaderElection:          o.leaderElect,
+		LeaderElectionID:        "memcached-operator.cache.example.com",
+		LeaderElectionNamespace: o.leaderElectNS,
+		// The process exits right after the manager stops, so the lease can
+		// be handed over at once.
+		LeaderElectionReleaseOnCancel: true,
+	}
+}
+
+func setupReconciler(mgr ctrl.Manager, o *options) error {
+	r := &controllers.MemcachedReconciler{
+		Client:   mgr.GetClient(),
+		Scheme:   mgr.GetScheme(),
+		Recorder: mgr.GetEventRecorder("memcached-operator"),
+		Operand:  controllers.Operand{Image: o.memcachedImage},
+	}
+	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.maxReconciles}); err != nil {
+		return fmt.Errorf("set up controller: %w", err)
+	}
+	return nil
+}
+
+func addHealthChecks(mgr ctrl.Manager) error {
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return fmt.Errorf("add health check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return fmt.Errorf("add readiness check: %w", err)
+	}
+	return nil
+}
+
+// envOr is the environment variable key, or def when it is unset or empty.
 func envOr(key, def string) string {
 	if v, ok := os.LookupEnv(key); ok && v != "" {
 		return v
