@@ -214,17 +214,30 @@ docker-push: ## Push the operator image.
 
 ##@ Local cluster (kwok on real kube-apiserver, controller-manager, scheduler and etcd; fake nodes)
 
+# Who runs the pods: `simulated` (kwok's fake nodes) or `real` (also a real node,
+# hack/node.sh, where pods run as containers; kwok's fake nodes are tainted so
+# that no pod meant for it lands on them). `make node-check` says whether a real
+# node can run on this machine.
+NODE_LANE ?= simulated
+ifeq ($(NODE_LANE),real)
+KWOKCTL_CREATE_FLAGS += --config hack/node/kwokctl.yaml
+endif
+
 CLUSTER_ENV = KWOKCTL=$(KWOKCTL) KUBECTL=$(KUBECTL) KUBE_APISERVER=$(KUBE_APISERVER) \
 	KUBE_CONTROLLER_MANAGER=$(KUBE_CONTROLLER_MANAGER) KUBE_SCHEDULER=$(KUBE_SCHEDULER) KWOK=$(KWOK) ETCD=$(ETCD) \
 	CLUSTER_NAME=$(CLUSTER_NAME) CLUSTER_NODES=$(CLUSTER_NODES) LOCAL_KUBECONFIG=$(LOCAL_KUBECONFIG) \
-	WORKDIR=$(WORKDIR) KWOKCTL_CREATE_FLAGS="$(KWOKCTL_CREATE_FLAGS)"
+	WORKDIR=$(WORKDIR) KWOKCTL_CREATE_FLAGS="$(KWOKCTL_CREATE_FLAGS)" NODE_LANE=$(NODE_LANE)
 
 .PHONY: cluster-up
-cluster-up: cluster-tools ## Start the local cluster (idempotent) and write its kubeconfig to .work/kubeconfig.
+cluster-up: cluster-tools $(if $(filter real,$(NODE_LANE)),node-tools node-images) ## Start the local cluster (idempotent; NODE_LANE=real adds a real node) and write its kubeconfig to .work/kubeconfig.
 	@$(CLUSTER_ENV) hack/cluster.sh up
+ifeq ($(NODE_LANE),real)
+	@$(MAKE) --no-print-directory node-up
+endif
 
 .PHONY: cluster-down
-cluster-down: ## Stop the local cluster and delete its state.
+cluster-down: ## Stop the local cluster (and its real node, restoring the host) and delete its state.
+	-@$(NODE_ENV) hack/node.sh down
 	-$(CLUSTER_ENV) hack/cluster.sh down
 
 .PHONY: cluster-status
@@ -418,12 +431,19 @@ install: manifests $(KUSTOMIZE) $(KUBECTL) ## Install the CRDs into the cluster.
 uninstall: manifests $(KUSTOMIZE) $(KUBECTL) ## Remove the CRDs (and every Memcached) from the cluster.
 	$(KUSTOMIZE) build config/crd | $(KUBECTL) delete --ignore-not-found -f -
 
+# DEPLOY_MEMCACHED_IMG, when set, replaces the operand image (RELATED_IMAGE_MEMCACHED).
+DEPLOY_MEMCACHED_IMG ?=
+
 .PHONY: deploy
-deploy: manifests $(KUSTOMIZE) $(KUBECTL) ## Deploy the operator image IMG to the cluster without OLM.
-	mkdir -p $(WORKDIR)/deploy && cp -r config $(WORKDIR)/deploy/ && \
-		cd $(WORKDIR)/deploy/config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
+deploy: manifests $(KUSTOMIZE) $(KUBECTL) ## Deploy the operator image IMG to the cluster without OLM (DEPLOY_MEMCACHED_IMG: operand image).
+	rm -rf $(WORKDIR)/deploy && mkdir -p $(WORKDIR)/deploy && cp -r config $(WORKDIR)/deploy/ && \
+		cd $(WORKDIR)/deploy/config/manager && $(KUSTOMIZE) edit set image controller=$(IMG) && \
+		if [ -n "$(DEPLOY_MEMCACHED_IMG)" ]; then $(KUSTOMIZE) edit add patch --kind Deployment --name controller-manager \
+			--patch '{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"controller-manager"},"spec":{"template":{"spec":{"containers":[{"name":"manager","env":[{"name":"RELATED_IMAGE_MEMCACHED","value":"$(DEPLOY_MEMCACHED_IMG)"}]}]}}}}'; fi
 	$(KUSTOMIZE) build $(WORKDIR)/deploy/config/default | $(KUBECTL) apply --server-side -f -
 
 .PHONY: undeploy
 undeploy: $(KUSTOMIZE) $(KUBECTL) ## Remove what deploy installed.
 	$(KUSTOMIZE) build config/default | $(KUBECTL) delete --ignore-not-found -f -
+
+include hack/node.mk

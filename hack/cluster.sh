@@ -10,7 +10,8 @@
 # env:   KWOKCTL, KUBECTL, KUBE_APISERVER, KUBE_CONTROLLER_MANAGER, KUBE_SCHEDULER,
 #        KWOK, ETCD (binaries); CLUSTER_NAME, CLUSTER_NODES; LOCAL_KUBECONFIG;
 #        WORKDIR (kwokctl.log goes there); KWOK_WORKDIR (kwokctl's state);
-#        KWOKCTL_CREATE_FLAGS (optional, extra `kwokctl create cluster` flags)
+#        KWOKCTL_CREATE_FLAGS (optional, extra `kwokctl create cluster` flags);
+#        NODE_LANE (real: taint the fake nodes, a real node joins after)
 set -euo pipefail
 : "${KWOKCTL:?}" "${KUBECTL:?}" "${CLUSTER_NAME:?}" "${LOCAL_KUBECONFIG:?}"
 
@@ -36,6 +37,10 @@ up() {
 		exit 1
 	}
 	"$KWOKCTL" scale node --name "$CLUSTER_NAME" --replicas "$CLUSTER_NODES" >>"$log" 2>&1
+	if [ "${NODE_LANE:-simulated}" = real ]; then
+		# Pods are for the real node (hack/node.sh): the fake nodes stay for scale only.
+		KUBECONFIG=$LOCAL_KUBECONFIG "$KUBECTL" taint nodes --all kwok.x-k8s.io/node=fake:NoSchedule --overwrite >>"$log" 2>&1
+	fi
 	echo "cluster $CLUSTER_NAME is up: export KUBECONFIG=$LOCAL_KUBECONFIG"
 }
 

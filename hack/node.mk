@@ -83,3 +83,7 @@ test-node: node-tools ## The real-node lane on a cluster of its own: operator po
 test-node-run:
 	OPERATOR_NAMESPACE=memcached-operator-system IMG=$(IMG) \
 		$(GOTEST) $(TEST_FLAGS) -count=1 -tags $(GO_TAGS),node -timeout 15m ./test/node/...
+
+.PHONY: deploy-node
+deploy-node: ## make deploy with the operand image MEMCACHED_IMG (deploy-images pushes both images).
+	@$(MAKE) --no-print-directory deploy DEPLOY_MEMCACHED_IMG=$(MEMCACHED_IMG)

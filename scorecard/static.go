@@ -15,10 +15,6 @@ import (
 	"github.com/example-inc/memcached-operator/internal/csv"
 )
 
-// K8sTargetVersion is the Makefile's K8S_TARGET_VERSION: the Kubernetes
-// version whose removed APIs the bundle must not use, as make bundle checks.
-const K8sTargetVersion = "1.37"
-
 // examples are the CSV's alm-examples.
 func examples(t *T) []*unstructured.Unstructured {
 	raw := t.Env.Bundle.CSV.Annotations[csv.AnnotationAlmExamples]
@@ -51,7 +47,7 @@ func checkSpec(_ context.Context, t *T) {
 
 // bundleValidation runs the validators `make bundle` runs.
 func bundleValidation(_ context.Context, t *T) {
-	problems, err := bundle.Validate(t.Env.BundleDir, bundle.Options{K8sVersion: K8sTargetVersion})
+	problems, err := bundle.Validate(t.Env.BundleDir, bundle.Options{K8sVersion: bundle.K8sTargetVersion})
 	if err != nil {
 		t.Failf("%v", err)
 		return
