@@ -219,9 +219,6 @@ docker-push: ## Push the operator image.
 # that no pod meant for it lands on them). `make node-check` says whether a real
 # node can run on this machine.
 NODE_LANE ?= simulated
-ifeq ($(NODE_LANE),real)
-KWOKCTL_CREATE_FLAGS += --config hack/node/kwokctl.yaml
-endif
 
 CLUSTER_ENV = KWOKCTL=$(KWOKCTL) KUBECTL=$(KUBECTL) KUBE_APISERVER=$(KUBE_APISERVER) \
 	KUBE_CONTROLLER_MANAGER=$(KUBE_CONTROLLER_MANAGER) KUBE_SCHEDULER=$(KUBE_SCHEDULER) KWOK=$(KWOK) ETCD=$(ETCD) \

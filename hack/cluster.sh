@@ -11,7 +11,8 @@
 #        KWOK, ETCD (binaries); CLUSTER_NAME, CLUSTER_NODES; LOCAL_KUBECONFIG;
 #        WORKDIR (kwokctl.log goes there); KWOK_WORKDIR (kwokctl's state);
 #        KWOKCTL_CREATE_FLAGS (optional, extra `kwokctl create cluster` flags);
-#        NODE_LANE (real: taint the fake nodes, a real node joins after)
+#        NODE_LANE (real: kwokctl settings for a real node, hack/node/kwokctl.yaml;
+#        the fake nodes tainted; the node joins after), KWOK_WORKDIR
 set -euo pipefail
 : "${KWOKCTL:?}" "${KUBECTL:?}" "${CLUSTER_NAME:?}" "${LOCAL_KUBECONFIG:?}"
 
@@ -26,12 +27,17 @@ up() {
 	mkdir -p "$WORKDIR"
 	"$KWOKCTL" delete cluster --name "$CLUSTER_NAME" >/dev/null 2>&1 || true
 	echo "==> starting local cluster $CLUSTER_NAME"
-	local log=$WORKDIR/kwokctl.log
-	# shellcheck disable=SC2086 # KWOKCTL_CREATE_FLAGS is a list of flags
+	local log=$WORKDIR/kwokctl.log flags=${KWOKCTL_CREATE_FLAGS:-}
+	if [ "${NODE_LANE:-simulated}" = real ]; then
+		: "${KWOK_WORKDIR:?}"
+		sed "s#@PKI@#$KWOK_WORKDIR/clusters/$CLUSTER_NAME/pki#g" hack/node/kwokctl.yaml >"$WORKDIR/kwokctl-node.yaml"
+		flags="$flags --config $WORKDIR/kwokctl-node.yaml"
+	fi
+	# shellcheck disable=SC2086 # flags is a list of flags
 	"$KWOKCTL" create cluster --name "$CLUSTER_NAME" --runtime binary --quiet-pull \
 		--kube-apiserver-binary "$KUBE_APISERVER" --kube-controller-manager-binary "$KUBE_CONTROLLER_MANAGER" \
 		--kube-scheduler-binary "$KUBE_SCHEDULER" --kwok-controller-binary "$KWOK" --etcd-binary "$ETCD" \
-		--kubeconfig "$LOCAL_KUBECONFIG" --wait 120s ${KWOKCTL_CREATE_FLAGS:-} >"$log" 2>&1 || {
+		--kubeconfig "$LOCAL_KUBECONFIG" --wait 120s $flags >"$log" 2>&1 || {
 		echo "error: the local cluster did not start; see $log" >&2
 		tail -20 "$log" >&2
 		exit 1

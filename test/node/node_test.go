@@ -131,6 +131,7 @@ func TestRestrictedRefusesPrivileged(t *testing.T) {
 		t.Fatal(err)
 	}
 	scale(ctx, t, c, mc, 1)
+	assertPrivilegedPodRefused(ctx, t, c, ns)
 	dep := &appsv1.Deployment{}
 	if err := c.Get(ctx, client.ObjectKeyFromObject(mc), dep); err != nil {
 		t.Fatal(err)
@@ -163,6 +164,26 @@ func TestRestrictedRefusesPrivileged(t *testing.T) {
 		}
 	}
 	scale(ctx, t, c, mc, 1)
+}
+
+// assertPrivilegedPodRefused: the API server itself refuses a privileged pod
+// in the namespace (Pod Security admission enforcing restricted).
+func assertPrivilegedPodRefused(ctx context.Context, t *testing.T, c client.Client, ns string) {
+	t.Helper()
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "privileged", Namespace: ns},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name: "c", Image: "example.com/memcached:any",
+			SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true)},
+		}}},
+	}
+	err := c.Create(ctx, pod)
+	if err == nil {
+		t.Fatalf("a privileged pod was admitted in %s, which enforces restricted", ns)
+	}
+	if !strings.Contains(err.Error(), `violates PodSecurity "restricted:latest"`) {
+		t.Fatalf("privileged pod refused for another reason: %v", err)
+	}
 }
 
 func scale(ctx context.Context, t *testing.T, c client.Client, mc *cachev1.Memcached, size int32) {
