@@ -3,6 +3,7 @@ package controllers
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -71,6 +72,8 @@ func computeStatus(mc *cachev1.Memcached, obs observation, now metav1.Time) cach
 		set(cachev1.ConditionDegraded, metav1.ConditionTrue, cachev1.ReasonReconcileFailed, obs.applyErr.Error())
 	} else if msg, failed := deploymentFailure(dep); failed {
 		set(cachev1.ConditionDegraded, metav1.ConditionTrue, cachev1.ReasonDeploymentFailed, msg)
+	} else if reason, msg, failed := podFailure(obs.pods); failed {
+		set(cachev1.ConditionDegraded, metav1.ConditionTrue, reason, msg)
 	} else {
 		set(cachev1.ConditionDegraded, metav1.ConditionFalse, cachev1.ReasonAsExpected, "no problem seen")
 	}
@@ -93,6 +96,63 @@ func deploymentFailure(dep *appsv1.Deployment) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// podWaitingReasons maps what the kubelet says of a waiting container to the
+// Degraded reason: states a pod does not leave by itself.
+var podWaitingReasons = map[string]string{
+	"ErrImagePull":               cachev1.ReasonImagePullFailed,
+	"ImagePullBackOff":           cachev1.ReasonImagePullFailed,
+	"InvalidImageName":           cachev1.ReasonImagePullFailed,
+	"CrashLoopBackOff":           cachev1.ReasonCrashLooping,
+	"CreateContainerConfigError": cachev1.ReasonCrashLooping,
+	"CreateContainerError":       cachev1.ReasonCrashLooping,
+	"RunContainerError":          cachev1.ReasonCrashLooping,
+}
+
+// podFailure reports the first pod (by name) that cannot serve for a reason
+// that waiting will not fix: its image cannot be pulled, its container keeps
+// crashing, or no node can take it. The message names the pod, the container,
+// the kubelet's reason and the image, and how many other pods fail; it leaves
+// out the kubelet's changing back-off text so the status is written once.
+func podFailure(pods []corev1.Pod) (reason, msg string, failed bool) {
+	sorted := slices.Clone(pods)
+	slices.SortFunc(sorted, func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
+	count := 0
+	for i := range sorted {
+		r, m, ok := onePodFailure(&sorted[i])
+		if !ok {
+			continue
+		}
+		if count == 0 {
+			reason, msg = r, m
+		}
+		count++
+	}
+	if count > 1 {
+		msg += fmt.Sprintf(" (and %d more pods)", count-1)
+	}
+	return reason, msg, count > 0
+}
+
+func onePodFailure(p *corev1.Pod) (reason, msg string, failed bool) {
+	if p.DeletionTimestamp != nil {
+		return "", "", false
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.State.Waiting == nil {
+			continue
+		}
+		if r, ok := podWaitingReasons[cs.State.Waiting.Reason]; ok {
+			return r, fmt.Sprintf("pod %s: container %s: %s (image %s)", p.Name, cs.Name, cs.State.Waiting.Reason, cs.Image), true
+		}
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+			return cachev1.ReasonUnschedulable, fmt.Sprintf("pod %s: %s", p.Name, c.Message), true
+		}
+	}
+	return "", "", false
 }
 
 // podNames lists the pods that are, or will be, serving: those being deleted

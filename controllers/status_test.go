@@ -167,3 +167,71 @@ func TestParseWatchNamespace(t *testing.T) {
 		}
 	}
 }
+
+func waiting(container, reason, image string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodPending
+		p.Status.ContainerStatuses = append(p.Status.ContainerStatuses, corev1.ContainerStatus{
+			Name: container, Image: image, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: "back-off 40s"}},
+		})
+	}
+}
+
+// Pods that cannot serve for a reason waiting will not fix make the
+// Memcached Degraded, naming the pod, the kubelet's reason and the image.
+func TestComputeStatusPodFailures(t *testing.T) {
+	now := metav1.NewTime(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	unschedulable := func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodPending
+		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable,
+			Message: "0/2 nodes are available: 2 node(s) had untolerated taint."}}
+	}
+	for _, tc := range []struct {
+		name         string
+		pods         []corev1.Pod
+		reason, msg  string
+		wantDegraded metav1.ConditionStatus
+	}{
+		{"image cannot be pulled", []corev1.Pod{pod("c-2", waiting("memcached", "ImagePullBackOff", "example.com/nope:1")), pod("c-1", waiting("memcached", "ErrImagePull", "example.com/nope:1"))},
+			cachev1.ReasonImagePullFailed, "pod c-1: container memcached: ErrImagePull (image example.com/nope:1) (and 1 more pods)", "True"},
+		{"invalid image name", []corev1.Pod{pod("c-1", waiting("memcached", "InvalidImageName", "UPPER:case"))},
+			cachev1.ReasonImagePullFailed, "pod c-1: container memcached: InvalidImageName (image UPPER:case)", "True"},
+		{"crash loop", []corev1.Pod{pod("c-1"), pod("c-2", waiting("memcached", "CrashLoopBackOff", "example.com/memcached:1"))},
+			cachev1.ReasonCrashLooping, "pod c-2: container memcached: CrashLoopBackOff (image example.com/memcached:1)", "True"},
+		{"unschedulable", []corev1.Pod{pod("c-1", unschedulable)},
+			cachev1.ReasonUnschedulable, "pod c-1: 0/2 nodes are available: 2 node(s) had untolerated taint.", "True"},
+		{"still creating is not a failure", []corev1.Pod{pod("c-1", waiting("memcached", "ContainerCreating", "example.com/memcached:1"))},
+			cachev1.ReasonAsExpected, "no problem seen", "False"},
+		{"a failing pod being deleted is not counted", []corev1.Pod{pod("c-1", waiting("memcached", "CrashLoopBackOff", "x"), func(p *corev1.Pod) { p.DeletionTimestamp = &now })},
+			cachev1.ReasonAsExpected, "no problem seen", "False"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := computeStatus(memcached("c", 2), observation{deployment: deployment(2, 2, 0, 2), pods: tc.pods}, now)
+			c := meta.FindStatusCondition(st.Conditions, cachev1.ConditionDegraded)
+			if c == nil || c.Status != tc.wantDegraded || c.Reason != tc.reason || c.Message != tc.msg {
+				t.Fatalf("Degraded = %+v, want %s %s %q", c, tc.wantDegraded, tc.reason, tc.msg)
+			}
+		})
+	}
+}
+
+// The cache keeps of a pod exactly what podFailure and podNames read.
+func TestSlimPodKeepsFailures(t *testing.T) {
+	p := pod("c-1", waiting("memcached", "ImagePullBackOff", "example.com/nope:1"), func(p *corev1.Pod) {
+		p.Spec.Containers = []corev1.Container{{Name: "memcached", Image: "example.com/nope:1"}}
+		p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: corev1.PodReady, Status: corev1.ConditionFalse})
+	})
+	obj, err := slimPod(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slim := obj.(*corev1.Pod)
+	if len(slim.Spec.Containers) != 0 || len(slim.Status.Conditions) != 0 {
+		t.Errorf("slim pod keeps spec or conditions it does not need: %+v", slim)
+	}
+	r1, m1, _ := onePodFailure(&p)
+	r2, m2, _ := onePodFailure(slim)
+	if r1 != r2 || m1 != m2 || r2 != cachev1.ReasonImagePullFailed {
+		t.Errorf("slim pod reads %s %q, full pod %s %q", r2, m2, r1, m1)
+	}
+}

@@ -58,7 +58,8 @@ func CacheOptions(namespaces []string) cache.Options {
 }
 
 // slimPod keeps of a pod what the reconciler reads: identity, labels,
-// deletion and phase.
+// deletion, phase, and what says it cannot serve (a failed scheduling, a
+// container waiting with its reason and image).
 func slimPod(obj any) (any, error) {
 	p, ok := obj.(*corev1.Pod)
 	if !ok {
@@ -70,6 +71,27 @@ func slimPod(obj any) (any, error) {
 			Name: p.Name, Namespace: p.Namespace, UID: p.UID, ResourceVersion: p.ResourceVersion,
 			Labels: p.Labels, CreationTimestamp: p.CreationTimestamp, DeletionTimestamp: p.DeletionTimestamp,
 		},
-		Status: corev1.PodStatus{Phase: p.Status.Phase},
+		Status: corev1.PodStatus{Phase: p.Status.Phase, Conditions: slimConditions(p.Status.Conditions), ContainerStatuses: slimContainers(p.Status.ContainerStatuses)},
 	}, nil
+}
+
+func slimConditions(conds []corev1.PodCondition) []corev1.PodCondition {
+	var out []corev1.PodCondition
+	for _, c := range conds {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
+			out = append(out, corev1.PodCondition{Type: c.Type, Status: c.Status, Reason: c.Reason, Message: c.Message})
+		}
+	}
+	return out
+}
+
+func slimContainers(statuses []corev1.ContainerStatus) []corev1.ContainerStatus {
+	var out []corev1.ContainerStatus
+	for _, cs := range statuses {
+		if cs.State.Waiting != nil {
+			out = append(out, corev1.ContainerStatus{Name: cs.Name, Image: cs.Image,
+				State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: cs.State.Waiting.Reason}}})
+		}
+	}
+	return out
 }

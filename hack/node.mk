@@ -81,7 +81,7 @@ test-node: node-tools ## The real-node lane on a cluster of its own: operator po
 
 .PHONY: test-node-run
 test-node-run:
-	OPERATOR_NAMESPACE=memcached-operator-system IMG=$(IMG) \
+	OPERATOR_NAMESPACE=memcached-operator-system IMG=$(IMG) MEMCACHED_IMG=$(MEMCACHED_IMG) SANDBOX_IMAGE=$(SANDBOX_IMAGE) \
 		$(GOTEST) $(TEST_FLAGS) -count=1 -tags $(GO_TAGS),node -timeout 15m ./test/node/...
 
 .PHONY: deploy-node

@@ -27,6 +27,12 @@ const (
 	ReasonStable = "Stable"
 	// ReasonDeploymentFailed: the Deployment reports ReplicaFailure or missed its progress deadline.
 	ReasonDeploymentFailed = "DeploymentFailed"
+	// ReasonImagePullFailed: a pod's image cannot be pulled (ErrImagePull, ImagePullBackOff, InvalidImageName).
+	ReasonImagePullFailed = "ImagePullFailed"
+	// ReasonCrashLooping: a pod's container keeps exiting (CrashLoopBackOff) or cannot be created or started.
+	ReasonCrashLooping = "CrashLooping"
+	// ReasonUnschedulable: the scheduler finds no node for a pod.
+	ReasonUnschedulable = "Unschedulable"
 	// ReasonReconcileFailed: the operator could not write the Deployment.
 	ReasonReconcileFailed = "ReconcileFailed"
 	// ReasonAsExpected: no problem was seen.

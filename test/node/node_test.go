@@ -21,6 +21,7 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -183,6 +184,77 @@ func assertPrivilegedPodRefused(ctx context.Context, t *testing.T, c client.Clie
 	}
 	if !strings.Contains(err.Error(), `violates PodSecurity "restricted:latest"`) {
 		t.Fatalf("privileged pod refused for another reason: %v", err)
+	}
+}
+
+// TestDegradedNamesPodFailures: with the operand image unpullable, and then an
+// image without memcached in it (the container cannot start), the Memcached
+// says Degraded with the kubelet's reason and the image; restored, it is ready.
+func TestDegradedNamesPodFailures(t *testing.T) {
+	ctx, c, ns := setup(t)
+	good := env(t, "MEMCACHED_IMG")
+	notMemcached := env(t, "SANDBOX_IMAGE")
+	mc := &cachev1.Memcached{ObjectMeta: metav1.ObjectMeta{Name: "broken", Namespace: ns}, Spec: cachev1.MemcachedSpec{Size: 1}}
+	if err := c.Create(ctx, mc); err != nil {
+		t.Fatal(err)
+	}
+	scale(ctx, t, c, mc, 1)
+	t.Cleanup(func() { setOperandImage(context.Background(), t, c, good) })
+	for _, tc := range []struct{ image, reason string }{
+		{"example.com/does-not-exist:1", cachev1.ReasonImagePullFailed},
+		{notMemcached, cachev1.ReasonCrashLooping},
+	} {
+		setOperandImage(ctx, t, c, tc.image)
+		want := fmt.Sprintf("(image %s)", tc.image)
+		err := wait.For(ctx, wait.Options{What: "Degraded " + tc.reason, Timeout: timeout}, func(ctx context.Context) (bool, string, error) {
+			got := &cachev1.Memcached{}
+			if err := c.Get(ctx, client.ObjectKeyFromObject(mc), got); err != nil {
+				return false, "", err
+			}
+			d := meta.FindStatusCondition(got.Status.Conditions, cachev1.ConditionDegraded)
+			if d == nil {
+				return false, "no Degraded condition", nil
+			}
+			return d.Status == metav1.ConditionTrue && d.Reason == tc.reason && strings.Contains(d.Message, want),
+				fmt.Sprintf("Degraded=%s %s: %s", d.Status, d.Reason, d.Message), nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	setOperandImage(ctx, t, c, good)
+	scale(ctx, t, c, mc, 1)
+}
+
+// setOperandImage points the operator at another memcached image, as a user
+// would by editing RELATED_IMAGE_MEMCACHED, and waits for the new operator pod.
+func setOperandImage(ctx context.Context, t *testing.T, c client.Client, image string) {
+	t.Helper()
+	key := client.ObjectKey{Namespace: env(t, "OPERATOR_NAMESPACE"), Name: "memcached-operator-controller-manager"}
+	dep := &appsv1.Deployment{}
+	if err := c.Get(ctx, key, dep); err != nil {
+		t.Fatal(err)
+	}
+	patch := client.MergeFrom(dep.DeepCopy())
+	for i, e := range dep.Spec.Template.Spec.Containers[0].Env {
+		if e.Name == "RELATED_IMAGE_MEMCACHED" {
+			dep.Spec.Template.Spec.Containers[0].Env[i].Value = image
+		}
+	}
+	if err := c.Patch(ctx, dep, patch); err != nil {
+		t.Fatal(err)
+	}
+	err := wait.For(ctx, wait.Options{What: "the operator to roll out with " + image, Timeout: timeout}, func(ctx context.Context) (bool, string, error) {
+		d := &appsv1.Deployment{}
+		if err := c.Get(ctx, key, d); err != nil {
+			return false, "", err
+		}
+		st := d.Status
+		done := st.ObservedGeneration >= d.Generation && st.UpdatedReplicas == 1 && st.AvailableReplicas == 1 && st.Replicas == 1
+		return done, fmt.Sprintf("updated %d, available %d, total %d", st.UpdatedReplicas, st.AvailableReplicas, st.Replicas), nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
