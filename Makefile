@@ -428,16 +428,11 @@ install: manifests $(KUSTOMIZE) $(KUBECTL) ## Install the CRDs into the cluster.
 uninstall: manifests $(KUSTOMIZE) $(KUBECTL) ## Remove the CRDs (and every Memcached) from the cluster.
 	$(KUSTOMIZE) build config/crd | $(KUBECTL) delete --ignore-not-found -f -
 
-# DEPLOY_MEMCACHED_IMG, when set, replaces the operand image (RELATED_IMAGE_MEMCACHED).
-DEPLOY_MEMCACHED_IMG ?=
-
 .PHONY: deploy
-deploy: manifests $(KUSTOMIZE) $(KUBECTL) ## Deploy the operator image IMG to the cluster without OLM (DEPLOY_MEMCACHED_IMG: operand image).
+deploy: manifests $(KUSTOMIZE) $(KUBECTL) ## Deploy the operator image IMG to the cluster without OLM.
 	rm -rf $(WORKDIR)/deploy && mkdir -p $(WORKDIR)/deploy && cp -r config $(WORKDIR)/deploy/ && \
-		cd $(WORKDIR)/deploy/config/manager && $(KUSTOMIZE) edit set image controller=$(IMG) && \
-		if [ -n "$(DEPLOY_MEMCACHED_IMG)" ]; then $(KUSTOMIZE) edit add patch --kind Deployment --name controller-manager \
-			--patch '{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"controller-manager"},"spec":{"template":{"spec":{"containers":[{"name":"manager","env":[{"name":"RELATED_IMAGE_MEMCACHED","value":"$(DEPLOY_MEMCACHED_IMG)"}]}]}}}}'; fi
-	$(KUSTOMIZE) build $(WORKDIR)/deploy/config/default | $(KUBECTL) apply --server-side -f -
+		cd $(WORKDIR)/deploy/config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
+	$(KUSTOMIZE) build $(WORKDIR)/deploy/config/default | $(KUBECTL) apply --server-side --force-conflicts -f -
 
 .PHONY: undeploy
 undeploy: $(KUSTOMIZE) $(KUBECTL) ## Remove what deploy installed.

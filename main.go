@@ -81,7 +81,7 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
 	fs.StringVar(&o.leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election lease (default: the pod's namespace).")
 	fs.IntVar(&o.maxReconciles, "max-concurrent-reconciles", 1, "Memcacheds reconciled in parallel.")
-	fs.StringVar(&o.memcachedImage, "memcached-image", envOr("RELATED_IMAGE_MEMCACHED", controllers.DefaultMemcachedImage),
+	fs.StringVar(&o.memcachedImage, "memcached-image", envOr(controllers.RelatedImageEnv, controllers.DefaultMemcachedImage),
 		"Memcached image the pods run, by tag or digest (env RELATED_IMAGE_MEMCACHED).")
 	o.zap = zap.Options{Development: false}
 	o.zap.BindFlags(fs)

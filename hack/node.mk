@@ -11,7 +11,7 @@ CNI_BINARIES := $(addprefix $(LOCALBIN)/cni/,$(CNI_PLUGINS))
 PAUSE := $(LOCALBIN)/pause
 NODE_STATE := $(WORKDIR)/node
 # Images are pulled from the local registry: containerd mirrors the images'
-# registry host (IMAGE_TAG_BASE's, e.g. example.com) to it.
+# registry host (IMAGE_TAG_BASE's, e.g. example.com) and docker.io to it.
 IMAGE_REGISTRY_HOST = $(firstword $(subst /, ,$(IMAGE_TAG_BASE)))
 SANDBOX_IMAGE = $(IMAGE_REGISTRY_HOST)/pause:local
 COREDNS_IMAGE = $(IMAGE_REGISTRY_HOST)/coredns:$(shell cd hack/tools/coredns && sed -n 's/^require github.com\/coredns\/coredns //p' go.mod)
@@ -32,7 +32,7 @@ $(PAUSE): hack/node/pause/main.go
 
 NODE_ENV = BIN=$(LOCALBIN) STATE=$(NODE_STATE) KUBECONFIG=$(LOCAL_KUBECONFIG) \
 	PKI=$(KWOK_WORKDIR)/clusters/$(CLUSTER_NAME)/pki SANDBOX_IMAGE=$(SANDBOX_IMAGE) \
-	REGISTRY_MIRRORS="$(IMAGE_REGISTRY_HOST)=http://$(LOCAL_REGISTRY) $(LOCAL_REGISTRY)=http://$(LOCAL_REGISTRY)"
+	REGISTRY_MIRRORS="$(IMAGE_REGISTRY_HOST)=http://$(LOCAL_REGISTRY) docker.io=http://$(LOCAL_REGISTRY) $(LOCAL_REGISTRY)=http://$(LOCAL_REGISTRY)"
 IMAGE_ENV = CONTAINER_TOOL=$(CONTAINER_TOOL) BUILD_FLAGS="$(BUILD_FLAGS)" BUILDAH_FLAGS="$(BUILDAH_FLAGS)" LOCAL_REGISTRY=$(LOCAL_REGISTRY)
 
 .PHONY: node-images
@@ -62,17 +62,20 @@ node-status: ## Show the real node's components.
 
 ##@ Real-node lane: images that run, memcached that answers
 
-# The operand image: Debian's memcached on scratch (hack/images/memcached).
-MEMCACHED_VERSION = $(shell memcached -V 2>/dev/null | awk '{print $$2}')
-MEMCACHED_IMG ?= $(IMAGE_REGISTRY_HOST)/memcached:$(MEMCACHED_VERSION)
+# The operand images the manifests and every released bundle name
+# (docker.io/library/memcached:<tag>): offline, the real node pulls docker.io
+# from the local registry, where a stand-in built from Debian's memcached
+# (hack/images/memcached) is pushed under each of those tags.
+OPERAND_IMAGES = $(sort $(shell grep -rhoE 'docker\.io/library/memcached:[A-Za-z0-9._-]+' config/manager config/catalog/releases bundle/manifests))
 
-.PHONY: memcached-image
-memcached-image: deps registry-up ## Build the operand image MEMCACHED_IMG from Debian's memcached and push it to the local registry.
-	hack/images/memcached/rootfs.sh $(WORKDIR)/images/memcached/rootfs
-	@$(IMAGE_ENV) hack/image.sh $(MEMCACHED_IMG) hack/images/memcached/Containerfile $(WORKDIR)/images/memcached
+.PHONY: operand-images
+operand-images: deps registry-up ## Push the memcached stand-in (Debian's memcached on scratch) under every operand image tag the manifests and releases name.
+	@hack/images/memcached/rootfs.sh $(WORKDIR)/images/memcached/rootfs
+	@for img in $(OPERAND_IMAGES); do \
+		$(IMAGE_ENV) hack/image.sh $$img hack/images/memcached/Containerfile $(WORKDIR)/images/memcached || exit 1; done
 
 .PHONY: deploy-images
-deploy-images: build deps registry-up memcached-image ## Build the operator image IMG and the operand image, and push both to the local registry.
+deploy-images: build deps registry-up operand-images ## Build the operator image IMG, push it and the operand images to the local registry.
 	@$(IMAGE_ENV) hack/image.sh $(IMG) Dockerfile . --build-arg BASE_IMAGE=$(BASE_IMAGE)
 
 .PHONY: test-node
@@ -81,9 +84,5 @@ test-node: node-tools ## The real-node lane on a cluster of its own: operator po
 
 .PHONY: test-node-run
 test-node-run:
-	OPERATOR_NAMESPACE=memcached-operator-system IMG=$(IMG) MEMCACHED_IMG=$(MEMCACHED_IMG) SANDBOX_IMAGE=$(SANDBOX_IMAGE) \
+	OPERATOR_NAMESPACE=memcached-operator-system IMG=$(IMG) SANDBOX_IMAGE=$(SANDBOX_IMAGE) \
 		$(GOTEST) $(TEST_FLAGS) -count=1 -tags $(GO_TAGS),node -timeout 15m ./test/node/...
-
-.PHONY: deploy-node
-deploy-node: ## make deploy with the operand image MEMCACHED_IMG (deploy-images pushes both images).
-	@$(MAKE) --no-print-directory deploy DEPLOY_MEMCACHED_IMG=$(MEMCACHED_IMG)

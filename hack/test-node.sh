@@ -31,7 +31,7 @@ env "${node_env[@]}" hack/node.sh snapshot >"$state/host-before.txt"
 status=0
 {
 	"$MAKE" --no-print-directory "${lane[@]}" cluster-up &&
-		"$MAKE" --no-print-directory "${lane[@]}" deploy-images deploy-node &&
+		"$MAKE" --no-print-directory "${lane[@]}" deploy-images deploy &&
 		"$MAKE" --no-print-directory "${lane[@]}" test-node-run
 } || status=$?
 if [ $status -ne 0 ]; then

@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
+	"github.com/example-inc/memcached-operator/controllers"
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
 	"github.com/example-inc/memcached-operator/internal/readiness"
 	"github.com/example-inc/memcached-operator/internal/wait"
@@ -36,6 +37,7 @@ import (
 const realNodeLabel = "memcached.example.com/node"
 
 const timeout = 3 * time.Minute
+
 
 func setup(t *testing.T) (context.Context, client.Client, string) {
 	t.Helper()
@@ -192,7 +194,7 @@ func assertPrivilegedPodRefused(ctx context.Context, t *testing.T, c client.Clie
 // says Degraded with the kubelet's reason and the image; restored, it is ready.
 func TestDegradedNamesPodFailures(t *testing.T) {
 	ctx, c, ns := setup(t)
-	good := env(t, "MEMCACHED_IMG")
+	good := operandImage(ctx, t, c)
 	notMemcached := env(t, "SANDBOX_IMAGE")
 	mc := &cachev1.Memcached{ObjectMeta: metav1.ObjectMeta{Name: "broken", Namespace: ns}, Spec: cachev1.MemcachedSpec{Size: 1}}
 	if err := c.Create(ctx, mc); err != nil {
@@ -226,18 +228,38 @@ func TestDegradedNamesPodFailures(t *testing.T) {
 	scale(ctx, t, c, mc, 1)
 }
 
+// operandImage is the memcached image the operator Deployment names.
+func operandImage(ctx context.Context, t *testing.T, c client.Client) string {
+	t.Helper()
+	dep := &appsv1.Deployment{}
+	if err := c.Get(ctx, operatorKey(t), dep); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range dep.Spec.Template.Spec.Containers[0].Env {
+		if e.Name == controllers.RelatedImageEnv {
+			return e.Value
+		}
+	}
+	t.Fatalf("the operator Deployment has no %s", controllers.RelatedImageEnv)
+	return ""
+}
+
+func operatorKey(t *testing.T) client.ObjectKey {
+	return client.ObjectKey{Namespace: env(t, "OPERATOR_NAMESPACE"), Name: "memcached-operator-controller-manager"}
+}
+
 // setOperandImage points the operator at another memcached image, as a user
 // would by editing RELATED_IMAGE_MEMCACHED, and waits for the new operator pod.
 func setOperandImage(ctx context.Context, t *testing.T, c client.Client, image string) {
 	t.Helper()
-	key := client.ObjectKey{Namespace: env(t, "OPERATOR_NAMESPACE"), Name: "memcached-operator-controller-manager"}
+	key := operatorKey(t)
 	dep := &appsv1.Deployment{}
 	if err := c.Get(ctx, key, dep); err != nil {
 		t.Fatal(err)
 	}
 	patch := client.MergeFrom(dep.DeepCopy())
 	for i, e := range dep.Spec.Template.Spec.Containers[0].Env {
-		if e.Name == "RELATED_IMAGE_MEMCACHED" {
+		if e.Name == controllers.RelatedImageEnv {
 			dep.Spec.Template.Spec.Containers[0].Env[i].Value = image
 		}
 	}
