@@ -179,7 +179,7 @@ verify: $(CONTROLLER_GEN) $(KUSTOMIZE) ## Fail on drift: run generate manifests 
 ##@ Test
 
 .PHONY: test
-test: deps verify vet test-unit test-integration test-e2e docker-build test-bundle-image test-catalog test-olm scorecard scorecard-build ## Everything CI runs: drift check, unit, envtest, tutorial flow, images, catalog, OLM end to end, scorecard.
+test: deps verify vet test-unit test-integration test-e2e docker-build test-bundle-image test-catalog test-olm scorecard scorecard-build test-node ## Everything CI runs: drift check, unit, envtest, tutorial flow, images, catalog, OLM end to end, scorecard, the real-node lane.
 
 .PHONY: test-unit
 test-unit: ## Unit tests of the pure builders.

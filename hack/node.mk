@@ -79,7 +79,7 @@ deploy-images: build deps registry-up operand-images ## Build the operator image
 	@$(IMAGE_ENV) hack/image.sh $(IMG) Dockerfile . --build-arg BASE_IMAGE=$(BASE_IMAGE)
 
 .PHONY: test-node
-test-node: node-tools ## The real-node lane on a cluster of its own: operator pod, memcached answering, restricted pods, host restored.
+test-node: deps node-tools ## The real-node lane on a cluster of its own: operator pod, memcached answering, restricted pods, host restored.
 	MAKE="$(MAKE)" BIN=$(LOCALBIN) WORKDIR=$(WORKDIR) hack/test-node.sh
 
 .PHONY: test-node-run
