@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -166,12 +168,7 @@ func crdsHaveResources(_ context.Context, t *T) {
 // path that covered decides is described.
 func schemaFields(prefix string, s apiextensionsv1.JSONSchemaProps, covered func(string) bool) []string {
 	var out []string
-	keys := make([]string, 0, len(s.Properties))
-	for k := range s.Properties {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(s.Properties)) {
 		p := k
 		if prefix != "" {
 			p = prefix + "." + k

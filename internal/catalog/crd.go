@@ -4,7 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/operator-framework/api/pkg/operators/v1alpha1"
 	"github.com/operator-framework/operator-registry/alpha/declcfg"
@@ -56,12 +57,7 @@ func AnalyzeCRDs(cfg *declcfg.DeclarativeConfig, edges []graph.Edge) ([]graph.Pr
 
 func crdUpgradeProblems(old, cur *contents) []string {
 	var msgs []string
-	names := make([]string, 0, len(old.crds))
-	for n := range old.crds {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(old.crds)) {
 		o := old.crds[name]
 		n, ok := cur.crds[name]
 		if !ok {
