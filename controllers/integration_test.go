@@ -137,7 +137,7 @@ func TestIntegration(t *testing.T) {
 		}
 	}()
 
-	it := &integration{k8s: k8s, r: r, writes: writes}
+	it := &integration{k8s: k8s, r: r, writes: writes, cfg: cfg}
 
 	t.Run("creates an owned Deployment of spec.size with an Event", it.createsDeployment)
 	t.Run("scales 3 to 5 and 5 to 0", it.scales)
@@ -148,12 +148,15 @@ func TestIntegration(t *testing.T) {
 	t.Run("the API server rejects size -1 and 101", it.rejectsBadSize)
 	t.Run("ignores a Memcached in an unwatched namespace", it.ignoresUnwatched)
 	t.Run("reports a foreign Deployment of the same name", it.foreignDeployment)
+	// Last: it swaps the CRD for an older release's and back.
+	t.Run("status written before the new CRD is served ends complete", it.statusCompleteAfterCRDUpgrade)
 }
 
 type integration struct {
 	k8s    client.Client
 	r      *MemcachedReconciler
 	writes *writeCounter
+	cfg    *rest.Config
 }
 
 const (

@@ -47,6 +47,11 @@ var errNotOurs = errors.New("rename the Memcached or delete the Deployment")
 // looked at again.
 const foreignRetry = time.Minute
 
+// prunedRetry is how soon a Memcached whose status the API server pruned is
+// written again: during an upgrade the operator can start before the CRD with
+// the new status fields is served, and nothing else would queue it again.
+const prunedRetry = 10 * time.Second
+
 // progressInterval bounds how often a status that only reports progress
 // (not yet Available, not Degraded) is written for one Memcached: pods
 // become ready one by one, and a write per pod costs the API server more
@@ -112,10 +117,16 @@ func (r *MemcachedReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if wait := r.holdProgress(req.NamespacedName, mc.Status, status, now); wait > 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	if err := r.patchStatus(ctx, mc, status); err != nil {
+	pruned, err := r.patchStatus(ctx, mc, status)
+	if err != nil {
 		return ctrl.Result{}, err
 	}
 	r.lastWrite.Store(req.NamespacedName, now)
+	if len(pruned) > 0 {
+		log.FromContext(ctx).Info("the API server dropped status fields; is the CRD with them served yet? writing again later",
+			"fields", pruned, "retry", prunedRetry)
+		return ctrl.Result{RequeueAfter: prunedRetry}, nil
+	}
 	if errors.Is(applyErr, errNotOurs) {
 		return ctrl.Result{RequeueAfter: foreignRetry}, nil
 	}
@@ -193,17 +204,19 @@ func (r *MemcachedReconciler) holdProgress(key types.NamespacedName, old, status
 }
 
 // patchStatus writes status with a merge patch, and only when it changed,
-// so an idle reconcile makes no request that writes.
-func (r *MemcachedReconciler) patchStatus(ctx context.Context, mc *cachev1.Memcached, status cachev1.MemcachedStatus) error {
+// so an idle reconcile makes no request that writes. It returns the fields
+// the API server did not keep (see prunedFields).
+func (r *MemcachedReconciler) patchStatus(ctx context.Context, mc *cachev1.Memcached, status cachev1.MemcachedStatus) ([]string, error) {
 	if equality.Semantic.DeepEqual(mc.Status, status) {
-		return nil
+		return nil, nil
 	}
 	base := mc.DeepCopy()
 	mc.Status = status
 	if err := r.Status().Patch(ctx, mc, client.MergeFrom(base)); err != nil {
-		return client.IgnoreNotFound(fmt.Errorf("patch status of Memcached %s: %w", mc.Name, err))
+		return nil, client.IgnoreNotFound(fmt.Errorf("patch status of Memcached %s: %w", mc.Name, err))
 	}
-	return nil
+	// The patch response is the object as stored.
+	return prunedFields(status, mc.Status), nil
 }
 
 // SetupWithManager watches Memcacheds, the Deployments they own, and their

@@ -98,6 +98,26 @@ func deploymentFailure(dep *appsv1.Deployment) (string, bool) {
 	return "", false
 }
 
+// prunedFields names the status fields that were written (set in sent) but
+// are not stored (zero in got): the API server prunes fields the served CRD's
+// schema does not have, which happens while an upgrade has not yet replaced it.
+func prunedFields(sent, got cachev1.MemcachedStatus) []string {
+	var out []string
+	if len(sent.Nodes) > 0 && len(got.Nodes) == 0 {
+		out = append(out, "nodes")
+	}
+	if sent.ReadyReplicas != 0 && got.ReadyReplicas == 0 {
+		out = append(out, "readyReplicas")
+	}
+	if sent.ObservedGeneration != 0 && got.ObservedGeneration == 0 {
+		out = append(out, "observedGeneration")
+	}
+	if len(sent.Conditions) > 0 && len(got.Conditions) == 0 {
+		out = append(out, "conditions")
+	}
+	return out
+}
+
 // podWaitingReasons maps what the kubelet says of a waiting container to the
 // Degraded reason: states a pod does not leave by itself.
 var podWaitingReasons = map[string]string{

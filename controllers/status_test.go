@@ -235,3 +235,26 @@ func TestSlimPodKeepsFailures(t *testing.T) {
 		t.Errorf("slim pod reads %s %q, full pod %s %q", r2, m2, r1, m1)
 	}
 }
+
+func TestPrunedFields(t *testing.T) {
+	full := cachev1.MemcachedStatus{Nodes: []string{"a"}, ReadyReplicas: 1, ObservedGeneration: 3,
+		Conditions: []metav1.Condition{{Type: cachev1.ConditionAvailable, Status: metav1.ConditionTrue}}}
+	for _, tc := range []struct {
+		name string
+		got  cachev1.MemcachedStatus
+		want []string
+	}{
+		{"all kept", full, nil},
+		{"0.2.1's CRD: no readyReplicas", func() cachev1.MemcachedStatus { s := full; s.ReadyReplicas = 0; return s }(), []string{"readyReplicas"}},
+		{"0.1.0's CRD: nodes only", cachev1.MemcachedStatus{Nodes: []string{"a"}}, []string{"readyReplicas", "observedGeneration", "conditions"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := prunedFields(full, tc.got); !slices.Equal(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if got := prunedFields(cachev1.MemcachedStatus{}, cachev1.MemcachedStatus{}); got != nil {
+		t.Errorf("nothing sent, got %v", got)
+	}
+}
