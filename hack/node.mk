@@ -82,7 +82,11 @@ deploy-images: build deps registry-up operand-images ## Build the operator image
 test-node: deps node-tools ## The real-node lane on a cluster of its own: operator pod, memcached answering, restricted pods, host restored.
 	MAKE="$(MAKE)" BIN=$(LOCALBIN) WORKDIR=$(WORKDIR) hack/test-node.sh
 
+SCRAPE_IMAGE = $(IMAGE_REGISTRY_HOST)/memcached-operator-scrape-test:local
+
 .PHONY: test-node-run
-test-node-run:
-	OPERATOR_NAMESPACE=memcached-operator-system IMG=$(IMG) SANDBOX_IMAGE=$(SANDBOX_IMAGE) \
+test-node-run: deps registry-up
+	@mkdir -p $(WORKDIR)/images/scrape && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $(WORKDIR)/images/scrape/scrape ./test/node/scrape
+	@$(IMAGE_ENV) hack/image.sh $(SCRAPE_IMAGE) test/node/scrape/Containerfile $(WORKDIR)/images/scrape
+	OPERATOR_NAMESPACE=memcached-operator-system IMG=$(IMG) SANDBOX_IMAGE=$(SANDBOX_IMAGE) SCRAPE_IMAGE=$(SCRAPE_IMAGE) \
 		$(GOTEST) $(TEST_FLAGS) -count=1 -tags $(GO_TAGS),node -timeout 15m ./test/node/...
