@@ -38,7 +38,6 @@ const realNodeLabel = "memcached.example.com/node"
 
 const timeout = 3 * time.Minute
 
-
 func setup(t *testing.T) (context.Context, client.Client, string) {
 	t.Helper()
 	c, err := kubeclient.NewClient()
