@@ -78,7 +78,46 @@ func TestIntegration(t *testing.T) {
 		t.Fatal("KUBEBUILDER_ASSETS is not set: run 'make test-integration', which builds kube-apiserver and etcd into bin/")
 	}
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true)))
+	it := startIntegration(t)
 
+	t.Run("creates an owned Deployment of spec.size with an Event", it.createsDeployment)
+	t.Run("scales 3 to 5 and 5 to 0", it.scales)
+	t.Run("reverts manual drift of replicas and image", it.revertsDrift)
+	t.Run("recreates a deleted Deployment", it.recreatesDeployment)
+	t.Run("status.nodes and Available follow pods", it.statusFollowsPods)
+	t.Run("a no-op reconcile writes nothing", it.noopWritesNothing)
+	t.Run("the API server rejects size -1 and 101", it.rejectsBadSize)
+	t.Run("ignores a Memcached in an unwatched namespace", it.ignoresUnwatched)
+	t.Run("reports a foreign Deployment of the same name", it.foreignDeployment)
+	// Last: it swaps the CRD for an older release's and back.
+	t.Run("status written before the new CRD is served ends complete", it.statusCompleteAfterCRDUpgrade)
+}
+
+// startIntegration starts kube-apiserver and etcd with the Memcached CRD,
+// creates the test namespaces and runs the operator's manager watching two of
+// them. Everything stops when t ends.
+func startIntegration(t *testing.T) *integration {
+	t.Helper()
+	cfg, scheme := startEnvironment(t)
+	k8s, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	for _, ns := range []string{watchedA, watchedB, unwatched} {
+		if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, writes := startManager(t, ctx, cfg, scheme)
+	return &integration{k8s: k8s, r: r, writes: writes, cfg: cfg}
+}
+
+// startEnvironment starts envtest's kube-apiserver and etcd with the CRDs of
+// config/crd/bases installed, and returns a scheme that knows them.
+func startEnvironment(t *testing.T) (*rest.Config, *runtime.Scheme) {
+	t.Helper()
 	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
@@ -96,19 +135,13 @@ func TestIntegration(t *testing.T) {
 	if err := cachev1.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}
-	k8s, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	for _, ns := range []string{watchedA, watchedB, unwatched} {
-		if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	return cfg, scheme
+}
 
-	// The operator's own connection counts its writes.
+// startManager runs the reconciler in a manager watching watchedA and
+// watchedB until ctx ends. The operator's own connection counts its writes.
+func startManager(t *testing.T, ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme) (*MemcachedReconciler, *writeCounter) {
+	t.Helper()
 	writes := &writeCounter{}
 	opCfg := rest.CopyConfig(cfg)
 	opCfg.WrapTransport = writes.wrap
@@ -136,20 +169,7 @@ func TestIntegration(t *testing.T) {
 			t.Errorf("manager stopped: %v", err)
 		}
 	}()
-
-	it := &integration{k8s: k8s, r: r, writes: writes, cfg: cfg}
-
-	t.Run("creates an owned Deployment of spec.size with an Event", it.createsDeployment)
-	t.Run("scales 3 to 5 and 5 to 0", it.scales)
-	t.Run("reverts manual drift of replicas and image", it.revertsDrift)
-	t.Run("recreates a deleted Deployment", it.recreatesDeployment)
-	t.Run("status.nodes and Available follow pods", it.statusFollowsPods)
-	t.Run("a no-op reconcile writes nothing", it.noopWritesNothing)
-	t.Run("the API server rejects size -1 and 101", it.rejectsBadSize)
-	t.Run("ignores a Memcached in an unwatched namespace", it.ignoresUnwatched)
-	t.Run("reports a foreign Deployment of the same name", it.foreignDeployment)
-	// Last: it swaps the CRD for an older release's and back.
-	t.Run("status written before the new CRD is served ends complete", it.statusCompleteAfterCRDUpgrade)
+	return r, writes
 }
 
 type integration struct {

@@ -50,51 +50,98 @@ func benchLifecycle(args []string) error {
 	c.down()
 	defer c.down()
 
+	res, err := measureLifecycle(c, *opm, bundles)
+	if err != nil {
+		return err
+	}
+	return save(*out, "lifecycle", res, lifecycleTable(res, bundles))
+}
+
+// measureLifecycle brings the cluster and OLM up from nothing, installs
+// bundles[0], upgrades through the rest and cleans up, timing each step.
+func measureLifecycle(c *cluster, opm string, bundles []string) (lifecycleResult, error) {
 	res := lifecycleResult{Hops: map[string]float64{}, HopProfile: map[string]string{}}
 	t0 := time.Now()
 	if err := c.make("cluster-up", "olm-up"); err != nil {
-		return err
+		return res, err
 	}
 	res.ClusterAndOLMUp = time.Since(t0).Seconds()
 	k8s, err := c.client()
 	if err != nil {
-		return err
+		return res, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	const ns = "bench"
 	if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
-		return err
+		return res, err
 	}
-	o := &olm.Client{Client: k8s}
-	state := filepath.Join(c.workdir, "run-bundle")
-	opts := olm.RunOptions{Namespace: ns, OPM: *opm, StateDir: state}
+	run := &lifecycleRun{
+		k8s:  k8s,
+		olm:  &olm.Client{Client: k8s},
+		opts: olm.RunOptions{Namespace: ns, OPM: opm, StateDir: filepath.Join(c.workdir, "run-bundle")},
+		res:  &res,
+	}
+	if err := run.install(ctx, bundles[0], t0); err != nil {
+		return res, err
+	}
+	if err := run.upgrade(ctx, bundles[1:]); err != nil {
+		return res, err
+	}
+	err = run.cleanup(ctx)
+	return res, err
+}
 
-	opts.Bundle = bundles[0]
+// lifecycleRun is one pass of B3 against a cluster with OLM up; each step
+// records its time in res.
+type lifecycleRun struct {
+	k8s  client.Client
+	olm  *olm.Client
+	opts olm.RunOptions
+	res  *lifecycleResult
+}
+
+// install runs bundle to CSV Succeeded; t0 is when the cluster started coming up.
+func (r *lifecycleRun) install(ctx context.Context, bundle string, t0 time.Time) error {
+	r.opts.Bundle = bundle
 	start := time.Now()
-	if _, err := o.RunBundle(ctx, opts); err != nil {
+	if _, err := r.olm.RunBundle(ctx, r.opts); err != nil {
 		return err
 	}
-	res.RunBundle = time.Since(start).Seconds()
-	res.FirstCSVSucceeded = time.Since(t0).Seconds()
-	fmt.Printf("first CSV Succeeded %.1fs after starting from nothing\n", res.FirstCSVSucceeded)
-	for _, b := range bundles[1:] {
-		opts.Bundle = b
+	r.res.RunBundle = time.Since(start).Seconds()
+	r.res.FirstCSVSucceeded = time.Since(t0).Seconds()
+	fmt.Printf("first CSV Succeeded %.1fs after starting from nothing\n", r.res.FirstCSVSucceeded)
+	return nil
+}
+
+// upgrade runs bundle-upgrade to each of bundles in turn, one hop each.
+func (r *lifecycleRun) upgrade(ctx context.Context, bundles []string) error {
+	for _, b := range bundles {
+		r.opts.Bundle = b
 		start := time.Now()
-		inst, err := o.UpgradeBundle(ctx, opts)
+		inst, err := r.olm.UpgradeBundle(ctx, r.opts)
 		if err != nil {
 			return err
 		}
-		res.Hops[inst.CSV] = time.Since(start).Seconds()
-		res.HopProfile[inst.CSV] = hopProfile(ctx, k8s, ns, inst, start)
-		fmt.Printf("hop to %s: %.1fs (%s)\n", inst.CSV, res.Hops[inst.CSV], res.HopProfile[inst.CSV])
+		r.res.Hops[inst.CSV] = time.Since(start).Seconds()
+		r.res.HopProfile[inst.CSV] = hopProfile(ctx, r.k8s, r.opts.Namespace, inst, start)
+		fmt.Printf("hop to %s: %.1fs (%s)\n", inst.CSV, r.res.Hops[inst.CSV], r.res.HopProfile[inst.CSV])
 	}
-	start = time.Now()
-	if err := o.Cleanup(ctx, olm.CleanupOptions{Package: "memcached-operator", Namespace: ns, StateDir: state, DeleteCRDs: true}); err != nil {
+	return nil
+}
+
+// cleanup removes what the run installed, CRDs included.
+func (r *lifecycleRun) cleanup(ctx context.Context) error {
+	start := time.Now()
+	if err := r.olm.Cleanup(ctx, olm.CleanupOptions{Package: "memcached-operator", Namespace: r.opts.Namespace, StateDir: r.opts.StateDir, DeleteCRDs: true}); err != nil {
 		return err
 	}
-	res.Cleanup = time.Since(start).Seconds()
+	r.res.Cleanup = time.Since(start).Seconds()
+	return nil
+}
 
+// lifecycleTable is the Markdown table of res, each step against its target.
+func lifecycleTable(res lifecycleResult, bundles []string) string {
 	var b strings.Builder
 	b.WriteString("| step | seconds | target |\n|---|---|---|\n")
 	fmt.Fprintf(&b, "| local cluster + OLM up, from nothing running | %.1f | |\n", res.ClusterAndOLMUp)
@@ -109,7 +156,7 @@ func benchLifecycle(args []string) error {
 		fmt.Fprintf(&b, "| run bundle-upgrade hop to %s (catalog re-served, InstallPlan approved, CSV Succeeded): %s | %.1f | under 10 %s |\n", n, res.HopProfile[n], res.Hops[n], verdict(res.Hops[n] < 10))
 	}
 	fmt.Fprintf(&b, "| cleanup (Subscription, CSVs, InstallPlans, CatalogSource, OperatorGroup, CRD, waiting for each) | %.1f | |\n", res.Cleanup)
-	return save(*out, "lifecycle", res, b.String())
+	return b.String()
 }
 
 func verdict(ok bool) string {

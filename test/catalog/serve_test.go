@@ -24,6 +24,8 @@ import (
 	"github.com/operator-framework/operator-registry/pkg/client"
 
 	"github.com/example-inc/memcached-operator/internal/catalog"
+	"github.com/example-inc/memcached-operator/internal/graph"
+	"github.com/example-inc/memcached-operator/internal/wait"
 )
 
 func TestServedCatalogMatchesAnalysis(t *testing.T) {
@@ -34,15 +36,7 @@ func TestServedCatalogMatchesAnalysis(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	cfg, err := declcfg.LoadFS(ctx, os.DirFS(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	report, err := catalog.Analyze(ctx, cfg)
-	if err != nil || report.Errors() > 0 {
-		t.Fatalf("analysis: %v %v", err, report.Problems)
-	}
-
+	report := analyze(t, ctx, dir)
 	addr := serve(t, ctx, opm, dir)
 	c, err := client.NewClient(addr)
 	if err != nil {
@@ -51,7 +45,31 @@ func TestServedCatalogMatchesAnalysis(t *testing.T) {
 	defer c.Close()
 	waitHealthy(t, ctx, c)
 
-	// Packages.
+	checkPackages(t, ctx, c, report)
+	checkChannels(t, ctx, c, report)
+	served, targets := servedEdges(t, ctx, c)
+	checkEdges(t, report, served)
+	checkReplacements(t, ctx, c, report, targets)
+}
+
+// analyze loads the catalog in dir and runs the upgrade analysis on it, which
+// must find no errors.
+func analyze(t *testing.T, ctx context.Context, dir string) *graph.Report {
+	t.Helper()
+	cfg, err := declcfg.LoadFS(ctx, os.DirFS(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, err := catalog.Analyze(ctx, cfg)
+	if err != nil || report.Errors() > 0 {
+		t.Fatalf("analysis: %v %v", err, report.Problems)
+	}
+	return report
+}
+
+// checkPackages: the catalog serves the analysed package and no other.
+func checkPackages(t *testing.T, ctx context.Context, c *client.Client, report *graph.Report) {
+	t.Helper()
 	st, err := c.Registry.ListPackages(ctx, &api.ListPackageRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -70,8 +88,12 @@ func TestServedCatalogMatchesAnalysis(t *testing.T) {
 	if !slices.Equal(names, []string{report.Package}) {
 		t.Fatalf("packages = %v, want [%s]", names, report.Package)
 	}
+}
 
-	// Channels, their heads and the default channel.
+// checkChannels: channels, their heads and the default channel are served as
+// the analysis says.
+func checkChannels(t *testing.T, ctx context.Context, c *client.Client, report *graph.Report) {
+	t.Helper()
 	pkg, err := c.GetPackage(ctx, report.Package)
 	if err != nil {
 		t.Fatal(err)
@@ -93,11 +115,15 @@ func TestServedCatalogMatchesAnalysis(t *testing.T) {
 			t.Errorf("channel %s: bundle for channel = %v (%v), want %s", ch.Name, b.GetCsvName(), err, ch.Head)
 		}
 	}
+}
 
-	// Every replaces/skips edge the analysis found is served; any other
-	// served edge leads to a bundle the analysis reports as pruned.
-	served := map[string]bool{}
-	targets := map[string][]string{} // channel:from -> served targets
+// servedEdges lists the replaces/skips edges the catalog serves, as
+// "channel:from>to", and the served targets of each "channel:from". Every
+// bundle must be served with its manifests inline.
+func servedEdges(t *testing.T, ctx context.Context, c *client.Client) (served map[string]bool, targets map[string][]string) {
+	t.Helper()
+	served = map[string]bool{}
+	targets = map[string][]string{}
 	it, err := c.ListBundles(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -117,6 +143,13 @@ func TestServedCatalogMatchesAnalysis(t *testing.T) {
 	if err := it.Error(); err != nil {
 		t.Fatal(err)
 	}
+	return served, targets
+}
+
+// checkEdges: every replaces/skips edge the analysis found is served; any
+// other served edge leads to a bundle the analysis reports as pruned.
+func checkEdges(t *testing.T, report *graph.Report, served map[string]bool) {
+	t.Helper()
 	pruned := map[string]bool{}
 	for _, ch := range report.Channels {
 		for _, s := range ch.Skipped {
@@ -144,8 +177,12 @@ func TestServedCatalogMatchesAnalysis(t *testing.T) {
 			t.Errorf("served edge %s is neither predicted nor to a pruned bundle", key)
 		}
 	}
+}
 
-	// The bundle that replaces a given one, where the catalog names one.
+// checkReplacements: the bundle that replaces a given one, where the catalog
+// names exactly one, is the one served for that edge.
+func checkReplacements(t *testing.T, ctx context.Context, c *client.Client, report *graph.Report, targets map[string][]string) {
+	t.Helper()
 	for key, tos := range targets {
 		if len(tos) != 1 {
 			continue
@@ -188,14 +225,14 @@ func serve(t *testing.T, ctx context.Context, opm, dir string) string {
 
 func waitHealthy(t *testing.T, ctx context.Context, c *client.Client) {
 	t.Helper()
-	for {
-		if ok, _ := c.HealthCheck(ctx, 2*time.Second); ok {
-			return
+	err := wait.For(ctx, wait.Options{What: "opm serve to become healthy", Interval: 200 * time.Millisecond}, func(ctx context.Context) (bool, string, error) {
+		ok, err := c.HealthCheck(ctx, 2*time.Second)
+		if err != nil {
+			return false, err.Error(), nil
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatal("opm serve did not become healthy")
-		case <-time.After(200 * time.Millisecond):
-		}
+		return ok, "", nil
+	})
+	if err != nil {
+		t.Fatalf("opm serve did not become healthy: %v", err)
 	}
 }

@@ -35,6 +35,38 @@ func TestBundleImageRendersBackIdentical(t *testing.T) {
 	if opm == "" || img == "" {
 		t.Fatal("OPM and BUNDLE_IMG must be set: run 'make test-bundle-image'")
 	}
+	b := render(t, opm, img)
+	if b.Schema != "olm.bundle" || b.Image != img {
+		t.Errorf("rendered %s %q from %q, want olm.bundle from %s", b.Schema, b.Name, b.Image, img)
+	}
+
+	annotations := readYAML(t, filepath.Join("..", "..", "bundle", "metadata", "annotations.yaml"))["annotations"].(map[string]any)
+	if b.Package != annotations["operators.operatorframework.io.bundle.package.v1"] {
+		t.Errorf("package = %q, want %q", b.Package, annotations["operators.operatorframework.io.bundle.package.v1"])
+	}
+
+	// Every manifest in bundle/manifests, and nothing else, is in the image.
+	want := bundleManifests(t)
+	got, gvks := imageObjects(t, b)
+	if len(got) != len(want) {
+		t.Errorf("image holds %d objects, bundle/ %d: %v vs %v", len(got), len(want), keys(got), keys(want))
+	}
+	for k, w := range want {
+		if !reflect.DeepEqual(got[k], w) {
+			t.Errorf("%s in the image differs from bundle/", k)
+		}
+	}
+	if len(gvks) != 1 || gvks[0] != "cache.example.com/v1/Memcached" {
+		t.Errorf("olm.gvk properties = %v, want the Memcached v1 API", gvks)
+	}
+	if b.Name != want["ClusterServiceVersion/"+b.Name]["metadata"].(map[string]any)["name"] {
+		t.Errorf("bundle name %q is not the CSV's", b.Name)
+	}
+}
+
+// render is the bundle image img as opm renders it from the registry.
+func render(t *testing.T, opm, img string) renderedBundle {
+	t.Helper()
 	out, err := exec.Command(opm, "render", img, "--use-http", "-o", "json").Output()
 	if err != nil {
 		var stderr []byte
@@ -47,16 +79,12 @@ func TestBundleImageRendersBackIdentical(t *testing.T) {
 	if err := json.Unmarshal(out, &b); err != nil {
 		t.Fatalf("opm render output: %v\n%s", err, out)
 	}
-	if b.Schema != "olm.bundle" || b.Image != img {
-		t.Errorf("rendered %s %q from %q, want olm.bundle from %s", b.Schema, b.Name, b.Image, img)
-	}
+	return b
+}
 
-	annotations := readYAML(t, filepath.Join("..", "..", "bundle", "metadata", "annotations.yaml"))["annotations"].(map[string]any)
-	if b.Package != annotations["operators.operatorframework.io.bundle.package.v1"] {
-		t.Errorf("package = %q, want %q", b.Package, annotations["operators.operatorframework.io.bundle.package.v1"])
-	}
-
-	// Every manifest in bundle/manifests, and nothing else, is in the image.
+// bundleManifests are the objects in bundle/manifests by key.
+func bundleManifests(t *testing.T) map[string]map[string]any {
+	t.Helper()
 	want := map[string]map[string]any{}
 	files, err := filepath.Glob(filepath.Join("..", "..", "bundle", "manifests", "*.yaml"))
 	if err != nil || len(files) == 0 {
@@ -66,6 +94,13 @@ func TestBundleImageRendersBackIdentical(t *testing.T) {
 		obj := readYAML(t, f)
 		want[key(obj)] = obj
 	}
+	return want
+}
+
+// imageObjects decodes the rendered bundle's olm.bundle.object properties by
+// key, and lists its olm.gvk properties as group/version/kind.
+func imageObjects(t *testing.T, b renderedBundle) (map[string]map[string]any, []string) {
+	t.Helper()
 	got := map[string]map[string]any{}
 	var gvks []string
 	for _, p := range b.Properties {
@@ -92,20 +127,7 @@ func TestBundleImageRendersBackIdentical(t *testing.T) {
 			gvks = append(gvks, g.Group+"/"+g.Version+"/"+g.Kind)
 		}
 	}
-	if len(got) != len(want) {
-		t.Errorf("image holds %d objects, bundle/ %d: %v vs %v", len(got), len(want), keys(got), keys(want))
-	}
-	for k, w := range want {
-		if !reflect.DeepEqual(got[k], w) {
-			t.Errorf("%s in the image differs from bundle/", k)
-		}
-	}
-	if len(gvks) != 1 || gvks[0] != "cache.example.com/v1/Memcached" {
-		t.Errorf("olm.gvk properties = %v, want the Memcached v1 API", gvks)
-	}
-	if b.Name != want["ClusterServiceVersion/"+b.Name]["metadata"].(map[string]any)["name"] {
-		t.Errorf("bundle name %q is not the CSV's", b.Name)
-	}
+	return got, gvks
 }
 
 func key(obj map[string]any) string {
