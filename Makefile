@@ -439,3 +439,4 @@ undeploy: $(KUSTOMIZE) $(KUBECTL) ## Remove what deploy installed.
 	$(KUSTOMIZE) build config/default | $(KUBECTL) delete --ignore-not-found -f -
 
 include hack/node.mk
+include hack/olm.mk

@@ -1,13 +1,26 @@
 #!/usr/bin/env bash
 # Runs the Operator Lifecycle Manager (OLM's olm and catalog operators, built
-# from their module) as local processes against the cluster KUBECONFIG names.
+# from their module) against the cluster KUBECONFIG names, in one of two lanes:
+#   local       (default) as local processes; catalogs are reached through
+#               CatalogSources with spec.address (opm serve on 127.0.0.1)
+#   in-cluster  as Deployments in namespace olm from our images (hack/olm/*.yaml,
+#               make olm-images), as on any cluster: OLM runs catalog images'
+#               registry pods and unpacks bundle images itself. Needs a node
+#               that runs pods (make cluster-up NODE_LANE=real).
+# Either way OLM's CRDs, its namespaces, the OLMConfig and the global
+# OperatorGroup (hack/olm/base.yaml) are installed first; `down` stops or
+# removes the operators and leaves those.
 #
 # usage: hack/olm.sh up|down|status
-# env:   OLM, OLM_CATALOG, KUBECTL (binaries), OLM_CRDS (dir of OLM's CRDs),
-#        STATE (dir for logs, pids and certs)
+# env:   OLM_LANE (local or in-cluster), KUBECTL, OLM_CRDS (dir of OLM's CRDs);
+#        local: OLM, OLM_CATALOG (binaries), STATE (dir for logs, pids and certs);
+#        in-cluster: OLM_IMAGE, OLM_OPM_IMAGE, OLM_UTIL_IMAGE (the images the
+#        manifests run)
 set -euo pipefail
 : "${KUBECONFIG:?}" "${KUBECTL:?}" "${STATE:?}"
 mkdir -p "$STATE"
+lane=${OLM_LANE:-local}
+manifests=$(cd "$(dirname "$0")" && pwd)/olm
 
 running() { [ -f "$STATE/$1.pid" ] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/null; }
 
@@ -30,6 +43,59 @@ wait_for() {
 	return 1
 }
 
+# install_base: OLM's CRDs, then its namespaces, the OLMConfig and the global
+# OperatorGroup (both lanes).
+install_base() {
+	: "${OLM_CRDS:?}"
+	echo "==> installing OLM's CRDs, namespaces, OLMConfig and the global OperatorGroup"
+	# Server-side: the ClusterServiceVersion CRD is too large for client-side apply.
+	"$KUBECTL" apply --server-side --force-conflicts -f "$OLM_CRDS" >/dev/null
+	"$KUBECTL" wait --for=condition=Established --timeout=60s -f "$OLM_CRDS" >/dev/null
+	"$KUBECTL" apply --server-side -f "$manifests/base.yaml" >/dev/null
+}
+
+# in_cluster_deployments: the names of OLM's Deployments in the cluster, if any.
+in_cluster_deployments() {
+	"$KUBECTL" -n olm get deployment olm-operator catalog-operator --ignore-not-found -o name 2>/dev/null
+}
+
+# in_cluster_manifests: the in-cluster lane's objects, images filled in.
+in_cluster_manifests() {
+	: "${OLM_IMAGE:?}" "${OLM_OPM_IMAGE:?}" "${OLM_UTIL_IMAGE:?}"
+	for f in rbac olm-operator catalog-operator; do
+		echo "---"
+		sed -e "s#@OLM_IMAGE@#$OLM_IMAGE#g" -e "s#@OLM_OPM_IMAGE@#$OLM_OPM_IMAGE#g" \
+			-e "s#@OLM_UTIL_IMAGE@#$OLM_UTIL_IMAGE#g" "$manifests/$f.yaml"
+	done
+}
+
+start_in_cluster() {
+	local t0=$SECONDS
+	# Two OLMs would fight over every object: the local lane's processes go.
+	if running olm || running catalog; then
+		echo "==> stopping the local OLM processes (OLM_LANE=local)"
+		stop
+	fi
+	install_base
+	echo "==> starting OLM in the cluster ($OLM_IMAGE)"
+	in_cluster_manifests | "$KUBECTL" apply --server-side -f - >/dev/null
+	for d in olm-operator catalog-operator; do
+		if ! "$KUBECTL" -n olm rollout status "deployment/$d" --timeout=180s >/dev/null; then
+			echo "error: OLM's $d did not become available in 180s; its pods:" >&2
+			"$KUBECTL" -n olm get pods -l "app=$d" -o wide >&2
+			"$KUBECTL" -n olm describe pods -l "app=$d" 2>/dev/null | sed -n '/^Events:/,$p' | tail -15 >&2
+			exit 1
+		fi
+	done
+	echo "OLM is running in the cluster (namespace olm, $((SECONDS - t0))s)"
+}
+
+stop_in_cluster() {
+	in_cluster_manifests | "$KUBECTL" delete --ignore-not-found -f - >/dev/null
+	"$KUBECTL" -n olm wait --for=delete pod -l 'app in (olm-operator,catalog-operator)' --timeout=60s >/dev/null 2>&1 || true
+	echo "OLM removed from the cluster (its CRDs, namespaces, OLMConfig and global OperatorGroup stay)"
+}
+
 start() {
 	: "${OLM:?}" "${OLM_CATALOG:?}" "${OLM_CRDS:?}"
 	if running olm && running catalog; then
@@ -37,28 +103,11 @@ start() {
 		return
 	fi
 	stop
-	echo "==> installing OLM's CRDs, namespaces, OLMConfig and the global OperatorGroup"
-	# Server-side: the ClusterServiceVersion CRD is too large for client-side apply.
-	"$KUBECTL" apply --server-side --force-conflicts -f "$OLM_CRDS" >/dev/null
-	"$KUBECTL" wait --for=condition=Established --timeout=60s -f "$OLM_CRDS" >/dev/null
-	"$KUBECTL" apply --server-side -f - >/dev/null <<'YAML'
-apiVersion: v1
-kind: Namespace
-metadata: {name: olm}
----
-apiVersion: v1
-kind: Namespace
-metadata: {name: operators}
----
-apiVersion: operators.coreos.com/v1
-kind: OperatorGroup
-metadata: {name: global-operators, namespace: operators}
----
-apiVersion: operators.coreos.com/v1
-kind: OLMConfig
-metadata: {name: cluster}
-spec: {features: {disableCopiedCSVs: true}}
-YAML
+	if [ -n "$(in_cluster_deployments)" ]; then
+		echo "error: OLM runs in the cluster (namespace olm); remove it first: make olm-down OLM_LANE=in-cluster" >&2
+		exit 1
+	fi
+	install_base
 	# Both operators serve health on :8080 unless given a certificate; the
 	# catalog operator gets a self-signed one and moves to :8443.
 	if [ ! -f "$STATE/tls.crt" ]; then
@@ -78,13 +127,17 @@ YAML
 	echo "OLM is running"
 }
 
-case ${1:-} in
-up) start ;;
-down) stop ;;
-status)
+case $lane/${1:-} in
+local/up) start ;;
+local/down) stop ;;
+local/status)
 	for p in olm catalog; do
 		if running $p; then echo "$p: running (pid $(cat "$STATE/$p.pid"))"; else echo "$p: stopped"; fi
 	done
 	;;
-*) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+in-cluster/up) start_in_cluster ;;
+in-cluster/down) stop_in_cluster ;;
+in-cluster/status) "$KUBECTL" -n olm get deployments,pods -o wide ;;
+local/* | in-cluster/*) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+*) echo "error: OLM_LANE=$lane: want local or in-cluster" >&2; exit 2 ;;
 esac

@@ -1,0 +1,71 @@
+# OLM in the cluster (included by the Makefile): OLM's own images, built here,
+# and the lane switch of olm-up/olm-down. OLM_LANE=local (the default) runs
+# OLM's operators as local processes, as `make test` does; OLM_LANE=in-cluster
+# runs them as Deployments on the real node (make cluster-up NODE_LANE=real)
+# from these images, so that OLM serves catalog images and unpacks bundle
+# images itself, as on any cluster.
+
+##@ OLM in the cluster (make olm-up OLM_LANE=in-cluster, on a cluster with a real node)
+
+# Where OLM runs: `local` (processes on this machine) or `in-cluster`.
+OLM_LANE ?= local
+ifeq ($(filter local in-cluster,$(OLM_LANE)),)
+$(error OLM_LANE=$(OLM_LANE): want local or in-cluster)
+endif
+
+OLM_VERSION ?= $(or $(shell $(TOOL_VERSION) olm github.com/operator-framework/operator-lifecycle-manager),$(error OLM_VERSION: cannot read it from hack/tools/olm/go.mod))
+# OLM's images, pulled by the node from the local registry (IMAGE_REGISTRY_HOST
+# is mirrored there, hack/node.mk).
+OLM_IMG ?= $(IMAGE_REGISTRY_HOST)/olm:$(OLM_VERSION)
+OLM_OPM_IMG ?= $(IMAGE_REGISTRY_HOST)/opm:$(OPERATOR_REGISTRY_VERSION)
+OLM_UTIL_IMG ?= $(IMAGE_REGISTRY_HOST)/olm-util:$(OLM_VERSION)
+# A static busybox gives the opm and util images their shell and applets
+# (Debian's busybox-static).
+BUSYBOX ?= /bin/busybox
+
+CPB := $(LOCALBIN)/cpb
+COPY_CONTENT := $(LOCALBIN)/copy-content
+GRPC_HEALTH_PROBE := $(LOCALBIN)/grpc_health_probe
+
+$(CPB): hack/tools/olm/go.mod hack/tools/olm/go.sum
+	$(BUILD_TOOL) olm $@ github.com/operator-framework/operator-lifecycle-manager/util/cpb -ldflags "-s -w"
+$(COPY_CONTENT): hack/tools/olm/go.mod hack/tools/olm/go.sum
+	$(BUILD_TOOL) olm $@ github.com/operator-framework/operator-lifecycle-manager/cmd/copy-content -ldflags "-s -w"
+$(GRPC_HEALTH_PROBE): hack/tools/grpc-health-probe/go.mod hack/tools/grpc-health-probe/go.sum
+	$(BUILD_TOOL) grpc-health-probe $@ github.com/grpc-ecosystem/grpc-health-probe -ldflags "-s -w"
+
+# The opm image (hack/opm-image.sh, hack/images/opm) carries grpc_health_probe,
+# which OLM's registry pods run, so catalog images built on it (catalog-build)
+# can be served by OLM.
+opm-image: $(GRPC_HEALTH_PROBE)
+opm-image: export GRPC_HEALTH_PROBE := $(GRPC_HEALTH_PROBE)
+opm-image: export BUSYBOX := $(BUSYBOX)
+
+OPM_IMAGE_ENV = $(IMAGE_ENV) OPM=$(OPM) OPM_IMAGE=$(OLM_OPM_IMG) WORKDIR=$(WORKDIR) \
+	GRPC_HEALTH_PROBE=$(GRPC_HEALTH_PROBE) BUSYBOX=$(BUSYBOX)
+
+.PHONY: olm-opm-image
+olm-opm-image: $(OPM) $(GRPC_HEALTH_PROBE) deps registry-up ## Build the opm image OLM_OPM_IMG (opm, grpc_health_probe, sh; /configs) and push it to the local registry.
+	@$(OPM_IMAGE_ENV) hack/opm-image.sh
+
+.PHONY: olm-images
+olm-images: $(OLM) $(OLM_CATALOG) $(CPB) $(COPY_CONTENT) olm-opm-image ## Build OLM's images (OLM_IMG, OLM_OPM_IMG, OLM_UTIL_IMG) and push them to the local registry.
+	@mkdir -p $(WORKDIR)/images/olm $(WORKDIR)/images/olm-util
+	@cp $(OLM) $(WORKDIR)/images/olm/olm && cp $(OLM_CATALOG) $(WORKDIR)/images/olm/catalog
+	@$(IMAGE_ENV) hack/image.sh $(OLM_IMG) hack/images/olm/Containerfile $(WORKDIR)/images/olm
+	@cp $(CPB) $(COPY_CONTENT) $(BUSYBOX) $(WORKDIR)/images/olm-util/
+	@$(IMAGE_ENV) hack/image.sh $(OLM_UTIL_IMG) hack/images/util/Containerfile $(WORKDIR)/images/olm-util
+
+# olm-up/olm-down (Makefile) take the lane from here.
+OLM_ENV += OLM_LANE=$(OLM_LANE) OLM_IMAGE=$(OLM_IMG) OLM_OPM_IMAGE=$(OLM_OPM_IMG) OLM_UTIL_IMAGE=$(OLM_UTIL_IMG)
+olm-up: $(if $(filter in-cluster,$(OLM_LANE)),olm-images)
+
+.PHONY: catalog-images
+catalog-images: olm-opm-image ## Build and push the catalog image CATALOG_IMG (catalog/, on OLM_OPM_IMG) and the bundle image BUNDLE_IMG (bundle/), for OLM in the cluster.
+	@$(IMAGE_ENV) hack/image.sh $(CATALOG_IMG) catalog.Dockerfile . --build-arg OPM_IMAGE=$(OLM_OPM_IMG)
+	@$(IMAGE_ENV) hack/image.sh $(BUNDLE_IMG) bundle.Dockerfile .
+
+.PHONY: test-olm-node
+test-olm-node: catalog-images deploy-images ## On the real-node cluster with OLM in it: OLM serves the catalog image, unpacks the bundle image, runs the operator.
+	CATALOG_IMG=$(CATALOG_IMG) BUNDLE_IMG=$(BUNDLE_IMG) IMG=$(IMG) PACKAGE=$(PACKAGE) VERSION=$(VERSION) CHANNEL=$(DEFAULT_CHANNEL) \
+		$(GOTEST) $(TEST_FLAGS) -count=1 -tags $(GO_TAGS),olmnode -timeout 15m ./test/olm-node/...

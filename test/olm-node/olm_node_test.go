@@ -1,0 +1,496 @@
+//go:build olmnode
+
+// Package olmnode proves OLM running in the cluster (make olm-up
+// OLM_LANE=in-cluster, on the real node) does what it does on any cluster
+// with our images: it runs the registry pod of our catalog image and
+// connects to it, unpacks our bundle image with a Job, and runs the operator
+// from our operator image, every pod on the real node under the restricted
+// Pod Security Standard.
+//
+// Run with make test-olm-node: it builds and pushes the catalog, bundle and
+// operator images first.
+package olmnode
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	operatorsv1 "github.com/operator-framework/api/pkg/operators/v1"
+	operatorsv1alpha1 "github.com/operator-framework/api/pkg/operators/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/example-inc/memcached-operator/internal/kubeclient"
+	"github.com/example-inc/memcached-operator/internal/olm"
+)
+
+const (
+	// realNodeLabel marks the real node (hack/node.sh); kwok's fake nodes lack it.
+	realNodeLabel = "memcached.example.com/node"
+	// olmNamespace is where make olm-up OLM_LANE=in-cluster runs OLM.
+	olmNamespace = "olm"
+	// catalogSourceLabel names the CatalogSource on the registry pods OLM runs.
+	catalogSourceLabel = "olm.catalogSource"
+	// bundleUnpackRefLabel names the ConfigMap an unpack Job fills (OLM's
+	// bundle.BundleUnpackRefLabel).
+	bundleUnpackRefLabel = "operatorframework.io/bundle-unpack-ref"
+	// bundleLookupPacked is the condition OLM removes from a bundle lookup once
+	// the unpacked bundle is in the InstallPlan's steps (OLM's
+	// resolver.BundleLookupConditionPacked).
+	bundleLookupPacked operatorsv1alpha1.BundleLookupConditionType = "BundleLookupNotPersisted"
+	// workloadUserID is the uid --set-workload-user-id gives OLM's workloads.
+	workloadUserID = int64(1001)
+
+	// catalogTimeout bounds pulling the catalog image and starting its
+	// registry pod; installTimeout resolving, unpacking and installing.
+	catalogTimeout = 3 * time.Minute
+	installTimeout = 5 * time.Minute
+)
+
+// env is what the test reads from make test-olm-node and finds in the cluster.
+type env struct {
+	k8s client.Client
+	olm *olm.Client
+	// catalogImage, bundleImage and operatorImage are the images under test.
+	catalogImage, bundleImage, operatorImage string
+	pkg, csv, channel                        string
+	// node is the real node's name; ns the test's namespace.
+	node, ns string
+}
+
+func setup(t *testing.T) (context.Context, *env) {
+	t.Helper()
+	e := &env{
+		catalogImage: getenv(t, "CATALOG_IMG"), bundleImage: getenv(t, "BUNDLE_IMG"), operatorImage: getenv(t, "IMG"),
+		pkg: getenv(t, "PACKAGE"), channel: getenv(t, "CHANNEL"),
+	}
+	e.csv = e.pkg + ".v" + getenv(t, "VERSION")
+	c, err := kubeclient.NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.k8s, e.olm = c, &olm.Client{Client: c}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	t.Cleanup(cancel)
+	e.node = realNode(ctx, t, c)
+	requireOLMInCluster(ctx, t, c, e.node)
+	e.ns = namespace(ctx, t, e)
+	return ctx, e
+}
+
+// TestInstallFromCatalogImage: a CatalogSource naming our catalog image
+// connects (OLM runs its registry pod), a Subscription to the channel's
+// version installs it (OLM unpacks the bundle image with a Job) and the
+// operator runs from our image on the real node.
+func TestInstallFromCatalogImage(t *testing.T) {
+	ctx, e := setup(t)
+	cs, sub := e.pkg+"-catalog", e.pkg+"-sub"
+	// On failure, what OLM reports and what the node does with the pods,
+	// before the namespace goes.
+	t.Cleanup(func() {
+		if t.Failed() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			t.Logf("what OLM reports:\n%s%s", e.olm.Diagnose(ctx, e.ns, sub), e.describePods(ctx))
+		}
+	})
+
+	start := time.Now()
+	e.createCatalogSource(ctx, t, cs)
+	if err := e.olm.WaitForCatalog(within(ctx, t, catalogTimeout), e.ns, cs); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("CatalogSource %s READY after %s", cs, since(start))
+	e.checkRegistryPod(ctx, t, cs)
+
+	start = time.Now()
+	e.subscribe(ctx, t, cs, sub)
+	if err := e.olm.WaitForCSV(within(ctx, t, installTimeout), e.ns, e.csv, sub); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("ClusterServiceVersion %s Succeeded after %s", e.csv, since(start))
+	e.checkBundleUnpacked(ctx, t, sub)
+	e.checkOperatorPod(ctx, t)
+}
+
+// createCatalogSource serves the catalog image through OLM: sourceType grpc
+// with an image and no address, so OLM runs the registry pod and its Service.
+func (e *env) createCatalogSource(ctx context.Context, t *testing.T, name string) {
+	t.Helper()
+	cs := &operatorsv1alpha1.CatalogSource{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.ns},
+		Spec: operatorsv1alpha1.CatalogSourceSpec{
+			SourceType:  operatorsv1alpha1.SourceTypeGrpc,
+			Image:       e.catalogImage,
+			DisplayName: e.pkg + " (catalog image)",
+			Publisher:   "example-inc",
+		},
+	}
+	if err := e.k8s.Create(ctx, cs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// checkRegistryPod: the catalog is served by a pod OLM made from our catalog
+// image, running on the real node as OLM's workload user.
+func (e *env) checkRegistryPod(ctx context.Context, t *testing.T, cs string) {
+	t.Helper()
+	pods := e.pods(ctx, t, client.MatchingLabels{catalogSourceLabel: cs})
+	if len(pods) != 1 {
+		t.Fatalf("CatalogSource %s: want 1 registry pod, got %d", cs, len(pods))
+	}
+	p := pods[0]
+	e.checkOnRealNode(t, p, corev1.PodRunning)
+	if got := p.Spec.Containers[0].Image; got != e.catalogImage {
+		t.Errorf("registry pod %s runs %s, want the catalog image %s", p.Name, got, e.catalogImage)
+	}
+	if sc := p.Spec.SecurityContext; sc == nil || sc.RunAsUser == nil || *sc.RunAsUser != workloadUserID {
+		t.Errorf("registry pod %s: want runAsUser %d (--set-workload-user-id), got %+v", p.Name, workloadUserID, sc)
+	}
+	svc := &corev1.Service{}
+	if err := e.k8s.Get(ctx, client.ObjectKey{Namespace: e.ns, Name: cs}, svc); err != nil {
+		t.Errorf("the registry Service OLM dials: %v", err)
+	}
+	t.Logf("registry pod %s on node %s from %s (%s)", p.Name, p.Spec.NodeName, e.catalogImage, p.Status.ContainerStatuses[0].ImageID)
+}
+
+// subscribe installs the channel's version (startingCSV) with automatic
+// approval, for the test's namespace only (OwnNamespace): an operator for all
+// namespaces would fight over Memcacheds with any other install of it.
+func (e *env) subscribe(ctx context.Context, t *testing.T, cs, name string) {
+	t.Helper()
+	og := &operatorsv1.OperatorGroup{
+		ObjectMeta: metav1.ObjectMeta{Name: e.pkg + "-og", Namespace: e.ns},
+		Spec:       operatorsv1.OperatorGroupSpec{TargetNamespaces: []string{e.ns}},
+	}
+	sub := &operatorsv1alpha1.Subscription{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.ns},
+		Spec: &operatorsv1alpha1.SubscriptionSpec{
+			CatalogSource: cs, CatalogSourceNamespace: e.ns,
+			Package: e.pkg, Channel: e.channel, StartingCSV: e.csv,
+			InstallPlanApproval: operatorsv1alpha1.ApprovalAutomatic,
+		},
+	}
+	for _, obj := range []client.Object{og, sub} {
+		if err := e.k8s.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// checkBundleUnpacked: the catalog names the bundle by image, so OLM pulled
+// it: the InstallPlan's bundle lookup for our bundle image completed, its
+// steps come from the ConfigMap the unpack Job filled, and that Job ran the
+// bundle image on the real node.
+func (e *env) checkBundleUnpacked(ctx context.Context, t *testing.T, sub string) {
+	t.Helper()
+	plan := e.installPlan(ctx, t, sub)
+	i := slices.IndexFunc(plan.Status.BundleLookups, func(l operatorsv1alpha1.BundleLookup) bool { return l.Path == e.bundleImage })
+	if i < 0 {
+		t.Fatalf("InstallPlan %s: no bundle lookup for %s (the catalog must name the bundle by image): %+v", plan.Name, e.bundleImage, plan.Status.BundleLookups)
+	}
+	lookup := plan.Status.BundleLookups[i]
+	if lookup.Identifier != e.csv {
+		t.Errorf("bundle lookup %s is for %s, want %s", lookup.Path, lookup.Identifier, e.csv)
+	}
+	for _, c := range []operatorsv1alpha1.BundleLookupConditionType{operatorsv1alpha1.BundleLookupPending, operatorsv1alpha1.BundleLookupFailed, bundleLookupPacked} {
+		if got := lookup.GetCondition(c); got.Status == corev1.ConditionTrue {
+			t.Errorf("bundle lookup %s: %s=True (%s: %s), want the lookup complete", lookup.Path, c, got.Reason, got.Message)
+		}
+	}
+	cm := unpackedConfigMap(t, plan)
+	e.checkConfigMap(ctx, t, cm)
+	e.checkUnpackJob(ctx, t, cm)
+}
+
+// installPlan is the plan the Subscription names (complete: its CSV succeeded).
+func (e *env) installPlan(ctx context.Context, t *testing.T, sub string) *operatorsv1alpha1.InstallPlan {
+	t.Helper()
+	s := &operatorsv1alpha1.Subscription{}
+	if err := e.k8s.Get(ctx, client.ObjectKey{Namespace: e.ns, Name: sub}, s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Status.InstallPlanRef == nil {
+		t.Fatalf("Subscription %s names no InstallPlan", sub)
+	}
+	plan := &operatorsv1alpha1.InstallPlan{}
+	if err := e.k8s.Get(ctx, client.ObjectKey{Namespace: e.ns, Name: s.Status.InstallPlanRef.Name}, plan); err != nil {
+		t.Fatal(err)
+	}
+	if plan.Status.Phase != operatorsv1alpha1.InstallPlanPhaseComplete {
+		t.Errorf("InstallPlan %s: phase %s, want Complete", plan.Name, plan.Status.Phase)
+	}
+	return plan
+}
+
+// unpackedConfigMap is the ConfigMap an unpacked bundle's steps refer to:
+// OLM replaces each step's manifest with such a reference.
+func unpackedConfigMap(t *testing.T, plan *operatorsv1alpha1.InstallPlan) string {
+	t.Helper()
+	names := map[string]bool{}
+	for _, s := range plan.Status.Plan {
+		var ref struct{ Kind, Name string }
+		if s.Resource.Manifest == "" || json.Unmarshal([]byte(s.Resource.Manifest), &ref) != nil || ref.Kind != "ConfigMap" {
+			continue
+		}
+		names[ref.Name] = true
+	}
+	if len(names) != 1 {
+		t.Fatalf("InstallPlan %s: want the steps of one unpacked bundle ConfigMap, got %v", plan.Name, names)
+	}
+	for n := range names {
+		return n
+	}
+	return ""
+}
+
+// checkConfigMap: the unpacked bundle holds our package and its CSV.
+func (e *env) checkConfigMap(ctx context.Context, t *testing.T, name string) {
+	t.Helper()
+	cm := &corev1.ConfigMap{}
+	if err := e.k8s.Get(ctx, client.ObjectKey{Namespace: e.ns, Name: name}, cm); err != nil {
+		t.Fatalf("unpacked bundle ConfigMap: %v", err)
+	}
+	if got := cm.Annotations["operators.operatorframework.io.bundle.package.v1"]; got != e.pkg {
+		t.Errorf("ConfigMap %s: bundle package %q, want %q", name, got, e.pkg)
+	}
+	keys := append(slices.Collect(maps.Keys(cm.Data)), slices.Collect(maps.Keys(cm.BinaryData))...)
+	if !slices.ContainsFunc(keys, func(k string) bool { return strings.HasSuffix(k, ".clusterserviceversion.yaml") }) {
+		t.Errorf("ConfigMap %s holds no CSV: %v", name, keys)
+	}
+}
+
+// checkUnpackJob: the Job that filled the ConfigMap pulled our bundle image
+// and its pod ran to completion on the real node.
+func (e *env) checkUnpackJob(ctx context.Context, t *testing.T, name string) {
+	t.Helper()
+	job := &batchv1.Job{}
+	if err := e.k8s.Get(ctx, client.ObjectKey{Namespace: e.ns, Name: name}, job); err != nil {
+		t.Fatalf("unpack Job for ConfigMap %s: %v", name, err)
+	}
+	if job.Labels[bundleUnpackRefLabel] != name || job.Status.Succeeded < 1 {
+		t.Errorf("unpack Job %s: label %s=%q, %d succeeded; want %q and 1", name, bundleUnpackRefLabel, job.Labels[bundleUnpackRefLabel], job.Status.Succeeded, name)
+	}
+	images := []string{}
+	for _, c := range job.Spec.Template.Spec.InitContainers {
+		images = append(images, c.Image)
+	}
+	if !slices.Contains(images, e.bundleImage) {
+		t.Errorf("unpack Job %s runs %v, not the bundle image %s", name, images, e.bundleImage)
+	}
+	pods := e.pods(ctx, t, client.MatchingLabels{"job-name": name})
+	if len(pods) == 0 {
+		t.Fatalf("unpack Job %s: no pod left to inspect", name)
+	}
+	for _, p := range pods {
+		e.checkOnRealNode(t, p, corev1.PodSucceeded)
+	}
+	took := "?"
+	if s, c := job.Status.StartTime, job.Status.CompletionTime; s != nil && c != nil {
+		took = c.Sub(s.Time).String()
+	}
+	t.Logf("unpack Job %s (%s): pod %s Succeeded on node %s, bundle %s", name, took, pods[0].Name, pods[0].Spec.NodeName, e.bundleImage)
+}
+
+// checkOperatorPod: the CSV's Deployment runs our operator image on the real node.
+func (e *env) checkOperatorPod(ctx context.Context, t *testing.T) {
+	t.Helper()
+	csv := &operatorsv1alpha1.ClusterServiceVersion{}
+	if err := e.k8s.Get(ctx, client.ObjectKey{Namespace: e.ns, Name: e.csv}, csv); err != nil {
+		t.Fatal(err)
+	}
+	for _, spec := range csv.Spec.InstallStrategy.StrategySpec.DeploymentSpecs {
+		d := &appsv1.Deployment{}
+		if err := e.k8s.Get(ctx, client.ObjectKey{Namespace: e.ns, Name: spec.Name}, d); err != nil {
+			t.Fatal(err)
+		}
+		sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pods := e.pods(ctx, t, client.MatchingLabelsSelector{Selector: sel})
+		if len(pods) == 0 {
+			t.Fatalf("Deployment %s has no pods", d.Name)
+		}
+		for _, p := range pods {
+			e.checkOnRealNode(t, p, corev1.PodRunning)
+			i := slices.IndexFunc(p.Spec.Containers, func(c corev1.Container) bool { return c.Image == e.operatorImage })
+			if i < 0 {
+				t.Errorf("operator pod %s does not run %s", p.Name, e.operatorImage)
+				continue
+			}
+			t.Logf("operator pod %s Running on node %s from %s (%s)", p.Name, p.Spec.NodeName, e.operatorImage, containerImageID(p, p.Spec.Containers[i].Name))
+		}
+	}
+}
+
+// checkOnRealNode: the pod ran on the real node and reached phase.
+func (e *env) checkOnRealNode(t *testing.T, p corev1.Pod, phase corev1.PodPhase) {
+	t.Helper()
+	if p.Spec.NodeName != e.node {
+		t.Errorf("pod %s is on node %q, want the real node %s", p.Name, p.Spec.NodeName, e.node)
+	}
+	if p.Status.Phase != phase {
+		t.Errorf("pod %s: phase %s, want %s", p.Name, p.Status.Phase, phase)
+	}
+}
+
+func (e *env) pods(ctx context.Context, t *testing.T, sel client.ListOption) []corev1.Pod {
+	t.Helper()
+	pods := &corev1.PodList{}
+	if err := e.k8s.List(ctx, pods, client.InNamespace(e.ns), sel); err != nil {
+		t.Fatal(err)
+	}
+	return pods.Items
+}
+
+// describePods says what each pod of the test's namespace is doing, with
+// its latest warning (a failing probe, a failed pull): what to look at when
+// OLM's objects stall on the node.
+func (e *env) describePods(ctx context.Context) string {
+	pods := &corev1.PodList{}
+	if err := e.k8s.List(ctx, pods, client.InNamespace(e.ns)); err != nil {
+		return fmt.Sprintf("  pods in %s: %v", e.ns, err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "  pods in %s:\n", e.ns)
+	for _, p := range pods.Items {
+		fmt.Fprintf(&b, "    %s on %q: %s", p.Name, p.Spec.NodeName, p.Status.Phase)
+		for _, s := range append(p.Status.InitContainerStatuses, p.Status.ContainerStatuses...) {
+			switch {
+			case s.State.Waiting != nil:
+				fmt.Fprintf(&b, "; %s waiting %s: %s", s.Name, s.State.Waiting.Reason, s.State.Waiting.Message)
+			case s.State.Terminated != nil && s.State.Terminated.ExitCode != 0:
+				fmt.Fprintf(&b, "; %s exited %d %s: %s", s.Name, s.State.Terminated.ExitCode, s.State.Terminated.Reason, s.State.Terminated.Message)
+			case !s.Ready && s.State.Running != nil:
+				fmt.Fprintf(&b, "; %s running, not ready", s.Name)
+			}
+		}
+		if w := e.lastWarning(ctx, p.Name); w != "" {
+			fmt.Fprintf(&b, "; last warning: %s", w)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// lastWarning is the newest Warning event about the pod, as "Reason: message".
+func (e *env) lastWarning(ctx context.Context, pod string) string {
+	events := &corev1.EventList{}
+	if err := e.k8s.List(ctx, events, client.InNamespace(e.ns), client.MatchingFields{"involvedObject.name": pod, "type": corev1.EventTypeWarning}); err != nil {
+		return ""
+	}
+	var last *corev1.Event
+	for i, ev := range events.Items {
+		if last == nil || ev.LastTimestamp.After(last.LastTimestamp.Time) {
+			last = &events.Items[i]
+		}
+	}
+	if last == nil {
+		return ""
+	}
+	return last.Reason + ": " + strings.TrimSpace(last.Message)
+}
+
+// realNode is the one node that runs pods (hack/node.sh labels it).
+func realNode(ctx context.Context, t *testing.T, c client.Client) string {
+	t.Helper()
+	nodes := &corev1.NodeList{}
+	if err := c.List(ctx, nodes, client.HasLabels{realNodeLabel}); err != nil {
+		t.Fatal(err)
+	}
+	if len(nodes.Items) != 1 {
+		t.Fatalf("want 1 real node (label %s), got %d: start the cluster with make cluster-up NODE_LANE=real", realNodeLabel, len(nodes.Items))
+	}
+	return nodes.Items[0].Name
+}
+
+// requireOLMInCluster: OLM's two Deployments are available, on the real
+// node, and without CI in their environment (with it, OLM panics on objects
+// it did not label).
+func requireOLMInCluster(ctx context.Context, t *testing.T, c client.Client, node string) {
+	t.Helper()
+	for _, name := range []string{"olm-operator", "catalog-operator"} {
+		d := &appsv1.Deployment{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: olmNamespace, Name: name}, d); err != nil || d.Status.AvailableReplicas < 1 {
+			t.Fatalf("OLM's %s is not available in namespace %s (%v): run make olm-up OLM_LANE=in-cluster", name, olmNamespace, err)
+		}
+		for _, ctr := range d.Spec.Template.Spec.Containers {
+			if slices.ContainsFunc(ctr.Env, func(v corev1.EnvVar) bool { return v.Name == "CI" }) {
+				t.Errorf("OLM's %s sets CI: OLM then panics on objects it did not label", name)
+			}
+		}
+		pods := &corev1.PodList{}
+		if err := c.List(ctx, pods, client.InNamespace(olmNamespace), client.MatchingLabelsSelector{Selector: labels.SelectorFromSet(d.Spec.Selector.MatchLabels)}); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pods.Items {
+			if p.Spec.NodeName != node {
+				t.Errorf("OLM's pod %s is on node %q, want the real node %s", p.Name, p.Spec.NodeName, node)
+			}
+		}
+	}
+}
+
+// namespace makes the test's namespace, enforcing the restricted Pod
+// Security Standard on everything OLM runs there, and removes it after.
+func namespace(ctx context.Context, t *testing.T, e *env) string {
+	t.Helper()
+	ns := fmt.Sprintf("olm-node-%d", time.Now().UnixNano()%100000)
+	err := e.k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{
+		"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest",
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stateDir := t.TempDir()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		// The CRD stays: other installs of the operator on this cluster use it.
+		o := olm.CleanupOptions{Package: e.pkg, Namespace: ns, StateDir: stateDir}
+		if err := e.olm.Cleanup(ctx, o); err != nil {
+			t.Logf("cleanup: %v", err)
+		}
+		_ = e.k8s.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+	})
+	return ns
+}
+
+func containerImageID(p corev1.Pod, name string) string {
+	for _, s := range p.Status.ContainerStatuses {
+		if s.Name == name {
+			return s.ImageID
+		}
+	}
+	return ""
+}
+
+// within bounds one step of the test.
+func within(ctx context.Context, t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func since(t time.Time) time.Duration { return time.Since(t).Round(100 * time.Millisecond) }
+
+func getenv(t *testing.T, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		t.Fatalf("%s is not set: run make test-olm-node", name)
+	}
+	return v
+}
