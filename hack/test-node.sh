@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The real-node lane end to end: a cluster of its own with a real node, the
 # operator image deployed as a pod (make deploy) in a restricted namespace, the
-# memcached operand image serving, then everything torn down and the host
-# compared with what it was before (processes, mounts, bridge, netns, rules,
+# memcached operand image serving; then OLM in the cluster installing the
+# operator from the catalog image and the bundle image; then everything torn
+# down and the host compared with what it was before (processes, mounts, bridge, netns, rules,
 # cgroups, sysctls).
 #
 # Where a real node cannot run here, says why in one line and exits 0: the
@@ -32,7 +33,10 @@ status=0
 {
 	"$MAKE" --no-print-directory "${lane[@]}" cluster-up &&
 		"$MAKE" --no-print-directory "${lane[@]}" deploy-images deploy &&
-		"$MAKE" --no-print-directory "${lane[@]}" test-node-run
+		"$MAKE" --no-print-directory "${lane[@]}" test-node-run &&
+		"$MAKE" --no-print-directory "${lane[@]}" undeploy &&
+		"$MAKE" --no-print-directory "${lane[@]}" OLM_LANE=in-cluster olm-up &&
+		"$MAKE" --no-print-directory "${lane[@]}" OLM_LANE=in-cluster test-olm-node
 } || status=$?
 if [ $status -ne 0 ]; then
 	echo "--- the real node's logs (last lines) ---"
