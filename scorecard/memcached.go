@@ -20,8 +20,9 @@ import (
 )
 
 // newMemcached creates the CSV's Memcached example under a unique name in
-// the test namespace, with size when size >= 0; it is deleted afterwards.
-func newMemcached(ctx context.Context, t *T, size int32) (*cachev1.Memcached, func()) {
+// the test namespace, with size when size >= 0; a cleanup deletes it, also
+// when the test is stopped (wait time over, test pod deleted).
+func newMemcached(ctx context.Context, t *T, size int32) *cachev1.Memcached {
 	var ex map[string]any
 	for _, e := range examples(t) {
 		if e.GetKind() == "Memcached" {
@@ -30,13 +31,13 @@ func newMemcached(ctx context.Context, t *T, size int32) (*cachev1.Memcached, fu
 	}
 	if ex == nil {
 		t.Failf("alm-examples has no Memcached")
-		return nil, func() {}
+		return nil
 	}
 	b, _ := json.Marshal(ex)
 	mc := &cachev1.Memcached{}
 	if err := json.Unmarshal(b, mc); err != nil {
 		t.Failf("the Memcached example does not decode: %v", err)
-		return nil, func() {}
+		return nil
 	}
 	mc.Name = fmt.Sprintf("%s-%04x", mc.Name, rand.IntN(1<<16))
 	mc.Namespace = t.Env.Namespace
@@ -45,10 +46,17 @@ func newMemcached(ctx context.Context, t *T, size int32) (*cachev1.Memcached, fu
 	}
 	if err := t.Env.Client.Create(ctx, mc); err != nil {
 		t.Errorf("create Memcached %s/%s: %v", mc.Namespace, mc.Name, err)
-		return nil, func() {}
+		return nil
 	}
 	t.Logf("created Memcached %s/%s with size %d", mc.Namespace, mc.Name, mc.Spec.Size)
-	return mc, func() { _ = t.Env.Client.Delete(context.Background(), mc) }
+	t.Cleanup(func(ctx context.Context) {
+		if err := t.Env.Client.Delete(ctx, mc); client.IgnoreNotFound(err) != nil {
+			t.Errorf("delete Memcached %s/%s: %v", mc.Namespace, mc.Name, err)
+			return
+		}
+		t.Logf("deleted Memcached %s/%s", mc.Namespace, mc.Name)
+	})
+	return mc
 }
 
 // waitReconciled waits until the Memcached is ready by the one definition
@@ -62,16 +70,14 @@ func waitReconciled(ctx context.Context, t *T, mc *cachev1.Memcached, size int32
 }
 
 func exampleReconciles(ctx context.Context, t *T) {
-	mc, cleanup := newMemcached(ctx, t, -1)
-	defer cleanup()
+	mc := newMemcached(ctx, t, -1)
 	if mc != nil {
 		waitReconciled(ctx, t, mc, mc.Spec.Size)
 	}
 }
 
 func scaling(ctx context.Context, t *T) {
-	mc, cleanup := newMemcached(ctx, t, 1)
-	defer cleanup()
+	mc := newMemcached(ctx, t, 1)
 	if mc == nil || !waitReconciled(ctx, t, mc, 1) {
 		return
 	}
@@ -88,8 +94,7 @@ func scaling(ctx context.Context, t *T) {
 }
 
 func recovers(ctx context.Context, t *T) {
-	mc, cleanup := newMemcached(ctx, t, 1)
-	defer cleanup()
+	mc := newMemcached(ctx, t, 1)
 	if mc == nil || !waitReconciled(ctx, t, mc, 1) {
 		return
 	}
@@ -115,8 +120,7 @@ func recovers(ctx context.Context, t *T) {
 // podsRestricted evaluates the memcached pods with the Pod Security
 // Admission library at the restricted level.
 func podsRestricted(ctx context.Context, t *T) {
-	mc, cleanup := newMemcached(ctx, t, 1)
-	defer cleanup()
+	mc := newMemcached(ctx, t, 1)
 	if mc == nil || !waitReconciled(ctx, t, mc, 1) {
 		return
 	}

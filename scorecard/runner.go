@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -45,39 +46,62 @@ func TestName(tc v1alpha3.TestConfiguration) string {
 	return tc.Entrypoint[len(tc.Entrypoint)-1]
 }
 
-// RunConfig runs the configured tests the selector picks, stage by stage;
-// the tests of a parallel stage run at once. Each test has waitTime.
+// RunConfig runs the configured tests the selector picks in-process, stage by
+// stage; the tests of a parallel stage run at once. Each test has waitTime.
 func RunConfig(ctx context.Context, cfg *v1alpha3.Configuration, selector labels.Selector, waitTime time.Duration, env *Env) v1alpha3.TestList {
+	return RunStages(ctx, cfg, selector, waitTime, func(ctx context.Context, tc v1alpha3.TestConfiguration) v1alpha3.TestStatus {
+		return v1alpha3.TestStatus{Results: []v1alpha3.TestResult{Run(ctx, TestName(tc), env)}}
+	})
+}
+
+// ErrWaitTime is the cause of a test's context ending at its wait time;
+// any other cause means the whole run was stopped.
+var ErrWaitTime = errors.New("the test's wait time is over")
+
+// TestFunc runs one configured test and returns its status; its context ends
+// at the test's wait time (cause ErrWaitTime) or when the run is stopped.
+type TestFunc func(ctx context.Context, tc v1alpha3.TestConfiguration) v1alpha3.TestStatus
+
+// RunStages is what every runner shares (in-process, pods): the tests the
+// selector picks, stage by stage, a parallel stage's tests at once, each
+// given waitTime, in the configuration's order.
+func RunStages(ctx context.Context, cfg *v1alpha3.Configuration, selector labels.Selector, waitTime time.Duration, run TestFunc) v1alpha3.TestList {
 	list := v1alpha3.NewTestList()
 	for _, stage := range cfg.Stages {
-		var selected []v1alpha3.TestConfiguration
-		for _, tc := range stage.Tests {
-			if selector.Matches(labels.Set(tc.Labels)) {
-				selected = append(selected, tc)
-			}
-		}
+		selected := Select(stage, selector)
 		results := make([]v1alpha3.Test, len(selected))
 		var wg sync.WaitGroup
 		for i, tc := range selected {
-			run := func() {
-				tctx, cancel := context.WithTimeout(ctx, waitTime)
+			one := func() {
+				tctx, cancel := context.WithTimeoutCause(ctx, waitTime, ErrWaitTime)
 				defer cancel()
 				test := v1alpha3.NewTest()
 				test.Spec = tc
-				test.Status.Results = []v1alpha3.TestResult{Run(tctx, TestName(tc), env)}
+				test.Status = run(tctx, tc)
 				results[i] = test
 			}
 			if stage.Parallel {
 				wg.Add(1)
-				go func() { defer wg.Done(); run() }()
+				go func() { defer wg.Done(); one() }()
 			} else {
-				run()
+				one()
 			}
 		}
 		wg.Wait()
 		list.Items = append(list.Items, results...)
 	}
 	return list
+}
+
+// Select lists the tests of a stage the selector picks.
+func Select(stage v1alpha3.StageConfiguration, selector labels.Selector) []v1alpha3.TestConfiguration {
+	var selected []v1alpha3.TestConfiguration
+	for _, tc := range stage.Tests {
+		if selector.Matches(labels.Set(tc.Labels)) {
+			selected = append(selected, tc)
+		}
+	}
+	return selected
 }
 
 // Passed says whether every result passed.

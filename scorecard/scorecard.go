@@ -40,12 +40,40 @@ func LoadEnv(bundleDir, catalogDir string, c client.Client, namespace string) (*
 	return &Env{BundleDir: bundleDir, Bundle: b, CatalogDir: catalogDir, Client: c, Namespace: namespace}, nil
 }
 
+// CleanupTimeout bounds a test's cleanups. They run after the test's context
+// ended too (wait time over, SIGTERM from a deleted test pod), so it stays
+// below the test pod's termination grace period (podGracePeriod).
+const CleanupTimeout = 20 * time.Second
+
 // T records one test's outcome.
 type T struct {
-	Env *Env
-	mu  sync.Mutex
-	res v1alpha3.TestResult
-	log strings.Builder
+	Env      *Env
+	mu       sync.Mutex
+	res      v1alpha3.TestResult
+	log      strings.Builder
+	cleanups []func(context.Context)
+}
+
+// Cleanup registers f to run when the test ends, however it ends; cleanups
+// run last registered first, with a context of their own (CleanupTimeout).
+func (t *T) Cleanup(f func(ctx context.Context)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.cleanups = append(t.cleanups, f)
+}
+
+// runCleanups runs the registered cleanups once the test body returned. The
+// test's context may be over: they get one that outlives it, bounded.
+func (t *T) runCleanups(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CleanupTimeout)
+	defer cancel()
+	t.mu.Lock()
+	cleanups := t.cleanups
+	t.cleanups = nil
+	t.mu.Unlock()
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i](ctx)
+	}
 }
 
 // Failf records a finding: the test fails.
@@ -135,7 +163,8 @@ func lookup(name string) (Test, bool) {
 	return Test{}, false
 }
 
-// Run runs the named test and returns its result; it never panics out.
+// Run runs the named test, then its cleanups, and returns its result; it
+// never panics out.
 func Run(ctx context.Context, name string, env *Env) v1alpha3.TestResult {
 	t := &T{Env: env, res: v1alpha3.TestResult{Name: name, State: v1alpha3.PassState}}
 	test, ok := lookup(name)
@@ -151,6 +180,7 @@ func Run(ctx context.Context, name string, env *Env) v1alpha3.TestResult {
 					t.Errorf("panic: %v", r)
 				}
 			}()
+			defer t.runCleanups(ctx)
 			test.Run(ctx, t)
 		}()
 	}

@@ -13,6 +13,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/example-inc/memcached-operator/internal/podstatus"
 )
 
 // Diagnose says what OLM reports about a Subscription and everything it
@@ -151,27 +153,11 @@ func deploymentSelector(d *appsv1.Deployment) (labels.Selector, error) {
 	return sel, nil
 }
 
-// podProblems lists why a pod is not ready: unschedulable, image pulls,
-// crashes, failing probes.
+// podProblems lists why a pod is not ready (internal/podstatus), after "; ".
 func podProblems(p *corev1.Pod) string {
-	var out []string
-	for _, c := range p.Status.Conditions {
-		if c.Status != corev1.ConditionTrue && c.Message != "" {
-			out = append(out, fmt.Sprintf("%s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message))
-		}
-	}
-	for _, cs := range p.Status.ContainerStatuses {
-		switch {
-		case cs.State.Waiting != nil:
-			out = append(out, fmt.Sprintf("container %s waiting: %s %s", cs.Name, cs.State.Waiting.Reason, cs.State.Waiting.Message))
-		case cs.State.Terminated != nil:
-			out = append(out, fmt.Sprintf("container %s terminated: %s (exit %d)", cs.Name, cs.State.Terminated.Reason, cs.State.Terminated.ExitCode))
-		case !cs.Ready:
-			out = append(out, fmt.Sprintf("container %s not ready", cs.Name))
-		}
-	}
-	if len(out) == 0 {
+	problems := podstatus.Problems(p)
+	if len(problems) == 0 {
 		return ""
 	}
-	return "; " + strings.Join(out, "; ")
+	return "; " + strings.Join(problems, "; ")
 }

@@ -1,0 +1,55 @@
+// Package podstatus says why a pod is not where it should be, in the words
+// the kubelet and the scheduler use: unschedulable, image pulls, crashes,
+// failing probes, init containers that did not finish.
+package podstatus
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Problems lists why the pod is not ready, in the order the pod reports
+// them: conditions with a message, then init containers that did not
+// complete, then containers.
+func Problems(p *corev1.Pod) []string {
+	var out []string
+	for _, c := range p.Status.Conditions {
+		if c.Status != corev1.ConditionTrue && c.Message != "" {
+			out = append(out, fmt.Sprintf("%s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message))
+		}
+	}
+	for _, cs := range p.Status.InitContainerStatuses {
+		if t := cs.State.Terminated; t != nil && t.ExitCode == 0 {
+			continue
+		}
+		if msg := container(cs); msg != "" {
+			out = append(out, "init "+msg)
+		}
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		if msg := container(cs); msg != "" {
+			out = append(out, msg)
+		}
+	}
+	return out
+}
+
+// Describe is the pod's phase followed by its problems, for one line of a
+// wait's last state: "Pending; init container untar waiting: ErrImagePull ...".
+func Describe(p *corev1.Pod) string {
+	return strings.Join(append([]string{string(p.Status.Phase)}, Problems(p)...), "; ")
+}
+
+func container(cs corev1.ContainerStatus) string {
+	switch {
+	case cs.State.Waiting != nil:
+		return fmt.Sprintf("container %s waiting: %s %s", cs.Name, cs.State.Waiting.Reason, cs.State.Waiting.Message)
+	case cs.State.Terminated != nil:
+		return fmt.Sprintf("container %s terminated: %s (exit %d)", cs.Name, cs.State.Terminated.Reason, cs.State.Terminated.ExitCode)
+	case !cs.Ready:
+		return fmt.Sprintf("container %s not ready", cs.Name)
+	}
+	return ""
+}

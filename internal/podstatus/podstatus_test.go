@@ -1,0 +1,48 @@
+package podstatus
+
+import (
+	"slices"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// The container and condition cases are covered where the OLM diagnosis uses
+// them (internal/olm); these are the init containers and Describe.
+func TestProblems(t *testing.T) {
+	waiting := func(name, reason, msg string) corev1.ContainerStatus {
+		return corev1.ContainerStatus{Name: name, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: msg}}}
+	}
+	exited := func(name, reason string, code int32) corev1.ContainerStatus {
+		return corev1.ContainerStatus{Name: name, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: reason, ExitCode: code}}}
+	}
+	for _, tc := range []struct {
+		name     string
+		status   corev1.PodStatus
+		want     []string
+		describe string
+	}{
+		{name: "init container pulling", status: corev1.PodStatus{Phase: corev1.PodPending,
+			InitContainerStatuses: []corev1.ContainerStatus{waiting("untar", "ErrImagePull", `pull "x": not found`)},
+			ContainerStatuses:     []corev1.ContainerStatus{waiting("test", "PodInitializing", "")},
+		}, want: []string{`init container untar waiting: ErrImagePull pull "x": not found`, "container test waiting: PodInitializing "},
+			describe: `Pending; init container untar waiting: ErrImagePull pull "x": not found; container test waiting: PodInitializing `},
+		{name: "a completed init container is no problem", status: corev1.PodStatus{Phase: corev1.PodRunning,
+			InitContainerStatuses: []corev1.ContainerStatus{exited("untar", "Completed", 0)},
+			ContainerStatuses:     []corev1.ContainerStatus{{Name: "test", Ready: true, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}},
+		}, want: nil, describe: "Running"},
+		{name: "a failed init container", status: corev1.PodStatus{Phase: corev1.PodFailed,
+			InitContainerStatuses: []corev1.ContainerStatus{exited("untar", "Error", 1)},
+		}, want: []string{"init container untar terminated: Error (exit 1)"}, describe: "Failed; init container untar terminated: Error (exit 1)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &corev1.Pod{Status: tc.status}
+			if got := Problems(p); !slices.Equal(got, tc.want) {
+				t.Errorf("Problems = %q, want %q", got, tc.want)
+			}
+			if got := Describe(p); got != tc.describe {
+				t.Errorf("Describe = %q, want %q", got, tc.describe)
+			}
+		})
+	}
+}
