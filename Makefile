@@ -186,8 +186,8 @@ test-unit: ## Unit tests of the pure builders.
 	$(GOTEST) $(TEST_FLAGS) -short ./...
 
 .PHONY: test-integration
-test-integration: $(KUBE_APISERVER) $(ETCD) $(KUBECTL) ## Reconciler tests against a real kube-apiserver and etcd (envtest with our binaries).
-	KUBEBUILDER_ASSETS=$(LOCALBIN) $(GOTEST) $(TEST_FLAGS) -count=1 -run Integration ./controllers/...
+test-integration: $(KUBE_APISERVER) $(ETCD) $(KUBECTL) ## Reconciler tests, and scorecard-test cleaning up on SIGTERM, against a real kube-apiserver and etcd (envtest with our binaries).
+	KUBEBUILDER_ASSETS=$(LOCALBIN) $(GOTEST) $(TEST_FLAGS) -count=1 -run Integration ./controllers/... ./cmd/scorecard-test/...
 
 .PHONY: test-e2e
 test-e2e: build cluster-up install ## The tutorial flow on the local cluster: install, run, sample reconciled, scale.

@@ -34,6 +34,7 @@ status=0
 	"$MAKE" --no-print-directory "${lane[@]}" cluster-up &&
 		"$MAKE" --no-print-directory "${lane[@]}" deploy-images deploy &&
 		"$MAKE" --no-print-directory "${lane[@]}" test-node-run &&
+		"$MAKE" --no-print-directory "${lane[@]}" test-scorecard-node &&
 		"$MAKE" --no-print-directory "${lane[@]}" undeploy &&
 		"$MAKE" --no-print-directory "${lane[@]}" OLM_LANE=in-cluster olm-up &&
 		"$MAKE" --no-print-directory "${lane[@]}" OLM_LANE=in-cluster test-olm-node
