@@ -210,6 +210,7 @@ record_host() {
 	for k in $SYSCTLS; do
 		printf '%s=%s\n' "$k" "$(sysctl -n "$k" 2>/dev/null || echo absent)"
 	done >"$STATE/host-before"
+	nft list tables 2>/dev/null | awk '{print $2":"$3}' >"$STATE/nft-before" || true
 }
 
 restore_host() {
@@ -220,7 +221,24 @@ restore_host() {
 		[ "$v" = absent ] && continue
 		sysctl -qw "$k=$v" 2>/dev/null || true
 	done <"$STATE/host-before"
-	rm -f "$STATE/host-before"
+	remove_new_empty_tables
+	rm -f "$STATE/host-before" "$STATE/nft-before"
+}
+
+# remove_new_empty_tables deletes the nftables tables iptables created while
+# the node ran (ip/ip6 filter, nat, mangle), when they were not there before
+# and hold nothing but their built-in chains' policies.
+remove_new_empty_tables() {
+	[ -f "$STATE/nft-before" ] || return 0
+	local t family name cmd
+	for t in $(nft list tables 2>/dev/null | awk '{print $2":"$3}'); do
+		grep -qx "$t" "$STATE/nft-before" && continue
+		family=${t%%:*} name=${t#*:}
+		case $family in ip) cmd=iptables ;; ip6) cmd=ip6tables ;; *) continue ;; esac
+		if ! "$cmd" -t "$name" -S 2>/dev/null | grep -qv '^-P '; then
+			nft delete table "$family" "$name" 2>/dev/null || true
+		fi
+	done
 }
 
 wait_for() { # what seconds command...
@@ -268,7 +286,7 @@ remove_pods() {
 unmount_under() { # dir: every mount below it, deepest first
 	local d=$1
 	[ -d "$d" ] || return 0
-	findmnt -rn -o TARGET | grep -F "$d" | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+	findmnt -rn -o TARGET | { grep -F "$d" || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
 }
 
 remove_cgroups() {
