@@ -8,7 +8,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -27,14 +26,15 @@ import (
 	"github.com/example-inc/memcached-operator/internal/operator"
 	"github.com/example-inc/memcached-operator/internal/readiness"
 	"github.com/example-inc/memcached-operator/internal/wait"
+	"github.com/example-inc/memcached-operator/test/framework"
 )
 
 const timeout = 90 * time.Second
 
 func TestTutorialFlow(t *testing.T) {
 	g := NewWithT(t)
-	manager, kubectl := mustEnv(t, "MANAGER_BINARY"), mustEnv(t, "KUBECTL")
-	mustEnv(t, "KUBECONFIG")
+	manager, kubectl := framework.Env(t, "MANAGER_BINARY", "test-e2e"), framework.Env(t, "KUBECTL", "test-e2e")
+	framework.Env(t, "KUBECONFIG", "test-e2e")
 
 	k8s, err := kubeclient.NewClient()
 	g.Expect(err).NotTo(HaveOccurred())
@@ -113,13 +113,4 @@ func run(t *testing.T, name string, args ...string) {
 	if err != nil {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
-}
-
-func mustEnv(t *testing.T, key string) string {
-	t.Helper()
-	v := os.Getenv(key)
-	if v == "" {
-		t.Fatalf("%s is not set: run 'make test-e2e'", key)
-	}
-	return v
 }

@@ -13,7 +13,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +30,7 @@ import (
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
 	"github.com/example-inc/memcached-operator/internal/readiness"
 	"github.com/example-inc/memcached-operator/internal/wait"
+	"github.com/example-inc/memcached-operator/test/framework"
 )
 
 // realNodeLabel marks the real node (hack/node.sh); fake kwok nodes lack it.
@@ -61,7 +61,7 @@ func setup(t *testing.T) (context.Context, client.Client, string) {
 // with its pod running on the real node from the operator image.
 func TestOperatorRunsAsPod(t *testing.T) {
 	ctx, c, _ := setup(t)
-	ns, img := env(t, "OPERATOR_NAMESPACE"), env(t, "IMG")
+	ns, img := framework.Env(t, "OPERATOR_NAMESPACE", "test-node"), framework.Env(t, "IMG", "test-node")
 	err := wait.For(ctx, wait.Options{What: "the operator Deployment to be available", Timeout: timeout}, func(ctx context.Context) (bool, string, error) {
 		d := &appsv1.Deployment{}
 		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "memcached-operator-controller-manager"}, d); err != nil {
@@ -194,7 +194,7 @@ func assertPrivilegedPodRefused(ctx context.Context, t *testing.T, c client.Clie
 func TestDegradedNamesPodFailures(t *testing.T) {
 	ctx, c, ns := setup(t)
 	good := operandImage(ctx, t, c)
-	notMemcached := env(t, "SANDBOX_IMAGE")
+	notMemcached := framework.Env(t, "SANDBOX_IMAGE", "test-node")
 	mc := &cachev1.Memcached{ObjectMeta: metav1.ObjectMeta{Name: "broken", Namespace: ns}, Spec: cachev1.MemcachedSpec{Size: 1}}
 	if err := c.Create(ctx, mc); err != nil {
 		t.Fatal(err)
@@ -244,7 +244,7 @@ func operandImage(ctx context.Context, t *testing.T, c client.Client) string {
 }
 
 func operatorKey(t *testing.T) client.ObjectKey {
-	return client.ObjectKey{Namespace: env(t, "OPERATOR_NAMESPACE"), Name: "memcached-operator-controller-manager"}
+	return client.ObjectKey{Namespace: framework.Env(t, "OPERATOR_NAMESPACE", "test-node"), Name: "memcached-operator-controller-manager"}
 }
 
 // setOperandImage points the operator at another memcached image, as a user
@@ -319,13 +319,4 @@ func assertAnswers(t *testing.T, p *corev1.Pod, value string) {
 		t.Fatalf("pod %s: got %q, want %q", p.Name, it.Value, value)
 	}
 	t.Logf("pod %s at %s answered: %s=%s", p.Name, addr, key, it.Value)
-}
-
-func env(t *testing.T, key string) string {
-	t.Helper()
-	v := os.Getenv(key)
-	if v == "" {
-		t.Fatalf("%s is not set (make test-node sets it)", key)
-	}
-	return v
 }

@@ -20,6 +20,7 @@ import (
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
 	"github.com/example-inc/memcached-operator/internal/readiness"
 	"github.com/example-inc/memcached-operator/internal/wait"
+	"github.com/example-inc/memcached-operator/test/framework"
 )
 
 // leaseName is the operator's leader election ID (main.go).
@@ -30,7 +31,7 @@ const leaseName = "memcached-operator.cache.example.com"
 // without the binding is refused (403). Both reach the Service by its DNS name.
 func TestMetricsNeedTheReaderRole(t *testing.T) {
 	ctx, c, ns := setup(t)
-	opNS := env(t, "OPERATOR_NAMESPACE")
+	opNS := framework.Env(t, "OPERATOR_NAMESPACE", "test-node")
 	url := fmt.Sprintf("https://memcached-operator-controller-manager-metrics-service.%s.svc:8443/metrics", opNS)
 	for _, sa := range []string{"scraper", "stranger"} {
 		if err := c.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa, Namespace: ns}}); err != nil {
@@ -72,7 +73,7 @@ func runScrape(ctx context.Context, t *testing.T, c client.Client, ns, sa, url s
 			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true),
 				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
 			Containers: []corev1.Container{{
-				Name: "scrape", Image: env(t, "SCRAPE_IMAGE"), Args: []string{url},
+				Name: "scrape", Image: framework.Env(t, "SCRAPE_IMAGE", "test-node"), Args: []string{url},
 				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false),
 					Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
 			}},
@@ -107,7 +108,7 @@ func runScrape(ctx context.Context, t *testing.T, c client.Client, ns, sa, url s
 // printed.
 func TestLeaderFailover(t *testing.T) {
 	ctx, c, ns := setup(t)
-	opNS := env(t, "OPERATOR_NAMESPACE")
+	opNS := framework.Env(t, "OPERATOR_NAMESPACE", "test-node")
 	scaleOperator(ctx, t, c, 2)
 	t.Cleanup(func() { scaleOperator(context.Background(), t, c, 1) })
 

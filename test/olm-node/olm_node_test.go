@@ -16,7 +16,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -33,6 +32,7 @@ import (
 
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
 	"github.com/example-inc/memcached-operator/internal/olm"
+	"github.com/example-inc/memcached-operator/test/framework"
 )
 
 const (
@@ -72,10 +72,10 @@ type env struct {
 func setup(t *testing.T) (context.Context, *env) {
 	t.Helper()
 	e := &env{
-		catalogImage: getenv(t, "CATALOG_IMG"), bundleImage: getenv(t, "BUNDLE_IMG"), operatorImage: getenv(t, "IMG"),
-		pkg: getenv(t, "PACKAGE"), channel: getenv(t, "CHANNEL"),
+		catalogImage: framework.Env(t, "CATALOG_IMG", "test-olm-node"), bundleImage: framework.Env(t, "BUNDLE_IMG", "test-olm-node"), operatorImage: framework.Env(t, "IMG", "test-olm-node"),
+		pkg: framework.Env(t, "PACKAGE", "test-olm-node"), channel: framework.Env(t, "CHANNEL", "test-olm-node"),
 	}
-	e.csv = e.pkg + ".v" + getenv(t, "VERSION")
+	e.csv = e.pkg + ".v" + framework.Env(t, "VERSION", "test-olm-node")
 	c, err := kubeclient.NewClient()
 	if err != nil {
 		t.Fatal(err)
@@ -485,12 +485,3 @@ func within(ctx context.Context, t *testing.T, d time.Duration) context.Context 
 }
 
 func since(t time.Time) time.Duration { return time.Since(t).Round(100 * time.Millisecond) }
-
-func getenv(t *testing.T, name string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		t.Fatalf("%s is not set: run make test-olm-node", name)
-	}
-	return v
-}

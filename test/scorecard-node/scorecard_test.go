@@ -19,7 +19,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -37,6 +36,7 @@ import (
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
 	"github.com/example-inc/memcached-operator/internal/wait"
 	"github.com/example-inc/memcached-operator/scorecard"
+	"github.com/example-inc/memcached-operator/test/framework"
 )
 
 // repoRoot is where bin/sdk finds bundle/, catalog/ and config/.
@@ -72,7 +72,7 @@ func setup(t *testing.T) *lane {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &lane{c: c, sdk: env(t, "SDK"), untarImage: env(t, "UNTAR_IMAGE"), ns: fmt.Sprintf("scorecard-node-%d", time.Now().UnixNano()%100000)}
+	l := &lane{c: c, sdk: framework.Env(t, "SDK", "test-scorecard-node"), untarImage: framework.Env(t, "UNTAR_IMAGE", "test-scorecard-node"), ns: fmt.Sprintf("scorecard-node-%d", time.Now().UnixNano()%100000)}
 	ctx := context.Background()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: l.ns, Labels: map[string]string{
 		"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest",
@@ -81,7 +81,7 @@ func setup(t *testing.T) *lane {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Delete(context.Background(), ns) })
-	out, err := exec.Command(env(t, "KUBECTL"), "apply", "-n", l.ns, "-k", filepath.Join(repoRoot, "config", "scorecard", "rbac")).CombinedOutput()
+	out, err := exec.Command(framework.Env(t, "KUBECTL", "test-scorecard-node"), "apply", "-n", l.ns, "-k", filepath.Join(repoRoot, "config", "scorecard", "rbac")).CombinedOutput()
 	if err != nil {
 		t.Fatalf("apply config/scorecard/rbac: %v\n%s", err, out)
 	}
@@ -323,13 +323,4 @@ func summary(list v1alpha3.TestList) string {
 		fmt.Fprintf(&b, "%s %s\n", r.Name, r.State)
 	}
 	return b.String()
-}
-
-func env(t *testing.T, key string) string {
-	t.Helper()
-	v := os.Getenv(key)
-	if v == "" {
-		t.Fatalf("%s is not set (make test-scorecard-node sets it)", key)
-	}
-	return v
 }
