@@ -89,7 +89,7 @@ test-node-run: deps registry-up
 	@mkdir -p $(WORKDIR)/images/scrape && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $(WORKDIR)/images/scrape/scrape ./test/node/scrape
 	@$(IMAGE_ENV) hack/image.sh $(SCRAPE_IMAGE) test/node/scrape/Containerfile $(WORKDIR)/images/scrape
 	OPERATOR_NAMESPACE=memcached-operator-system IMG=$(IMG) SANDBOX_IMAGE=$(SANDBOX_IMAGE) SCRAPE_IMAGE=$(SCRAPE_IMAGE) \
-		$(GOTEST) $(TEST_FLAGS) -count=1 -tags $(GO_TAGS),node -timeout 15m ./test/node/...
+		$(GOTEST) $(TEST_FLAGS) -count=1 -v -tags $(GO_TAGS),node -timeout 15m ./test/node/...
 
 ##@ Real-node lane: scorecard tests as pods
 

@@ -12,12 +12,10 @@ package node
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/bradfitz/gomemcache/memcache"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -28,13 +26,9 @@ import (
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
 	"github.com/example-inc/memcached-operator/controllers"
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
-	"github.com/example-inc/memcached-operator/internal/readiness"
 	"github.com/example-inc/memcached-operator/internal/wait"
 	"github.com/example-inc/memcached-operator/test/framework"
 )
-
-// realNodeLabel marks the real node (hack/node.sh); fake kwok nodes lack it.
-const realNodeLabel = "memcached.example.com/node"
 
 const timeout = 3 * time.Minute
 
@@ -82,7 +76,7 @@ func TestOperatorRunsAsPod(t *testing.T) {
 			continue
 		}
 		running++
-		assertOnRealNode(ctx, t, c, &p)
+		framework.AssertOnRealNode(ctx, t, c, &p)
 		if got := p.Spec.Containers[0].Image; got != img {
 			t.Errorf("operator pod %s runs image %s, want %s", p.Name, got, img)
 		}
@@ -104,22 +98,8 @@ func TestMemcachedServes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, size := range []int32{3, 5, 1} {
-		scale(ctx, t, c, mc, size)
-		got := &cachev1.Memcached{}
-		if err := c.Get(ctx, client.ObjectKeyFromObject(mc), got); err != nil {
-			t.Fatal(err)
-		}
-		if len(got.Status.Nodes) != int(size) {
-			t.Fatalf("size %d: status.nodes %v", size, got.Status.Nodes)
-		}
-		for _, name := range got.Status.Nodes {
-			pod := &corev1.Pod{}
-			if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, pod); err != nil {
-				t.Fatal(err)
-			}
-			assertOnRealNode(ctx, t, c, pod)
-			assertAnswers(t, pod, fmt.Sprintf("size-%d", size))
-		}
+		framework.Scale(ctx, t, c, mc, size)
+		framework.AssertServes(ctx, t, c, mc, fmt.Sprintf("size-%d", size))
 	}
 }
 
@@ -132,7 +112,7 @@ func TestRestrictedRefusesPrivileged(t *testing.T) {
 	if err := c.Create(ctx, mc); err != nil {
 		t.Fatal(err)
 	}
-	scale(ctx, t, c, mc, 1)
+	framework.Scale(ctx, t, c, mc, 1)
 	assertPrivilegedPodRefused(ctx, t, c, ns)
 	dep := &appsv1.Deployment{}
 	if err := c.Get(ctx, client.ObjectKeyFromObject(mc), dep); err != nil {
@@ -165,7 +145,7 @@ func TestRestrictedRefusesPrivileged(t *testing.T) {
 			t.Errorf("pod %s runs privileged in a restricted namespace", p.Name)
 		}
 	}
-	scale(ctx, t, c, mc, 1)
+	framework.Scale(ctx, t, c, mc, 1)
 }
 
 // assertPrivilegedPodRefused: the API server itself refuses a privileged pod
@@ -199,7 +179,7 @@ func TestDegradedNamesPodFailures(t *testing.T) {
 	if err := c.Create(ctx, mc); err != nil {
 		t.Fatal(err)
 	}
-	scale(ctx, t, c, mc, 1)
+	framework.Scale(ctx, t, c, mc, 1)
 	t.Cleanup(func() { setOperandImage(context.Background(), t, c, good) })
 	for _, tc := range []struct{ image, reason string }{
 		{"example.com/does-not-exist:1", cachev1.ReasonImagePullFailed},
@@ -224,7 +204,7 @@ func TestDegradedNamesPodFailures(t *testing.T) {
 		}
 	}
 	setOperandImage(ctx, t, c, good)
-	scale(ctx, t, c, mc, 1)
+	framework.Scale(ctx, t, c, mc, 1)
 }
 
 // operandImage is the memcached image the operator Deployment names.
@@ -277,46 +257,4 @@ func setOperandImage(ctx context.Context, t *testing.T, c client.Client, image s
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-func scale(ctx context.Context, t *testing.T, c client.Client, mc *cachev1.Memcached, size int32) {
-	t.Helper()
-	patch := client.RawPatch("application/merge-patch+json", []byte(fmt.Sprintf(`{"spec":{"size":%d}}`, size)))
-	if err := c.Patch(ctx, mc.DeepCopy(), patch); err != nil {
-		t.Fatal(err)
-	}
-	if err := readiness.WaitFor(ctx, c, client.ObjectKeyFromObject(mc), readiness.Options{Wait: wait.Options{Timeout: timeout}}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func assertOnRealNode(ctx context.Context, t *testing.T, c client.Client, p *corev1.Pod) {
-	t.Helper()
-	node := &corev1.Node{}
-	if err := c.Get(ctx, client.ObjectKey{Name: p.Spec.NodeName}, node); err != nil {
-		t.Fatalf("pod %s: node %q: %v", p.Name, p.Spec.NodeName, err)
-	}
-	if node.Labels[realNodeLabel] != "real" {
-		t.Errorf("pod %s runs on %s, which is not the real node", p.Name, node.Name)
-	}
-}
-
-// assertAnswers sets a key through the pod's IP and reads it back.
-func assertAnswers(t *testing.T, p *corev1.Pod, value string) {
-	t.Helper()
-	addr := net.JoinHostPort(p.Status.PodIP, "11211")
-	mc := memcache.New(addr)
-	mc.Timeout = 2 * time.Second
-	key := "node-e2e-" + p.Name
-	if err := mc.Set(&memcache.Item{Key: key, Value: []byte(value)}); err != nil {
-		t.Fatalf("pod %s: set %s at %s: %v", p.Name, key, addr, err)
-	}
-	it, err := mc.Get(key)
-	if err != nil {
-		t.Fatalf("pod %s: get %s at %s: %v", p.Name, key, addr, err)
-	}
-	if string(it.Value) != value {
-		t.Fatalf("pod %s: got %q, want %q", p.Name, it.Value, value)
-	}
-	t.Logf("pod %s at %s answered: %s=%s", p.Name, addr, key, it.Value)
 }

@@ -116,7 +116,7 @@ func TestLeaderFailover(t *testing.T) {
 	if err := c.Create(ctx, mc); err != nil {
 		t.Fatal(err)
 	}
-	scale(ctx, t, c, mc, 1)
+	framework.Scale(ctx, t, c, mc, 1)
 
 	leader := leaderPod(ctx, t, c, opNS)
 	start := time.Now()

@@ -30,14 +30,13 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	cachev1 "github.com/example-inc/memcached-operator/api/v1"
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
 	"github.com/example-inc/memcached-operator/internal/olm"
 	"github.com/example-inc/memcached-operator/test/framework"
 )
 
 const (
-	// realNodeLabel marks the real node (hack/node.sh); kwok's fake nodes lack it.
-	realNodeLabel = "memcached.example.com/node"
 	// olmNamespace is where make olm-up OLM_LANE=in-cluster runs OLM.
 	olmNamespace = "olm"
 	// catalogSourceLabel names the CatalogSource on the registry pods OLM runs.
@@ -122,6 +121,24 @@ func TestInstallFromCatalogImage(t *testing.T) {
 	t.Logf("ClusterServiceVersion %s Succeeded after %s", e.csv, since(start))
 	e.checkBundleUnpacked(ctx, t, sub)
 	e.checkOperatorPod(ctx, t)
+	e.checkMemcachedServes(ctx, t)
+}
+
+// checkMemcachedServes: the operator OLM installed reconciles a Memcached in
+// the namespace it watches, scaled 3, 5, 1; every pod status.nodes lists runs
+// on the real node and answers a memcached client.
+func (e *env) checkMemcachedServes(ctx context.Context, t *testing.T) {
+	t.Helper()
+	mc := &cachev1.Memcached{ObjectMeta: metav1.ObjectMeta{Name: "memcached-sample", Namespace: e.ns}, Spec: cachev1.MemcachedSpec{Size: 3}}
+	if err := e.k8s.Create(ctx, mc); err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int32{3, 5, 1} {
+		start := time.Now()
+		framework.Scale(ctx, t, e.k8s, mc, size)
+		framework.AssertServes(ctx, t, e.k8s, mc, fmt.Sprintf("olm-size-%d", size))
+		t.Logf("Memcached %s at size %d ready and answering after %s", mc.Name, size, since(start))
+	}
 }
 
 // createCatalogSource serves the catalog image through OLM: sourceType grpc
@@ -407,11 +424,11 @@ func (e *env) lastWarning(ctx context.Context, pod string) string {
 func realNode(ctx context.Context, t *testing.T, c client.Client) string {
 	t.Helper()
 	nodes := &corev1.NodeList{}
-	if err := c.List(ctx, nodes, client.HasLabels{realNodeLabel}); err != nil {
+	if err := c.List(ctx, nodes, client.HasLabels{framework.RealNodeLabel}); err != nil {
 		t.Fatal(err)
 	}
 	if len(nodes.Items) != 1 {
-		t.Fatalf("want 1 real node (label %s), got %d: start the cluster with make cluster-up NODE_LANE=real", realNodeLabel, len(nodes.Items))
+		t.Fatalf("want 1 real node (label %s), got %d: start the cluster with make cluster-up NODE_LANE=real", framework.RealNodeLabel, len(nodes.Items))
 	}
 	return nodes.Items[0].Name
 }

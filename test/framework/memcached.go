@@ -1,0 +1,89 @@
+package framework
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	cachev1 "github.com/example-inc/memcached-operator/api/v1"
+	"github.com/example-inc/memcached-operator/internal/readiness"
+	"github.com/example-inc/memcached-operator/internal/wait"
+)
+
+// RealNodeLabel marks the real node (hack/node.sh); kwok's fake nodes lack it.
+const RealNodeLabel = "memcached.example.com/node"
+
+// ReadyTimeout bounds how long a Memcached may take to be ready on the real node.
+const ReadyTimeout = 3 * time.Minute
+
+// Scale sets spec.size, as `kubectl patch` would, and waits until the
+// Memcached is ready by the one definition (internal/readiness).
+func Scale(ctx context.Context, t testing.TB, c client.Client, mc *cachev1.Memcached, size int32) {
+	t.Helper()
+	patch := client.RawPatch("application/merge-patch+json", []byte(fmt.Sprintf(`{"spec":{"size":%d}}`, size)))
+	if err := c.Patch(ctx, mc.DeepCopy(), patch); err != nil {
+		t.Fatal(err)
+	}
+	if err := readiness.WaitFor(ctx, c, client.ObjectKeyFromObject(mc), readiness.Options{Wait: wait.Options{Timeout: ReadyTimeout}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// AssertServes: status.nodes lists spec.size pods, and each runs on the real
+// node and answers a memcached client's set and get through its pod IP.
+func AssertServes(ctx context.Context, t testing.TB, c client.Client, mc *cachev1.Memcached, value string) {
+	t.Helper()
+	got := &cachev1.Memcached{}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(mc), got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Status.Nodes) != int(got.Spec.Size) {
+		t.Fatalf("Memcached %s: size %d, status.nodes %v", mc.Name, got.Spec.Size, got.Status.Nodes)
+	}
+	for _, name := range got.Status.Nodes {
+		pod := &corev1.Pod{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: mc.Namespace, Name: name}, pod); err != nil {
+			t.Fatal(err)
+		}
+		AssertOnRealNode(ctx, t, c, pod)
+		assertAnswers(t, pod, value)
+	}
+}
+
+// AssertOnRealNode: the pod was scheduled to the real node.
+func AssertOnRealNode(ctx context.Context, t testing.TB, c client.Client, p *corev1.Pod) {
+	t.Helper()
+	node := &corev1.Node{}
+	if err := c.Get(ctx, client.ObjectKey{Name: p.Spec.NodeName}, node); err != nil {
+		t.Fatalf("pod %s: node %q: %v", p.Name, p.Spec.NodeName, err)
+	}
+	if node.Labels[RealNodeLabel] != "real" {
+		t.Errorf("pod %s runs on %s, which is not the real node", p.Name, node.Name)
+	}
+}
+
+// assertAnswers sets a key through the pod's IP and reads it back.
+func assertAnswers(t testing.TB, p *corev1.Pod, value string) {
+	t.Helper()
+	addr := net.JoinHostPort(p.Status.PodIP, "11211")
+	mc := memcache.New(addr)
+	mc.Timeout = 2 * time.Second
+	key := "e2e-" + p.Name
+	if err := mc.Set(&memcache.Item{Key: key, Value: []byte(value)}); err != nil {
+		t.Fatalf("pod %s: set %s at %s: %v", p.Name, key, addr, err)
+	}
+	it, err := mc.Get(key)
+	if err != nil {
+		t.Fatalf("pod %s: get %s at %s: %v", p.Name, key, addr, err)
+	}
+	if string(it.Value) != value {
+		t.Fatalf("pod %s: got %q, want %q", p.Name, it.Value, value)
+	}
+	t.Logf("pod %s at %s answered: %s=%s", p.Name, addr, key, it.Value)
+}
