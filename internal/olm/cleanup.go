@@ -54,16 +54,73 @@ func (c *Client) Cleanup(ctx context.Context, o CleanupOptions) error {
 	if err != nil {
 		return err
 	}
-	for _, obj := range objs {
-		if err := c.deleteAndWait(ctx, obj); err != nil {
-			return err
-		}
-		say(o.Out, "deleted %s %s", kindOf(obj), strings.TrimPrefix(client.ObjectKeyFromObject(obj).String(), "/"))
+	if err := c.deleteAll(ctx, o, objs, "deleted"); err != nil {
+		return err
+	}
+	if err := c.settle(ctx, o, crds); err != nil {
+		return err
 	}
 	if err := StopServer(o.StateDir, o.Package); err != nil {
 		return err
 	}
 	return os.RemoveAll(filepath.Join(o.StateDir, o.Package))
+}
+
+func (c *Client) deleteAll(ctx context.Context, o CleanupOptions, objs []client.Object, verb string) error {
+	for _, obj := range objs {
+		if err := c.deleteAndWait(ctx, obj); err != nil {
+			return err
+		}
+		say(o.Out, "%s %s %s", verb, kindOf(obj), strings.TrimPrefix(client.ObjectKeyFromObject(obj).String(), "/"))
+	}
+	return nil
+}
+
+// settle looks again until nothing of the package has come back for
+// CleanupQuiet, deleting what did: OLM's catalog operator can still execute
+// an InstallPlan it had queued, and so re-create a CSV or CRD, just after
+// cleanup deleted them.
+func (c *Client) settle(ctx context.Context, o CleanupOptions, crds []string) error {
+	quiet := c.CleanupQuiet
+	if quiet <= 0 {
+		quiet = defaultCleanupQuiet
+	}
+	quietSince := time.Now()
+	what := fmt.Sprintf("nothing of package %s to come back to %s for %s", o.Package, o.Namespace, quiet)
+	return wait.For(ctx, c.waitOptions(what, nil), func(ctx context.Context) (bool, string, error) {
+		back, err := c.leftovers(ctx, o, crds)
+		if err != nil || len(back) == 0 {
+			return err == nil && time.Since(quietSince) >= quiet, "", err
+		}
+		if err := c.deleteAll(ctx, o, back, "deleted again (OLM made it again)"); err != nil {
+			return false, "", err
+		}
+		quietSince = time.Now()
+		return false, fmt.Sprintf("%d objects came back", len(back)), nil
+	})
+}
+
+// leftovers lists the objects of the package that exist now.
+func (c *Client) leftovers(ctx context.Context, o CleanupOptions, crds []string) ([]client.Object, error) {
+	csvs, _, err := c.findInstalled(ctx, o.Package, o.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	objs, err := c.deletionOrder(ctx, o, csvs, crds)
+	if err != nil {
+		return nil, err
+	}
+	var out []client.Object
+	for _, obj := range objs {
+		err := c.Get(ctx, client.ObjectKeyFromObject(obj), obj.DeepCopyObject().(client.Object))
+		switch {
+		case err == nil:
+			out = append(out, obj)
+		case !apierrors.IsNotFound(err):
+			return nil, fmt.Errorf("%s %s: %w", kindOf(obj), client.ObjectKeyFromObject(obj), err)
+		}
+	}
+	return out, nil
 }
 
 // findInstalled names the package's CSVs in the namespace and the CRDs they

@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
 )
@@ -91,5 +92,34 @@ func TestCleanupKeepsCRDsUnlessAsked(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "CustomResourceDefinition") {
 		t.Errorf("cleanup said %q", out)
+	}
+}
+
+// OLM can still execute an InstallPlan it had queued and make a CSV again
+// after cleanup deleted it; cleanup looks again and deletes it.
+func TestCleanupDeletesWhatOLMMakesAgain(t *testing.T) {
+	run := map[string]string{managedLabel: "op"}
+	cs := &operatorsv1alpha1.CatalogSource{ObjectMeta: metav1.ObjectMeta{Name: "op-catalog", Namespace: "ns", Labels: run}}
+	base := fakeClient(csvIn("op.v2", operatorsv1alpha1.CSVPhaseSucceeded, "", ""), cs)
+	remade := false
+	c := &Client{Client: interceptor.NewClient(base.Client.(client.WithWatch), interceptor.Funcs{
+		Delete: func(ctx context.Context, cl client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
+			err := cl.Delete(ctx, obj, opts...)
+			if _, ok := obj.(*operatorsv1alpha1.CatalogSource); ok && !remade {
+				remade = true
+				return cl.Create(ctx, csvIn("op.v2", operatorsv1alpha1.CSVPhaseSucceeded, "", ""))
+			}
+			return err
+		},
+	}), Poll: base.Poll, CleanupQuiet: base.CleanupQuiet}
+	out := &bytes.Buffer{}
+	if err := c.Cleanup(context.Background(), CleanupOptions{Package: "op", Namespace: "ns", StateDir: t.TempDir(), Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	if !remade || !strings.Contains(out.String(), "deleted again (OLM made it again) ClusterServiceVersion ns/op.v2") {
+		t.Fatalf("the CSV made again was not deleted again; cleanup printed:\n%s", out)
+	}
+	if err := c.Get(context.Background(), client.ObjectKey{Namespace: "ns", Name: "op.v2"}, &operatorsv1alpha1.ClusterServiceVersion{}); !apierrors.IsNotFound(err) {
+		t.Fatalf("CSV op.v2 left behind: %v", err)
 	}
 }

@@ -21,6 +21,9 @@ const Channel = "operator-sdk-run-bundle"
 // managedLabel marks what run bundle created, so cleanup removes only that.
 const managedLabel = "sdk.example.com/run-bundle"
 
+// defaultCleanupQuiet is CleanupQuiet when unset.
+const defaultCleanupQuiet = 3 * time.Second
+
 // defaultFailedGrace is FailedGrace when unset.
 const defaultFailedGrace = 10 * time.Second
 
@@ -34,6 +37,9 @@ type Client struct {
 	// during an upgrade the new CSV flickers through Failed while the old
 	// one's RBAC goes away.
 	FailedGrace time.Duration
+	// CleanupQuiet is how long nothing of a package may come back before
+	// Cleanup is done; defaultCleanupQuiet when zero.
+	CleanupQuiet time.Duration
 }
 
 // waitOptions describe one of the client's waits: bounded by the caller's
