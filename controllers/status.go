@@ -3,7 +3,6 @@ package controllers
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -136,16 +135,14 @@ var podWaitingReasons = map[string]string{
 // the kubelet's reason and the image, and how many other pods fail; it leaves
 // out the kubelet's changing back-off text so the status is written once.
 func podFailure(pods []corev1.Pod) (reason, msg string, failed bool) {
-	sorted := slices.Clone(pods)
-	slices.SortFunc(sorted, func(a, b corev1.Pod) int { return strings.Compare(a.Name, b.Name) })
-	count := 0
-	for i := range sorted {
-		r, m, ok := onePodFailure(&sorted[i])
+	first, count := "", 0
+	for i := range pods {
+		r, m, ok := onePodFailure(&pods[i])
 		if !ok {
 			continue
 		}
-		if count == 0 {
-			reason, msg = r, m
+		if count == 0 || pods[i].Name < first {
+			first, reason, msg = pods[i].Name, r, m
 		}
 		count++
 	}
