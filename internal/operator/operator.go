@@ -5,7 +5,6 @@ package operator
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -44,7 +43,6 @@ type Process struct {
 	cmd  *exec.Cmd
 	buf  *syncBuffer
 	done chan struct{}
-	err  error
 	once sync.Once
 }
 
@@ -69,12 +67,9 @@ func Start(o Options) (*Process, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", o.Binary, err)
 	}
-	go func() { p.err = cmd.Wait(); close(p.done) }()
+	go func() { _ = cmd.Wait(); close(p.done) }()
 	return p, nil
 }
-
-// PID is the process id.
-func (p *Process) PID() int { return p.cmd.Process.Pid }
 
 // Exited is closed when the process has ended.
 func (p *Process) Exited() <-chan struct{} { return p.done }
@@ -107,17 +102,6 @@ func (p *Process) Kill() {
 		_ = p.cmd.Process.Kill()
 		<-p.done
 	})
-}
-
-// StopOnDone stops the process when ctx ends.
-func (p *Process) StopOnDone(ctx context.Context) {
-	go func() {
-		select {
-		case <-ctx.Done():
-			p.Stop()
-		case <-p.done:
-		}
-	}()
 }
 
 func orZero(addr string) string {

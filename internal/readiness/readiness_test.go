@@ -1,7 +1,16 @@
 package readiness
 
 import (
+	"context"
 	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	"github.com/example-inc/memcached-operator/internal/kubeclient"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -45,6 +54,39 @@ func TestMemcached(t *testing.T) {
 			got, state := Memcached(tc.mc, tc.fields)
 			if got != tc.want || state != tc.state {
 				t.Errorf("got %t %q, want %t %q", got, state, tc.want, tc.state)
+			}
+		})
+	}
+}
+
+// Check agrees with the object only when the cluster does: the Deployment
+// wants spec.size pods and status.nodes names exactly the Ready ones.
+func TestCheck(t *testing.T) {
+	labels := map[string]string{"app": "m"}
+	pod := func(name string, ready corev1.ConditionStatus) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", Labels: labels},
+			Status: corev1.PodStatus{Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: ready}}}}
+	}
+	mc := memcached(2, nil)
+	mc.Namespace = "ns"
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "m", Namespace: "ns"},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](2), Selector: &metav1.LabelSelector{MatchLabels: labels}}}
+	key := client.ObjectKeyFromObject(mc)
+	for _, tc := range []struct {
+		name string
+		objs []client.Object
+		want bool
+	}{
+		{"both pods ready", []client.Object{mc, dep, pod("m-a", corev1.ConditionTrue), pod("m-b", corev1.ConditionTrue)}, true},
+		{"one pod not ready", []client.Object{mc, dep, pod("m-a", corev1.ConditionTrue), pod("m-b", corev1.ConditionFalse)}, false},
+		{"status names a pod that is gone", []client.Object{mc, dep, pod("m-a", corev1.ConditionTrue), pod("m-c", corev1.ConditionTrue)}, false},
+		{"no Deployment", []client.Object{mc, pod("m-a", corev1.ConditionTrue), pod("m-b", corev1.ConditionTrue)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := fake.NewClientBuilder().WithScheme(kubeclient.Scheme()).WithObjects(tc.objs...).Build()
+			got, state, err := Check(context.Background(), c, key, AllFields)
+			if err != nil || got != tc.want {
+				t.Fatalf("got %t (%s, err %v), want %t", got, state, err, tc.want)
 			}
 		})
 	}
