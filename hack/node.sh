@@ -26,7 +26,6 @@ BRIDGE=${BRIDGE:-mcnode0}
 # configuration says, so the state lives there; everything else under STATE.
 CTRD_RUN=/run/containerd
 CTRD_SOCK=$CTRD_RUN/containerd.sock
-SANDBOX_IMAGE=${SANDBOX_IMAGE:?}
 # Host settings the kubelet, kube-proxy and the bridge plugin change.
 SYSCTLS="vm.overcommit_memory kernel.panic kernel.panic_on_oops net.ipv4.ip_forward
 net.ipv4.conf.all.route_localnet net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables
@@ -252,7 +251,7 @@ up() {
 	local why
 	why=$(why_not)
 	[ -z "$why" ] || { echo "$why"; exit 3; }
-	: "${KUBECONFIG:?}" "${PKI:?}"
+	: "${KUBECONFIG:?}" "${PKI:?}" "${SANDBOX_IMAGE:?}"
 	record_host
 	if ! running containerd; then
 		write_containerd_config

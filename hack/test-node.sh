@@ -15,7 +15,7 @@ set -euo pipefail
 
 state=$WORKDIR/test-node
 mkdir -p "$state"
-node_env=(BIN="$BIN" STATE="$WORKDIR/node-lane/node" SANDBOX_IMAGE=unused)
+node_env=(BIN="$BIN" STATE="$WORKDIR/node-lane/node")
 
 if ! why=$(env "${node_env[@]}" hack/node.sh check); then
 	echo "real node: $why; the real-node tests are skipped (the simulated lane covers the operator)"
