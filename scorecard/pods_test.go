@@ -224,8 +224,9 @@ func TestRunPodsCleansUp(t *testing.T) {
 				}
 			}
 			pods, cms := &corev1.PodList{}, &corev1.ConfigMapList{}
-			_ = c.List(ctx, pods)
-			_ = c.List(ctx, cms)
+			if err := errors.Join(c.List(ctx, pods), c.List(ctx, cms)); err != nil {
+				t.Fatalf("list what the run left behind: %v", err)
+			}
 			if len(pods.Items)+len(cms.Items) != 0 {
 				t.Errorf("%d pods and %d ConfigMaps left behind", len(pods.Items), len(cms.Items))
 			}
