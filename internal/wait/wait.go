@@ -80,6 +80,11 @@ func For(ctx context.Context, o Options, cond Condition) error {
 	var last string
 	err := kwait.PollUntilContextCancel(ctx, interval, true, func(ctx context.Context) (bool, error) {
 		done, state, err := cond(ctx)
+		if ctx.Err() != nil {
+			// The time ran out during the check: what it saw, or the
+			// error of its cut-off request, says nothing; the timeout does.
+			return false, nil
+		}
 		if state != "" {
 			last = state
 		}

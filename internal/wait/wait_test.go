@@ -62,3 +62,23 @@ func TestForOtherErrorsPassThrough(t *testing.T) {
 		t.Fatalf("got %v, want boom", err)
 	}
 }
+
+// A check whose request is cut off by the timeout is a timeout, with the
+// diagnosis, not the request's context error.
+func TestForTimeoutDuringCheck(t *testing.T) {
+	calls := 0
+	err := For(context.Background(), Options{What: "x", Interval: time.Millisecond, Timeout: 30 * time.Millisecond,
+		Diagnose: func(context.Context) string { return "  why" }},
+		func(ctx context.Context) (bool, string, error) {
+			calls++
+			if calls == 1 {
+				return false, "first look", nil
+			}
+			<-ctx.Done()
+			return false, "not found", ctx.Err()
+		})
+	var we *Error
+	if !errors.As(err, &we) || we.LastState != "first look" || we.Diagnosis != "  why" {
+		t.Fatalf("got %T %v, want a timeout *Error with the last real state and the diagnosis", err, err)
+	}
+}
