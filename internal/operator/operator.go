@@ -71,6 +71,9 @@ func Start(o Options) (*Process, error) {
 	return p, nil
 }
 
+// PID is the process id (the benchmarks read its CPU time and memory).
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
 // Exited is closed when the process has ended.
 func (p *Process) Exited() <-chan struct{} { return p.done }
 
