@@ -27,12 +27,12 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
 	"github.com/example-inc/memcached-operator/internal/olm"
+	"github.com/example-inc/memcached-operator/internal/podstatus"
 	"github.com/example-inc/memcached-operator/test/framework"
 )
 
@@ -372,29 +372,21 @@ func (e *env) pods(ctx context.Context, t *testing.T, sel client.ListOption) []c
 	return pods.Items
 }
 
-// describePods says what each pod of the test's namespace is doing, with
-// its latest warning (a failing probe, a failed pull): what to look at when
-// OLM's objects stall on the node.
+// describePods says what each pod of the test's namespace is doing
+// (internal/podstatus), with its latest warning (a failing probe, a failed
+// pull): what to look at when OLM's objects stall on the node.
 func (e *env) describePods(ctx context.Context) string {
 	pods := &corev1.PodList{}
 	if err := e.k8s.List(ctx, pods, client.InNamespace(e.ns)); err != nil {
 		return fmt.Sprintf("  pods in %s: %v", e.ns, err)
 	}
+	warnings := e.lastWarnings(ctx)
 	var b strings.Builder
 	fmt.Fprintf(&b, "  pods in %s:\n", e.ns)
-	for _, p := range pods.Items {
-		fmt.Fprintf(&b, "    %s on %q: %s", p.Name, p.Spec.NodeName, p.Status.Phase)
-		for _, s := range append(p.Status.InitContainerStatuses, p.Status.ContainerStatuses...) {
-			switch {
-			case s.State.Waiting != nil:
-				fmt.Fprintf(&b, "; %s waiting %s: %s", s.Name, s.State.Waiting.Reason, s.State.Waiting.Message)
-			case s.State.Terminated != nil && s.State.Terminated.ExitCode != 0:
-				fmt.Fprintf(&b, "; %s exited %d %s: %s", s.Name, s.State.Terminated.ExitCode, s.State.Terminated.Reason, s.State.Terminated.Message)
-			case !s.Ready && s.State.Running != nil:
-				fmt.Fprintf(&b, "; %s running, not ready", s.Name)
-			}
-		}
-		if w := e.lastWarning(ctx, p.Name); w != "" {
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		fmt.Fprintf(&b, "    %s on %q: %s", p.Name, p.Spec.NodeName, podstatus.Describe(p))
+		if w := warnings[p.Name]; w != "" {
 			fmt.Fprintf(&b, "; last warning: %s", w)
 		}
 		b.WriteString("\n")
@@ -402,22 +394,25 @@ func (e *env) describePods(ctx context.Context) string {
 	return b.String()
 }
 
-// lastWarning is the newest Warning event about the pod, as "Reason: message".
-func (e *env) lastWarning(ctx context.Context, pod string) string {
+// lastWarnings is the newest Warning event of each object in the test's
+// namespace, by name, as "Reason: message": one List for every pod.
+func (e *env) lastWarnings(ctx context.Context) map[string]string {
 	events := &corev1.EventList{}
-	if err := e.k8s.List(ctx, events, client.InNamespace(e.ns), client.MatchingFields{"involvedObject.name": pod, "type": corev1.EventTypeWarning}); err != nil {
-		return ""
+	if err := e.k8s.List(ctx, events, client.InNamespace(e.ns), client.MatchingFields{"type": corev1.EventTypeWarning}); err != nil {
+		return nil
 	}
-	var last *corev1.Event
-	for i, ev := range events.Items {
-		if last == nil || ev.LastTimestamp.After(last.LastTimestamp.Time) {
-			last = &events.Items[i]
+	newest := map[string]*corev1.Event{}
+	for i := range events.Items {
+		ev := &events.Items[i]
+		if last := newest[ev.InvolvedObject.Name]; last == nil || ev.LastTimestamp.After(last.LastTimestamp.Time) {
+			newest[ev.InvolvedObject.Name] = ev
 		}
 	}
-	if last == nil {
-		return ""
+	out := make(map[string]string, len(newest))
+	for name, ev := range newest {
+		out[name] = ev.Reason + ": " + strings.TrimSpace(ev.Message)
 	}
-	return last.Reason + ": " + strings.TrimSpace(last.Message)
+	return out
 }
 
 // realNode is the one node that runs pods (hack/node.sh labels it).
@@ -448,8 +443,12 @@ func requireOLMInCluster(ctx context.Context, t *testing.T, c client.Client, nod
 				t.Errorf("OLM's %s sets CI: OLM then panics on objects it did not label", name)
 			}
 		}
+		sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+		if err != nil {
+			t.Fatalf("OLM's %s selector: %v", name, err)
+		}
 		pods := &corev1.PodList{}
-		if err := c.List(ctx, pods, client.InNamespace(olmNamespace), client.MatchingLabelsSelector{Selector: labels.SelectorFromSet(d.Spec.Selector.MatchLabels)}); err != nil {
+		if err := c.List(ctx, pods, client.InNamespace(olmNamespace), client.MatchingLabelsSelector{Selector: sel}); err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range pods.Items {
