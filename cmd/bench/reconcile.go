@@ -171,7 +171,7 @@ func reconcileRun(o reconcileRunOptions) (reconcileResult, error) {
 		return res, err
 	}
 	collectRequests(&res, atConvergence, after)
-	res.PeakRSSMiB, res.CPUSeconds = procStats(op.pid)
+	res.PeakRSSMiB, res.CPUSeconds = procStats(op.PID())
 	return res, nil
 }
 
@@ -188,8 +188,6 @@ type benchOperator struct {
 	*operator.Process
 	metricsURL string
 	log        *os.File
-	// pid is the manager's, for procStats.
-	pid int
 }
 
 // startOperator runs the manager against the run's cluster, watching every
@@ -231,46 +229,7 @@ func startOperator(ctx context.Context, c *cluster, o reconcileRunOptions) (*ben
 		op.stop()
 		return nil, fmt.Errorf("the operator's metrics never came up (see %s): %w", logf.Name(), err)
 	}
-	if op.pid, err = childPID(o.Manager); err != nil {
-		op.stop()
-		return nil, err
-	}
 	return op, nil
-}
-
-// childPID is the process id of this process's child running binary:
-// operator.Process does not expose it, and procStats reads /proc by it.
-func childPID(binary string) (int, error) {
-	want, err := filepath.Abs(binary)
-	if err == nil {
-		want, err = filepath.EvalSymlinks(want)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("manager binary %s: %w", binary, err)
-	}
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0, err
-	}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		// After "pid (comm) ": state, then the parent's pid.
-		f := strings.Fields(string(b[strings.LastIndex(string(b), ")")+1:]))
-		if len(f) < 2 || f[1] != strconv.Itoa(os.Getpid()) {
-			continue
-		}
-		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && exe == want {
-			return pid, nil
-		}
-	}
-	return 0, fmt.Errorf("no child process of %d runs %s", os.Getpid(), want)
 }
 
 // stop kills the manager, as the benchmark always has, and closes its log.
