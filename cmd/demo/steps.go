@@ -43,12 +43,7 @@ func (d *demo) loadPath(ctx context.Context) (from string, path []string, err er
 		if c.Name != d.channel {
 			continue
 		}
-		for _, b := range c.Bundles() {
-			p, _ := c.Path(b)
-			if len(p) > len(path) || (len(p) == len(path) && b < from) {
-				from, path = b, p
-			}
-		}
+		from, path = c.Farthest()
 	}
 	if from == "" {
 		return "", nil, fmt.Errorf("channel %q is not in the catalog", d.channel)

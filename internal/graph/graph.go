@@ -94,6 +94,19 @@ func (c ChannelReport) Path(from string) ([]string, bool) {
 	return path, true
 }
 
+// Farthest is the bundle with the longest path to the head (the smallest
+// name among equals) and that path: where a walk through every upgrade of
+// the channel starts.
+func (c ChannelReport) Farthest() (from string, path []string) {
+	for _, b := range c.Bundles() {
+		if from == "" || c.Hops[b] > c.Hops[from] {
+			from = b
+		}
+	}
+	path, _ = c.Path(from)
+	return from, path
+}
+
 // Bundles lists the channel's bundles that reach the head, sorted.
 func (c ChannelReport) Bundles() []string {
 	out := make([]string, 0, len(c.Hops))

@@ -169,3 +169,15 @@ func FuzzAnalyze(f *testing.F) {
 		_ = fmt.Sprint(r)
 	})
 }
+
+func TestFarthest(t *testing.T) {
+	c := ChannelReport{Head: "v3", Next: map[string]string{"v1": "v2", "v1b": "v3", "v0": "v2", "v2": "v3"},
+		Hops: map[string]int{"v0": 2, "v1": 2, "v1b": 1, "v2": 1, "v3": 0}}
+	from, path := c.Farthest()
+	if from != "v0" || !slices.Equal(path, []string{"v2", "v3"}) {
+		t.Fatalf("got %s %v, want v0 [v2 v3] (longest path, smallest name among equals)", from, path)
+	}
+	if from, path := (ChannelReport{}).Farthest(); from != "" || path != nil {
+		t.Fatalf("empty channel: got %q %v", from, path)
+	}
+}

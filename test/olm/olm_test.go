@@ -195,16 +195,7 @@ func (e *env) channel(name string) graph.ChannelReport {
 
 // oldest is the channel's bundle with the longest path to the head.
 func (e *env) oldest(channel string) (string, []string) {
-	var from string
-	var path []string
-	c := e.channel(channel)
-	for _, b := range c.Bundles() {
-		p, _ := c.Path(b)
-		if len(p) > len(path) || (len(p) == len(path) && b < from) {
-			from, path = b, p
-		}
-	}
-	return from, path
+	return e.channel(channel).Farthest()
 }
 
 func ctxT(t *testing.T) context.Context {
