@@ -399,12 +399,14 @@ bench-reconcile: bench-tool build cluster-tools ## B1: BENCH_N Memcacheds at onc
 ##@ Local registry (distribution, on 127.0.0.1)
 
 LOCAL_REGISTRY ?= 127.0.0.1:5000
-REGISTRY_DIR := $(WORKDIR)/registry
+# One registry per checkout, whichever lane's WORKDIR a target runs with: it is
+# the checkout's, and refuses to share LOCAL_REGISTRY with another's.
+REGISTRY_DIR := $(CURDIR)/.work/registry
 
 REGISTRY_ENV = REGISTRY=$(REGISTRY) LOCAL_REGISTRY=$(LOCAL_REGISTRY) REGISTRY_DIR=$(REGISTRY_DIR)
 
 .PHONY: registry-up
-registry-up: $(REGISTRY) ## Start a local OCI registry on LOCAL_REGISTRY (idempotent).
+registry-up: $(REGISTRY) ## Start this checkout's OCI registry on LOCAL_REGISTRY (idempotent; refuses one it did not start).
 	@$(REGISTRY_ENV) hack/registry.sh up
 
 .PHONY: registry-down

@@ -93,11 +93,11 @@ test-node-run: deps registry-up
 
 ##@ Real-node lane: scorecard tests as pods
 
-# The untar image of the test pods: OLM's util image (make olm-images) has tar and gzip.
+# The untar image of the test pods: OLM's util image (make olm-util-image) has tar and gzip.
 SCORECARD_UNTAR_IMAGE ?= $(OLM_UTIL_IMG)
 
 .PHONY: test-scorecard-node
-test-scorecard-node: sdk scorecard-build registry-up $(CRICTL) $(KUBECTL) ## Scorecard tests as pods on the real node against the deployed operator (make deploy): results equal the in-process runner's, outputs parse, shipped RBAC, nothing left behind.
+test-scorecard-node: sdk scorecard-build registry-up olm-util-image $(CRICTL) $(KUBECTL) ## Scorecard tests as pods on the real node against the deployed operator (make deploy): results equal the in-process runner's, outputs parse, shipped RBAC, nothing left behind.
 	@$(IMAGE_ENV) hack/image.sh $(SCORECARD_IMG) scorecard/Dockerfile . --build-arg BASE_IMAGE=$(BASE_IMAGE)
 	@# Test pods pull IfNotPresent: drop the node's copy so it runs the image just pushed.
 	@$(CRICTL) --runtime-endpoint unix:///run/containerd/containerd.sock rmi $(SCORECARD_IMG) >/dev/null 2>&1 || true

@@ -49,10 +49,14 @@ olm-opm-image: $(OPM) $(GRPC_HEALTH_PROBE) deps registry-up ## Build the opm ima
 	@$(OPM_IMAGE_ENV) hack/opm-image.sh
 
 .PHONY: olm-images
-olm-images: $(OLM) $(OLM_CATALOG) $(CPB) $(COPY_CONTENT) olm-opm-image ## Build OLM's images (OLM_IMG, OLM_OPM_IMG, OLM_UTIL_IMG) and push them to the local registry.
-	@mkdir -p $(WORKDIR)/images/olm $(WORKDIR)/images/olm-util
+olm-images: $(OLM) $(OLM_CATALOG) olm-opm-image olm-util-image ## Build OLM's images (OLM_IMG, OLM_OPM_IMG, OLM_UTIL_IMG) and push them to the local registry.
+	@mkdir -p $(WORKDIR)/images/olm
 	@cp $(OLM) $(WORKDIR)/images/olm/olm && cp $(OLM_CATALOG) $(WORKDIR)/images/olm/catalog
 	@$(IMAGE_ENV) hack/image.sh $(OLM_IMG) hack/images/olm/Containerfile $(WORKDIR)/images/olm
+
+.PHONY: olm-util-image
+olm-util-image: $(CPB) $(COPY_CONTENT) deps registry-up ## Build the util image OLM_UTIL_IMG (cpb, copy-content, busybox's cp/tar/gzip: OLM's bundle unpack Job, scorecard's untar) and push it.
+	@mkdir -p $(WORKDIR)/images/olm-util
 	@cp $(CPB) $(COPY_CONTENT) $(BUSYBOX) $(WORKDIR)/images/olm-util/
 	@$(IMAGE_ENV) hack/image.sh $(OLM_UTIL_IMG) hack/images/util/Containerfile $(WORKDIR)/images/olm-util
 

@@ -4,7 +4,8 @@
 # in REGISTRY_DIR.
 #
 # usage: hack/registry.sh up|down
-#   up    start it unless something already answers on LOCAL_REGISTRY (idempotent)
+#   up    start it unless it runs (idempotent); refuse when a registry it did not
+#         start answers on LOCAL_REGISTRY
 #   down  stop the one up started
 # env:   REGISTRY (binary), LOCAL_REGISTRY (host:port), REGISTRY_DIR
 set -euo pipefail
@@ -12,10 +13,19 @@ set -euo pipefail
 url=http://$LOCAL_REGISTRY
 
 answers() { curl -fsS "$url/v2/" >/dev/null 2>&1; }
+ours() { [ -f "$REGISTRY_DIR/pid" ] && kill -0 "$(cat "$REGISTRY_DIR/pid")" 2>/dev/null; }
 
 up() {
 	: "${REGISTRY:?}"
 	if answers; then
+		if ! ours; then
+			# Another checkout's registry (or a kind registry) holds images this
+			# checkout did not build: pushing to and pulling from it would test
+			# those instead.
+			echo "error: a registry this checkout did not start answers on $LOCAL_REGISTRY;" \
+				"stop it (make registry-down in the checkout that started it) or use another port (LOCAL_REGISTRY=127.0.0.1:5001)" >&2
+			exit 1
+		fi
 		echo "registry is up on $LOCAL_REGISTRY"
 		return
 	fi

@@ -108,8 +108,10 @@ func (r *podRunner) test(ctx context.Context, tc v1alpha3.TestConfiguration) v1a
 	return r.status(ctx, name, done)
 }
 
-// waitFinished waits for the pod to succeed or fail; on timeout the error
-// names the pod, its phase and problems, and the end of its log.
+// waitFinished waits for the pod to succeed or fail. It stops early when the
+// pod cannot start (an image that cannot be pulled: the untar image or the
+// test image); on timeout the error names the pod, its phase and problems,
+// and the end of its log.
 func (r *podRunner) waitFinished(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
 	var last *corev1.Pod
 	key := client.ObjectKeyFromObject(pod)
@@ -129,6 +131,9 @@ func (r *podRunner) waitFinished(ctx context.Context, pod *corev1.Pod) (*corev1.
 			return false, err.Error(), nil
 		}
 		last = p
+		if why, stuck := podstatus.Stuck(p); stuck {
+			return false, podstatus.Describe(p), wait.Failed("test pod %s cannot start: %s", key, why)
+		}
 		return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed, podstatus.Describe(p), nil
 	})
 	return last, err

@@ -3,6 +3,7 @@ package scorecard
 import (
 	"archive/tar"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"crypto/rand"
@@ -180,14 +181,20 @@ func TestRunPodsCleansUp(t *testing.T) {
 	pulling := corev1.PodStatus{Phase: corev1.PodPending, InitContainerStatuses: []corev1.ContainerStatus{{
 		Name: untarContainer, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: "not found"}},
 	}}}
+	backOff := corev1.PodStatus{Phase: corev1.PodPending, InitContainerStatuses: []corev1.ContainerStatus{{
+		Name: untarContainer, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: `Back-off pulling image "util"`}},
+	}}}
 	for _, tc := range []struct {
 		name   string
 		status corev1.PodStatus
 		cancel time.Duration // stop the run after this long (Ctrl-C); 0: never
+		wait   time.Duration // the wait time; 0: 1.5 s
 		want   []string
 	}{
 		{name: "wait time over", status: pulling, want: []string{
 			"timed out after", "waiting for test pod ns/scorecard-basic-check-spec-", "init container scorecard-untar waiting: ErrImagePull not found"}},
+		{name: "untar image cannot be pulled: no waiting out the wait time", status: backOff, wait: time.Hour, want: []string{
+			"test pod ns/scorecard-basic-check-spec-", "cannot start: container scorecard-untar: ImagePullBackOff: Back-off pulling image \"util\""}},
 		{name: "run cancelled", status: pulling, cancel: 300 * time.Millisecond, want: []string{"run stopped (context canceled): ", "waiting for test pod ns/scorecard-basic-check-spec-"}},
 		{name: "finished without a TestStatus", status: corev1.PodStatus{Phase: corev1.PodFailed}, want: []string{
 			"test pod ns/scorecard-basic-check-spec-", "(Failed): its log is not a v1alpha3 TestStatus", "fake logs"}},
@@ -203,8 +210,9 @@ func TestRunPodsCleansUp(t *testing.T) {
 				time.AfterFunc(tc.cancel, stop)
 			}
 			sel, _ := labels.Parse("test=basic-check-spec")
+			waitTime := cmp.Or(tc.wait, 1500*time.Millisecond)
 			list, err := RunPods(runCtx, testConfig(t), sel, PodOptions{
-				Client: c, Clientset: fakeclientset.NewClientset(), BundleDir: ourBundle, WaitTime: 1500 * time.Millisecond,
+				Client: c, Clientset: fakeclientset.NewClientset(), BundleDir: ourBundle, WaitTime: waitTime,
 				PodInput: PodInput{Namespace: "ns", UntarImage: "util", ServiceAccount: "default", Security: PodSecurityRestricted},
 			})
 			if err != nil {

@@ -53,3 +53,26 @@ func container(cs corev1.ContainerStatus) string {
 	}
 	return ""
 }
+
+// stuckReasons are what the kubelet says of a waiting container that will
+// not start without someone changing the pod or the image: its image cannot
+// be pulled (after the kubelet already retried: back-off) or is not a valid
+// reference, or pulling it is forbidden by the pod's pull policy.
+var stuckReasons = map[string]bool{
+	"ImagePullBackOff":  true,
+	"InvalidImageName":  true,
+	"ErrImageNeverPull": true,
+}
+
+// Stuck says why a pod will not start by itself, for a waiter that should
+// stop waiting: the first init or app container whose image cannot be
+// pulled, with the kubelet's reason and message (which names the image).
+func Stuck(p *corev1.Pod) (string, bool) {
+	statuses := append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...)
+	for _, cs := range statuses {
+		if w := cs.State.Waiting; w != nil && stuckReasons[w.Reason] {
+			return fmt.Sprintf("container %s: %s: %s", cs.Name, w.Reason, w.Message), true
+		}
+	}
+	return "", false
+}

@@ -46,3 +46,33 @@ func TestProblems(t *testing.T) {
 		})
 	}
 }
+
+func TestStuck(t *testing.T) {
+	waiting := func(name, reason, msg string) corev1.ContainerStatus {
+		return corev1.ContainerStatus{Name: name, State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: msg}}}
+	}
+	for _, tc := range []struct {
+		name   string
+		status corev1.PodStatus
+		want   string
+	}{
+		{name: "first pull failed: the kubelet retries", status: corev1.PodStatus{
+			InitContainerStatuses: []corev1.ContainerStatus{waiting("untar", "ErrImagePull", "not found")}}},
+		{name: "init container backing off", status: corev1.PodStatus{
+			InitContainerStatuses: []corev1.ContainerStatus{waiting("untar", "ImagePullBackOff", `Back-off pulling image "example.com/util:v1"`)},
+			ContainerStatuses:     []corev1.ContainerStatus{waiting("test", "PodInitializing", "")}},
+			want: `container untar: ImagePullBackOff: Back-off pulling image "example.com/util:v1"`},
+		{name: "invalid image name", status: corev1.PodStatus{
+			ContainerStatuses: []corev1.ContainerStatus{waiting("test", "InvalidImageName", `couldn't parse image name "Example.com/x"`)}},
+			want: `container test: InvalidImageName: couldn't parse image name "Example.com/x"`},
+		{name: "starting", status: corev1.PodStatus{
+			ContainerStatuses: []corev1.ContainerStatus{waiting("test", "ContainerCreating", "")}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, stuck := Stuck(&corev1.Pod{Status: tc.status})
+			if got != tc.want || stuck != (tc.want != "") {
+				t.Errorf("Stuck = %q, %v; want %q", got, stuck, tc.want)
+			}
+		})
+	}
+}
