@@ -294,7 +294,6 @@ func (it *integration) statusFollowsPods(t *testing.T) {
 		got := &cachev1.Memcached{}
 		g.Expect(it.k8s.Get(ctx, client.ObjectKeyFromObject(mc), got)).To(Succeed())
 		g.Expect(meta.IsStatusConditionTrue(got.Status.Conditions, cachev1.ConditionAvailable)).To(BeTrue())
-		g.Expect(got.Status.ReadyReplicas).To(BeEquivalentTo(2))
 		g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
 	}, timeout, poll).Should(Succeed())
 
@@ -336,7 +335,6 @@ func (it *integration) rejectsBadSize(t *testing.T) {
 		msg  string
 	}{
 		{-1, "spec.size: Invalid value: -1: spec.size in body should be greater than or equal to 0"},
-		{101, "spec.size: Invalid value: 101: spec.size in body should be less than or equal to 100"},
 	} {
 		err := it.k8s.Create(context.Background(), &cachev1.Memcached{
 			ObjectMeta: metav1.ObjectMeta{Namespace: watchedA, Name: "bad"},

@@ -38,7 +38,6 @@ func computeStatus(mc *cachev1.Memcached, obs observation, now metav1.Time) cach
 		current = dep.Status.ObservedGeneration >= dep.Generation &&
 			dep.Spec.Replicas != nil && *dep.Spec.Replicas == want
 	}
-	st.ReadyReplicas = ready
 
 	set := func(typ string, status metav1.ConditionStatus, reason, msg string) {
 		meta.SetStatusCondition(&st.Conditions, metav1.Condition{

@@ -6,11 +6,8 @@ import (
 
 // MemcachedSpec is the desired state of a Memcached cluster.
 type MemcachedSpec struct {
-	// Size is the number of memcached pods. 0 scales the cluster down
-	// without deleting it. The maximum of 100 keeps a typo (3000 for 3)
-	// from scheduling thousands of pods.
+	// Size is the number of memcached pods.
 	// +kubebuilder:validation:Minimum=0
-	// +kubebuilder:validation:Maximum=100
 	// +required
 	Size int32 `json:"size"`
 }
@@ -21,10 +18,6 @@ type MemcachedStatus struct {
 	// +optional
 	// +listType=set
 	Nodes []string `json:"nodes,omitempty"`
-
-	// ReadyReplicas is the number of memcached pods that are ready.
-	// +optional
-	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
 
 	// ObservedGeneration is the metadata.generation the status describes.
 	// +optional
@@ -44,8 +37,6 @@ type MemcachedStatus struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:categories=cache
 // +kubebuilder:printcolumn:name="Size",type=integer,JSONPath=`.spec.size`,description="Pods wanted"
-// +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyReplicas`,description="Pods ready"
-// +kubebuilder:printcolumn:name="Available",type=string,JSONPath=`.status.conditions[?(@.type=="Available")].status`,description="All wanted pods are ready"
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Memcached struct {
 	metav1.TypeMeta   `json:",inline"`
