@@ -8,7 +8,7 @@ import (
 )
 
 // DefaultMemcachedImage is the operand image when none is configured.
-const DefaultMemcachedImage = "docker.io/library/memcached:1.6.29-alpine"
+const DefaultMemcachedImage = "docker.io/library/memcached:1.6.26-alpine"
 
 // ValidateImage rejects image references the kubelet could never pull. It
 // does not split on ':' blindly: "registry:5000/memcached", "memcached" and

@@ -10,7 +10,7 @@ func TestPullPolicy(t *testing.T) {
 	for ref, want := range map[string]corev1.PullPolicy{
 		"memcached":                        corev1.PullAlways,
 		"memcached:latest":                 corev1.PullAlways,
-		"memcached:1.6.29-alpine":          corev1.PullIfNotPresent,
+		"memcached:1.6.26-alpine":          corev1.PullIfNotPresent,
 		"localhost:5000/memcached":         corev1.PullAlways,
 		"localhost:5000/memcached:1.6":     corev1.PullIfNotPresent,
 		"quay.io/org/memcached@sha256:abc": corev1.PullIfNotPresent,
