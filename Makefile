@@ -4,14 +4,14 @@
 
 # The release `make bundle` writes. REPLACES is the version it upgrades from;
 # SKIP_RANGE (optional) the olm.skipRange, e.g. '>=0.1.0 <0.2.0'.
-VERSION ?= 0.2.0
+VERSION ?= 0.1.0
 REPLACES ?= 0.2.0
 SKIP_RANGE ?=
 PACKAGE ?= memcached-operator
 CHANNELS ?= fast,stable
 DEFAULT_CHANNEL ?= stable
 # The Kubernetes version whose removed APIs the bundle must not use.
-K8S_TARGET_VERSION ?= 0.2.0
+K8S_TARGET_VERSION ?= 0.1.0
 
 IMAGE_TAG_BASE ?= example.com/memcached-operator
 IMG ?= $(IMAGE_TAG_BASE):v$(VERSION)

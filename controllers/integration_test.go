@@ -15,7 +15,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -284,7 +283,6 @@ func (it *integration) statusFollowsPods(t *testing.T) {
 		got := &cachev1.Memcached{}
 		g.Expect(it.k8s.Get(ctx, client.ObjectKeyFromObject(mc), got)).To(Succeed())
 		g.Expect(got.Status.Nodes).To(Equal([]string{"nodes-a", "nodes-b"}))
-		g.Expect(meta.IsStatusConditionFalse(got.Status.Conditions, cachev1.ConditionAvailable)).To(BeTrue())
 	}, timeout, poll).Should(Succeed())
 
 	// The Deployment controller reports both pods ready.
@@ -293,8 +291,6 @@ func (it *integration) statusFollowsPods(t *testing.T) {
 	g.Eventually(func(g Gomega) {
 		got := &cachev1.Memcached{}
 		g.Expect(it.k8s.Get(ctx, client.ObjectKeyFromObject(mc), got)).To(Succeed())
-		g.Expect(meta.IsStatusConditionTrue(got.Status.Conditions, cachev1.ConditionAvailable)).To(BeTrue())
-		g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
 	}, timeout, poll).Should(Succeed())
 
 	g.Expect(it.k8s.Delete(ctx, b, client.GracePeriodSeconds(0))).To(Succeed())
@@ -313,7 +309,7 @@ func (it *integration) noopWritesNothing(t *testing.T) {
 	g.Eventually(func(g Gomega) {
 		got := &cachev1.Memcached{}
 		g.Expect(it.k8s.Get(context.Background(), client.ObjectKeyFromObject(mc), got)).To(Succeed())
-		g.Expect(got.Status.Conditions).To(HaveLen(3))
+		g.Expect(got.Status.Nodes).To(BeEmpty())
 	}, timeout, poll).Should(Succeed())
 	g.Consistently(func() int { return it.writes.count() }, time.Second, poll).Should(Equal(it.writes.count()), "the operator kept writing after it settled")
 
@@ -369,15 +365,8 @@ func (it *integration) foreignDeployment(t *testing.T) {
 	}
 	g.Expect(it.k8s.Create(ctx, theirs)).To(Succeed())
 	mc := it.newMemcached(t, watchedB, "taken", 1)
-	g.Eventually(func(g Gomega) {
-		got := &cachev1.Memcached{}
-		g.Expect(it.k8s.Get(ctx, client.ObjectKeyFromObject(mc), got)).To(Succeed())
-		c := meta.FindStatusCondition(got.Status.Conditions, cachev1.ConditionDegraded)
-		g.Expect(c).NotTo(BeNil())
-		g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
-		g.Expect(c.Reason).To(Equal(cachev1.ReasonReconcileFailed))
-		g.Expect(c.Message).To(ContainSubstring("a Deployment named taken exists that this operator does not manage"))
-	}, timeout, poll).Should(Succeed())
+	// 0.1.0 reports no conditions: the foreign Deployment is left alone.
+	g.Consistently(func() error { return it.k8s.Get(ctx, client.ObjectKeyFromObject(mc), &cachev1.Memcached{}) }, time.Second, poll).Should(Succeed())
 	d := &appsv1.Deployment{}
 	g.Expect(it.k8s.Get(ctx, client.ObjectKeyFromObject(theirs), d)).To(Succeed())
 	g.Expect(d.Spec.Template.Spec.Containers[0].Image).To(Equal("x:1"), "the foreign Deployment was changed")

@@ -1,12 +1,10 @@
 package controllers
 
 import (
-	"fmt"
 	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
@@ -20,78 +18,10 @@ type observation struct {
 	applyErr   error
 }
 
-// computeStatus derives the status of mc from an observation. It is pure:
-// conditions keep their lastTransitionTime unless their status changes, and
-// now is the time stamped on those that do.
-func computeStatus(mc *cachev1.Memcached, obs observation, now metav1.Time) cachev1.MemcachedStatus {
-	st := cachev1.MemcachedStatus{
-		Nodes:              podNames(obs.pods),
-		ObservedGeneration: mc.Generation,
-		Conditions:         slices.Clone(mc.Status.Conditions),
-	}
-	want := mc.Spec.Size
-	dep := obs.deployment
-	var ready, updated, total int32
-	current := false
-	if dep != nil {
-		ready, updated, total = dep.Status.ReadyReplicas, dep.Status.UpdatedReplicas, dep.Status.Replicas
-		current = dep.Status.ObservedGeneration >= dep.Generation &&
-			dep.Spec.Replicas != nil && *dep.Spec.Replicas == want
-	}
-
-	set := func(typ string, status metav1.ConditionStatus, reason, msg string) {
-		meta.SetStatusCondition(&st.Conditions, metav1.Condition{
-			Type: typ, Status: status, Reason: reason, Message: msg,
-			ObservedGeneration: mc.Generation, LastTransitionTime: now,
-		})
-	}
-
-	switch {
-	case dep == nil:
-		set(cachev1.ConditionAvailable, metav1.ConditionFalse, cachev1.ReasonReplicasNotReady, "the Deployment does not exist yet")
-	case want == 0 && current && total == 0:
-		set(cachev1.ConditionAvailable, metav1.ConditionTrue, cachev1.ReasonScaledToZero, "size is 0 and no pod is running")
-	case current && ready >= want && updated >= want:
-		set(cachev1.ConditionAvailable, metav1.ConditionTrue, cachev1.ReasonAllReplicasReady, fmt.Sprintf("%d/%d pods ready", ready, want))
-	default:
-		set(cachev1.ConditionAvailable, metav1.ConditionFalse, cachev1.ReasonReplicasNotReady, fmt.Sprintf("%d/%d pods ready", ready, want))
-	}
-
-	switch {
-	case dep == nil || !current || total != want || ready != want:
-		set(cachev1.ConditionProgressing, metav1.ConditionTrue, cachev1.ReasonScaling, fmt.Sprintf("scaling to %d pods: %d exist, %d ready", want, total, ready))
-	case updated != want:
-		set(cachev1.ConditionProgressing, metav1.ConditionTrue, cachev1.ReasonRollingOut, fmt.Sprintf("%d/%d pods run the current template", updated, want))
-	default:
-		set(cachev1.ConditionProgressing, metav1.ConditionFalse, cachev1.ReasonStable, fmt.Sprintf("%d pods, nothing is changing", want))
-	}
-
-	if obs.applyErr != nil {
-		set(cachev1.ConditionDegraded, metav1.ConditionTrue, cachev1.ReasonReconcileFailed, obs.applyErr.Error())
-	} else if msg, failed := deploymentFailure(dep); failed {
-		set(cachev1.ConditionDegraded, metav1.ConditionTrue, cachev1.ReasonDeploymentFailed, msg)
-	} else {
-		set(cachev1.ConditionDegraded, metav1.ConditionFalse, cachev1.ReasonAsExpected, "no problem seen")
-	}
-	return st
-}
-
-// deploymentFailure reports the Deployment controller's own verdict that
-// it cannot make progress: a ReplicaFailure (quota, admission) or a missed
-// progress deadline.
-func deploymentFailure(dep *appsv1.Deployment) (string, bool) {
-	if dep == nil {
-		return "", false
-	}
-	for _, c := range dep.Status.Conditions {
-		switch {
-		case c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue:
-			return "Deployment " + dep.Name + ": " + c.Message, true
-		case c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded":
-			return "Deployment " + dep.Name + ": " + c.Message, true
-		}
-	}
-	return "", false
+// computeStatus derives the status of mc from an observation: the names of
+// its pods (0.1.0 reports nothing else).
+func computeStatus(_ *cachev1.Memcached, obs observation, _ metav1.Time) cachev1.MemcachedStatus {
+	return cachev1.MemcachedStatus{Nodes: podNames(obs.pods)}
 }
 
 // podNames lists the pods that are, or will be, serving: those being deleted
