@@ -69,7 +69,12 @@ catalog-images: olm-opm-image ## Build and push the catalog image CATALOG_IMG (c
 	@$(IMAGE_ENV) hack/image.sh $(CATALOG_IMG) catalog.Dockerfile . --build-arg OPM_IMAGE=$(OLM_OPM_IMG)
 	@$(IMAGE_ENV) hack/image.sh $(BUNDLE_IMG) bundle.Dockerfile .
 
+.PHONY: release-images
+release-images: deps registry-up ## Build every release's operator image from its own source (config/catalog/release-sources.yaml) and its bundle image from config/catalog/releases; push them to the local registry.
+	@$(IMAGE_ENV) RELEASES=config/catalog/releases SOURCES=config/catalog/release-sources.yaml WORKDIR=$(WORKDIR) \
+		BASE_IMAGE=$(BASE_IMAGE) BUNDLE_IMG_BASE=$(BUNDLE_IMG_BASE) hack/release-images.sh
+
 .PHONY: test-olm-node
-test-olm-node: catalog-images deploy-images ## On the real-node cluster with OLM in it: OLM serves the catalog image, unpacks the bundle image, runs the operator.
-	CATALOG_IMG=$(CATALOG_IMG) BUNDLE_IMG=$(BUNDLE_IMG) IMG=$(IMG) PACKAGE=$(PACKAGE) VERSION=$(VERSION) CHANNEL=$(DEFAULT_CHANNEL) \
-		$(GOTEST) $(TEST_FLAGS) -count=1 -v -tags $(GO_TAGS),olmnode -timeout 15m ./test/olm-node/...
+test-olm-node: catalog-images release-images ## On the real-node cluster with OLM in it: OLM serves the catalog image, unpacks bundle images, runs every release's operator image; upgrades along every channel.
+	CATALOG_IMG=$(CATALOG_IMG) BUNDLE_IMG=$(BUNDLE_IMG) IMG=$(IMG) PACKAGE=$(PACKAGE) VERSION=$(VERSION) CHANNEL=$(DEFAULT_CHANNEL) CATALOG_DIR=$(CURDIR)/catalog \
+		$(GOTEST) $(TEST_FLAGS) -count=1 -v -tags $(GO_TAGS),olmnode -timeout 40m ./test/olm-node/...

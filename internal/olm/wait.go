@@ -44,9 +44,17 @@ func (c *Client) ApproveNext(ctx context.Context, ns, sub, after string) (string
 // when approve is set. A failed plan ends the wait with the diagnosis.
 func (c *Client) NextInstallPlan(ctx context.Context, ns, sub, after string, approve bool) (string, []string, error) {
 	var plan *operatorsv1alpha1.InstallPlan
+	var touched time.Time
 	o := c.waitOptions(fmt.Sprintf("an InstallPlan for Subscription %s/%s", ns, sub), c.diagnoseSubscription(ns, sub))
 	err := wait.For(ctx, o, func(ctx context.Context) (bool, string, error) {
-		ip, state, err := c.namedInstallPlan(ctx, ns, sub, after)
+		ip, s, state, err := c.namedInstallPlan(ctx, ns, sub, after)
+		if ip == nil && s != nil && err == nil && time.Since(touched) >= resolveAgainEvery {
+			var again bool
+			if again, err = c.resolveAgain(ctx, s); again {
+				touched = time.Now()
+				state += "; OLM's resolution failed on a replaced CSV that is gone: resolving again"
+			}
+		}
 		if ip == nil || err != nil {
 			return false, state, err
 		}
@@ -73,25 +81,25 @@ func (c *Client) NextInstallPlan(ctx context.Context, ns, sub, after string, app
 	return plan.Name, plan.Spec.ClusterServiceVersionNames, nil
 }
 
-// namedInstallPlan reads the InstallPlan the Subscription names, unless it is
-// after; nil (and a state saying why) while there is none yet.
-func (c *Client) namedInstallPlan(ctx context.Context, ns, sub, after string) (*operatorsv1alpha1.InstallPlan, string, error) {
+// namedInstallPlan reads the Subscription and the InstallPlan it names,
+// unless that is after; nil (and a state saying why) while there is none yet.
+func (c *Client) namedInstallPlan(ctx context.Context, ns, sub, after string) (*operatorsv1alpha1.InstallPlan, *operatorsv1alpha1.Subscription, string, error) {
 	s := &operatorsv1alpha1.Subscription{}
 	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: sub}, s); err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	ref := s.Status.InstallPlanRef
 	if ref == nil {
-		return nil, "the Subscription names no InstallPlan", nil
+		return nil, s, "the Subscription names no InstallPlan", nil
 	}
 	if ref.Name == after {
-		return nil, "the Subscription still names InstallPlan " + after, nil
+		return nil, s, "the Subscription still names InstallPlan " + after, nil
 	}
 	ip := &operatorsv1alpha1.InstallPlan{}
 	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: ref.Name}, ip); err != nil {
-		return nil, "InstallPlan " + ref.Name + " not found", client.IgnoreNotFound(err)
+		return nil, s, "InstallPlan " + ref.Name + " not found", client.IgnoreNotFound(err)
 	}
-	return ip, fmt.Sprintf("InstallPlan %s phase %q", ip.Name, ip.Status.Phase), nil
+	return ip, s, fmt.Sprintf("InstallPlan %s phase %q", ip.Name, ip.Status.Phase), nil
 }
 
 // approve sets spec.approved; done is false after an update conflict, so the

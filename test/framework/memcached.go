@@ -71,19 +71,70 @@ func AssertOnRealNode(ctx context.Context, t testing.TB, c client.Client, p *cor
 // assertAnswers sets a key through the pod's IP and reads it back.
 func assertAnswers(t testing.TB, p *corev1.Pod, value string) {
 	t.Helper()
+	key := "e2e-" + p.Name
+	set(t, p, key, value)
+	assertHolds(t, p, key, value)
+	t.Logf("pod %s at %s answered: %s=%s", p.Name, p.Status.PodIP, key, value)
+}
+
+// Store sets key to value in every pod status.nodes lists, for
+// AssertStored to read back later (after an upgrade). It returns the pods.
+func Store(ctx context.Context, t testing.TB, c client.Client, mc *cachev1.Memcached, key, value string) []corev1.Pod {
+	t.Helper()
+	pods := ListedPods(ctx, t, c, mc)
+	for i := range pods {
+		set(t, &pods[i], key, value)
+	}
+	return pods
+}
+
+// AssertStored: every pod of pods still holds key = value.
+func AssertStored(t testing.TB, pods []corev1.Pod, key, value string) {
+	t.Helper()
+	for i := range pods {
+		assertHolds(t, &pods[i], key, value)
+	}
+}
+
+// ListedPods are the pods status.nodes names.
+func ListedPods(ctx context.Context, t testing.TB, c client.Client, mc *cachev1.Memcached) []corev1.Pod {
+	t.Helper()
+	got := &cachev1.Memcached{}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(mc), got); err != nil {
+		t.Fatal(err)
+	}
+	pods := make([]corev1.Pod, len(got.Status.Nodes))
+	for i, name := range got.Status.Nodes {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: mc.Namespace, Name: name}, &pods[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return pods
+}
+
+func memcacheClient(p *corev1.Pod) (*memcache.Client, string) {
 	addr := net.JoinHostPort(p.Status.PodIP, "11211")
 	mc := memcache.New(addr)
 	mc.Timeout = 2 * time.Second
-	key := "e2e-" + p.Name
+	return mc, addr
+}
+
+func set(t testing.TB, p *corev1.Pod, key, value string) {
+	t.Helper()
+	mc, addr := memcacheClient(p)
 	if err := mc.Set(&memcache.Item{Key: key, Value: []byte(value)}); err != nil {
 		t.Fatalf("pod %s: set %s at %s: %v", p.Name, key, addr, err)
 	}
+}
+
+func assertHolds(t testing.TB, p *corev1.Pod, key, value string) {
+	t.Helper()
+	mc, addr := memcacheClient(p)
 	it, err := mc.Get(key)
 	if err != nil {
 		t.Fatalf("pod %s: get %s at %s: %v", p.Name, key, addr, err)
 	}
 	if string(it.Value) != value {
-		t.Fatalf("pod %s: got %q, want %q", p.Name, it.Value, value)
+		t.Fatalf("pod %s: %s = %q, want %q", p.Name, key, it.Value, value)
 	}
-	t.Logf("pod %s at %s answered: %s=%s", p.Name, addr, key, it.Value)
 }

@@ -84,7 +84,7 @@ func setup(t *testing.T) (context.Context, *env) {
 	t.Cleanup(cancel)
 	e.node = realNode(ctx, t, c)
 	requireOLMInCluster(ctx, t, c, e.node)
-	e.ns = namespace(ctx, t, e)
+	e.ns = namespace(ctx, t, e, "restricted")
 	return ctx, e
 }
 
@@ -114,7 +114,7 @@ func TestInstallFromCatalogImage(t *testing.T) {
 	e.checkRegistryPod(ctx, t, cs)
 
 	start = time.Now()
-	e.subscribe(ctx, t, cs, sub)
+	e.subscribe(ctx, t, cs, subscription{name: sub, channel: e.channel, startingCSV: e.csv, approval: operatorsv1alpha1.ApprovalAutomatic})
 	if err := e.olm.WaitForCSV(within(ctx, t, installTimeout), e.ns, e.csv, sub); err != nil {
 		t.Fatal(err)
 	}
@@ -182,21 +182,27 @@ func (e *env) checkRegistryPod(ctx context.Context, t *testing.T, cs string) {
 	t.Logf("registry pod %s on node %s from %s (%s)", p.Name, p.Spec.NodeName, e.catalogImage, p.Status.ContainerStatuses[0].ImageID)
 }
 
-// subscribe installs the channel's version (startingCSV) with automatic
-// approval, for the test's namespace only (OwnNamespace): an operator for all
-// namespaces would fight over Memcacheds with any other install of it.
-func (e *env) subscribe(ctx context.Context, t *testing.T, cs, name string) {
+// subscription is what a Subscription asks for.
+type subscription struct {
+	name, channel, startingCSV string
+	approval                   operatorsv1alpha1.Approval
+}
+
+// subscribe installs the channel's version (startingCSV), for the test's
+// namespace only (OwnNamespace): an operator for all namespaces would fight
+// over Memcacheds with any other install of it.
+func (e *env) subscribe(ctx context.Context, t *testing.T, cs string, s subscription) {
 	t.Helper()
 	og := &operatorsv1.OperatorGroup{
 		ObjectMeta: metav1.ObjectMeta{Name: e.pkg + "-og", Namespace: e.ns},
 		Spec:       operatorsv1.OperatorGroupSpec{TargetNamespaces: []string{e.ns}},
 	}
 	sub := &operatorsv1alpha1.Subscription{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.ns},
+		ObjectMeta: metav1.ObjectMeta{Name: s.name, Namespace: e.ns},
 		Spec: &operatorsv1alpha1.SubscriptionSpec{
 			CatalogSource: cs, CatalogSourceNamespace: e.ns,
-			Package: e.pkg, Channel: e.channel, StartingCSV: e.csv,
-			InstallPlanApproval: operatorsv1alpha1.ApprovalAutomatic,
+			Package: e.pkg, Channel: s.channel, StartingCSV: s.startingCSV,
+			InstallPlanApproval: s.approval,
 		},
 	}
 	for _, obj := range []client.Object{og, sub} {
@@ -459,13 +465,15 @@ func requireOLMInCluster(ctx context.Context, t *testing.T, c client.Client, nod
 	}
 }
 
-// namespace makes the test's namespace, enforcing the restricted Pod
-// Security Standard on everything OLM runs there, and removes it after.
-func namespace(ctx context.Context, t *testing.T, e *env) string {
+// namespace makes the test's namespace, enforcing a Pod Security Standard
+// (restricted, or baseline where a released bundle predates restricted) on
+// everything OLM runs there, and removes it after.
+func namespace(ctx context.Context, t *testing.T, e *env, level string) string {
 	t.Helper()
 	ns := fmt.Sprintf("olm-node-%d", time.Now().UnixNano()%100000)
 	err := e.k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{
-		"pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest",
+		"pod-security.kubernetes.io/enforce": level, "pod-security.kubernetes.io/enforce-version": "latest",
+		"pod-security.kubernetes.io/warn": "restricted", "pod-security.kubernetes.io/warn-version": "latest",
 	}}})
 	if err != nil {
 		t.Fatal(err)

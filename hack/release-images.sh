@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Builds the images of every release and pushes them where the real node pulls
+# from (hack/image.sh): its operator image from that release's own source
+# (config/catalog/release-sources.yaml: bundle name -> commit of main's
+# history), and its bundle image (BUNDLE_IMG_BASE:v<version>, the reference
+# the catalog template gives it) from the released bundle directory, labelled
+# with its annotations as operator-sdk's bundle.Dockerfile is.
+# Each source is checked out with git archive into WORKDIR/releases/<name>; its
+# bundle/ must be the released bundle, so the image and the bundle that names
+# it come from the same commit.
+#
+# usage: hack/release-images.sh
+# env:   RELEASES (config/catalog/releases), SOURCES (release-sources.yaml),
+#        WORKDIR, BASE_IMAGE, BUNDLE_IMG_BASE, and hack/image.sh's CONTAINER_TOOL, BUILD_FLAGS,
+#        BUILDAH_FLAGS, LOCAL_REGISTRY
+set -euo pipefail
+: "${RELEASES:?}" "${SOURCES:?}" "${WORKDIR:?}" "${BASE_IMAGE:?}" "${BUNDLE_IMG_BASE:?}"
+
+fail() {
+	echo "error: $*" >&2
+	exit 1
+}
+
+# bundle_image DIR NAME: builds the bundle image of the released bundle DIR.
+bundle_image() {
+	local dir=$1 name=$2 ctx=$WORKDIR/releases/$2.bundle
+	rm -rf "$ctx" && mkdir -p "$ctx" && cp -r "$dir"/. "$ctx"/
+	{
+		echo "FROM scratch"
+		sed -n 's/^  \(operators\.operatorframework\.io\.[^:]*\): *\(.*\)$/LABEL \1=\2/p' "$dir/metadata/annotations.yaml"
+		for part in manifests metadata tests/scorecard; do
+			[ -d "$dir/$part" ] && echo "COPY $part /$part/"
+		done
+	} >"$ctx/Containerfile"
+	hack/image.sh "$BUNDLE_IMG_BASE:v${name##*.v}" "$ctx/Containerfile" "$ctx"
+}
+
+# commit_of NAME: the source commit SOURCES gives the release NAME.
+commit_of() { sed -n "s/^$1: *\([0-9a-f]\{40\}\) *$/\1/p" "$SOURCES"; }
+
+for dir in "$RELEASES"/*/; do
+	name=$(basename "$dir")
+	commit=$(commit_of "$name")
+	[ -n "$commit" ] || fail "$SOURCES: release $name has no source commit; add '$name: <40-hex commit>' (the commit it was released from)"
+	git cat-file -e "$commit^{commit}" 2>/dev/null ||
+		fail "$SOURCES: $name's source $commit is not in this clone (a shallow clone?): git fetch --unshallow"
+	src=$WORKDIR/releases/$name
+	rm -rf "$src" && mkdir -p "$src"
+	git archive "$commit" | tar -x -C "$src"
+	for part in manifests metadata; do
+		diff -r -q "$src/bundle/$part" "$dir/$part" >/dev/null ||
+			fail "$SOURCES: $name's source $commit has a bundle/$part that is not the released one in $dir: name the commit it was released from"
+	done
+	image=$(sed -n 's/^ *containerImage: *//p' "$dir"/manifests/*.clusterserviceversion.yaml | head -1)
+	[ -n "$image" ] || fail "$dir: its CSV has no containerImage annotation"
+	echo "==> $name: operator $image from $commit"
+	(cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/manager .)
+	hack/image.sh "$image" "$src/Dockerfile" "$src" --build-arg BASE_IMAGE="$BASE_IMAGE"
+	bundle_image "$dir" "$name"
+done

@@ -1,0 +1,356 @@
+//go:build olmnode
+
+package olmnode
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"testing"
+	"time"
+
+	operatorsv1alpha1 "github.com/operator-framework/api/pkg/operators/v1alpha1"
+	"github.com/operator-framework/operator-registry/alpha/declcfg"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	cachev1 "github.com/example-inc/memcached-operator/api/v1"
+	"github.com/example-inc/memcached-operator/controllers"
+	"github.com/example-inc/memcached-operator/internal/catalog"
+	"github.com/example-inc/memcached-operator/internal/graph"
+	"github.com/example-inc/memcached-operator/internal/kubeclient"
+	"github.com/example-inc/memcached-operator/internal/readiness"
+	"github.com/example-inc/memcached-operator/internal/wait"
+	"github.com/example-inc/memcached-operator/test/framework"
+)
+
+// channelTimeout bounds one channel: its catalog, first install and hops.
+const channelTimeout = 8 * time.Minute
+
+// TestUpgradesOnRealNode: in every channel, from the bundle with the longest
+// path to the head, OLM in the cluster installs it from the catalog image
+// (manual approval) and each approved InstallPlan takes exactly the hop the
+// catalog analysis predicts. After each hop OLM has rolled the operator pod
+// to that release's own image (built from its source: make release-images),
+// the Memcached keeps its spec and shows every printer column of the CRD
+// now served, and its pods keep the data written before the hop, unless the
+// release changes the operand image: then they run the new one and serve.
+func TestUpgradesOnRealNode(t *testing.T) {
+	_, e := setup(t)
+	cs, err := kubeclient.NewClientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := analyzeCatalog(t, framework.Env(t, "CATALOG_DIR", "test-olm-node"))
+	channels := slices.Clone(report.Channels)
+	sort.Slice(channels, func(i, j int) bool { return channels[i].Name < channels[j].Name })
+	for _, ch := range channels {
+		t.Run(ch.Name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), channelTimeout)
+			defer cancel()
+			u := &upgrade{env: *e, cs: cs, channel: ch.Name}
+			u.run(ctx, t, ch)
+		})
+	}
+}
+
+// upgrade is one channel's run, in a namespace of its own.
+type upgrade struct {
+	env
+	cs      kubernetes.Interface
+	channel string
+	sub     string
+	mc      *cachev1.Memcached
+}
+
+func (u *upgrade) run(ctx context.Context, t *testing.T, ch graph.ChannelReport) {
+	from, path := ch.Farthest()
+	if len(path) == 0 {
+		t.Skipf("channel %s: no bundle has an upgrade", ch.Name)
+	}
+	removeCRD(ctx, t, u.k8s) // from nothing: the oldest release's CRD, not a newer one left by another test
+	// 0.1.0's operator Deployment sets no security context and released
+	// bundles do not change: restricted refuses its pod, so channels are
+	// upgraded under baseline. The head runs under restricted
+	// (TestInstallFromCatalogImage); the memcached pods, which every
+	// release's operator makes restricted, are checked on every hop.
+	u.ns = namespace(ctx, t, &u.env, "baseline")
+	t.Cleanup(func() { removeCRD(context.Background(), t, u.k8s) })
+	plan := u.install(ctx, t, from)
+	for _, next := range path {
+		plan = u.hop(ctx, t, plan, from, next)
+		from = next
+	}
+}
+
+// install subscribes at from with manual approval, approves the first plan
+// and creates a Memcached of size 2 that is ready and serves.
+func (u *upgrade) install(ctx context.Context, t *testing.T, from string) string {
+	t.Helper()
+	source := u.pkg + "-catalog"
+	u.createCatalogSource(ctx, t, source)
+	if err := u.olm.WaitForCatalog(within(ctx, t, catalogTimeout), u.ns, source); err != nil {
+		t.Fatal(err)
+	}
+	u.sub = u.pkg + "-sub"
+	u.subscribe(ctx, t, source, subscription{name: u.sub, channel: u.channel, startingCSV: from, approval: operatorsv1alpha1.ApprovalManual})
+	start := time.Now()
+	plan, csvs, err := u.olm.ApproveNext(ctx, u.ns, u.sub, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(csvs, []string{from}) {
+		t.Fatalf("the first InstallPlan installs %v, want startingCSV %s", csvs, from)
+	}
+	u.waitInstalled(ctx, t, from)
+	t.Logf("%s: %s installed, operator pod running, in %s", u.channel, from, since(start))
+	u.mc = &cachev1.Memcached{ObjectMeta: metav1.ObjectMeta{Name: "upgraded", Namespace: u.ns}, Spec: cachev1.MemcachedSpec{Size: 2}}
+	if err := u.k8s.Create(ctx, u.mc); err != nil {
+		t.Fatal(err)
+	}
+	u.waitComplete(ctx, t, from)
+	framework.AssertServes(ctx, t, u.k8s, u.mc, "installed-"+from)
+	return plan
+}
+
+// hop approves the upgrade to next and checks what a user checks after it.
+func (u *upgrade) hop(ctx context.Context, t *testing.T, plan, from, next string) string {
+	t.Helper()
+	key := "written-under-" + from
+	before := framework.Store(ctx, t, u.k8s, u.mc, key, "kept")
+	operandBefore := u.operandImage(ctx, t, from)
+	start := time.Now()
+	plan, csvs, err := u.olm.ApproveNext(ctx, u.ns, u.sub, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(csvs, []string{next}) {
+		t.Fatalf("InstallPlan %s installs %v; the analysis predicts %s", plan, csvs, next)
+	}
+	u.waitInstalled(ctx, t, next)
+	rolled := since(start)
+	u.waitComplete(ctx, t, next)
+	got := &cachev1.Memcached{}
+	if err := u.k8s.Get(ctx, client.ObjectKeyFromObject(u.mc), got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Spec.Size != u.mc.Spec.Size {
+		t.Errorf("after %s: spec.size %d, want %d", next, got.Spec.Size, u.mc.Spec.Size)
+	}
+	u.assertOperandRestricted(ctx, t, next)
+	if operand := u.operandImage(ctx, t, next); operand == operandBefore {
+		u.assertSamePods(ctx, t, next, before)
+		framework.AssertStored(t, before, key, "kept")
+		t.Logf("%s: %s -> %s: operator rolled in %s, complete in %s; operand %s kept, its pods kept their data", u.channel, from, next, rolled, since(start), operand)
+	} else {
+		u.assertOperand(ctx, t, operand)
+		framework.AssertServes(ctx, t, u.k8s, u.mc, "after-"+next)
+		t.Logf("%s: %s -> %s: operator rolled in %s, complete in %s; operand %s -> %s: pods replaced and serving (memcached keeps data in memory only)",
+			u.channel, from, next, rolled, since(start), operandBefore, operand)
+	}
+	return plan
+}
+
+// waitInstalled waits for the CSV to succeed and for its Deployments to run
+// only pods of its own operator image, ready, on the real node: OLM rolled
+// the operator; nothing on this machine stands in for it.
+func (u *upgrade) waitInstalled(ctx context.Context, t *testing.T, csvName string) {
+	t.Helper()
+	if err := u.olm.WaitForCSV(ctx, u.ns, csvName, u.sub); err != nil {
+		t.Fatal(err)
+	}
+	csv := u.csvNamed(ctx, t, csvName)
+	for _, spec := range csv.Spec.InstallStrategy.StrategySpec.DeploymentSpecs {
+		image := spec.Spec.Template.Spec.Containers[0].Image
+		what := fmt.Sprintf("Deployment %s/%s to run only %s, ready", u.ns, spec.Name, image)
+		err := wait.For(ctx, wait.Options{What: what, Timeout: installTimeout}, func(ctx context.Context) (bool, string, error) {
+			return u.operatorRolled(ctx, spec.Name, image)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (u *upgrade) operatorRolled(ctx context.Context, name, image string) (bool, string, error) {
+	d := &appsv1.Deployment{}
+	if err := u.k8s.Get(ctx, client.ObjectKey{Namespace: u.ns, Name: name}, d); err != nil {
+		return false, err.Error(), client.IgnoreNotFound(err)
+	}
+	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	if err != nil {
+		return false, "", err
+	}
+	pods := &corev1.PodList{}
+	if err := u.k8s.List(ctx, pods, client.InNamespace(u.ns), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+		return false, "", err
+	}
+	ready := 0
+	for _, p := range pods.Items {
+		if p.Spec.Containers[0].Image != image || p.Spec.NodeName != u.node {
+			return false, fmt.Sprintf("pod %s runs %s on %q", p.Name, p.Spec.Containers[0].Image, p.Spec.NodeName), nil
+		}
+		if podReady(&p) {
+			ready++
+		}
+	}
+	return ready > 0 && ready == len(pods.Items), fmt.Sprintf("%d/%d pods of %s ready", ready, len(pods.Items), image), nil
+}
+
+// waitComplete waits until the Memcached is ready by the fields the served
+// CRD has, and then until `kubectl get memcached` shows a value in every
+// printer column of that CRD: status written under an older CRD is complete
+// under the new one.
+func (u *upgrade) waitComplete(ctx context.Context, t *testing.T, csvName string) {
+	t.Helper()
+	crd := &apiextensionsv1.CustomResourceDefinition{}
+	if err := u.k8s.Get(ctx, client.ObjectKey{Name: cachev1.CRDName}, crd); err != nil {
+		t.Fatal(err)
+	}
+	fields := readiness.FieldsOf(crd)
+	key := client.ObjectKeyFromObject(u.mc)
+	if err := readiness.WaitFor(ctx, u.k8s, key, readiness.Options{Fields: &fields, Wait: wait.Options{Timeout: framework.ReadyTimeout}}); err != nil {
+		t.Fatal(err)
+	}
+	var cells map[string]string
+	what := fmt.Sprintf("every printer column of Memcached %s under %s", key, csvName)
+	err := wait.For(ctx, wait.Options{What: what, Timeout: time.Minute}, func(ctx context.Context) (bool, string, error) {
+		var empty []string
+		var err error
+		cells, empty, err = framework.PrinterColumns(ctx, u.cs, key)
+		return err == nil && len(empty) == 0, fmt.Sprintf("empty columns %v of %v", empty, cells), err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("under %s: kubectl get memcached shows %v", csvName, cells)
+}
+
+// operandImage is the memcached image the CSV gives its operator.
+func (u *upgrade) operandImage(ctx context.Context, t *testing.T, csvName string) string {
+	t.Helper()
+	for _, spec := range u.csvNamed(ctx, t, csvName).Spec.InstallStrategy.StrategySpec.DeploymentSpecs {
+		for _, c := range spec.Spec.Template.Spec.Containers {
+			for _, v := range c.Env {
+				if v.Name == controllers.RelatedImageEnv {
+					return v.Value
+				}
+			}
+		}
+	}
+	t.Fatalf("CSV %s sets no %s", csvName, controllers.RelatedImageEnv)
+	return ""
+}
+
+func (u *upgrade) csvNamed(ctx context.Context, t *testing.T, name string) *operatorsv1alpha1.ClusterServiceVersion {
+	t.Helper()
+	csv := &operatorsv1alpha1.ClusterServiceVersion{}
+	if err := u.k8s.Get(ctx, client.ObjectKey{Namespace: u.ns, Name: name}, csv); err != nil {
+		t.Fatal(err)
+	}
+	return csv
+}
+
+// assertSamePods: the release kept the operand, so the hop left the
+// memcached pods alone.
+func (u *upgrade) assertSamePods(ctx context.Context, t *testing.T, next string, before []corev1.Pod) {
+	t.Helper()
+	for _, p := range before {
+		now := &corev1.Pod{}
+		if err := u.k8s.Get(ctx, client.ObjectKeyFromObject(&p), now); err != nil || now.UID != p.UID {
+			t.Errorf("after %s: memcached pod %s was replaced (%v)", next, p.Name, err)
+		}
+	}
+}
+
+// assertOperand: every pod the Memcached lists runs the operand image.
+func (u *upgrade) assertOperand(ctx context.Context, t *testing.T, image string) {
+	t.Helper()
+	got := &cachev1.Memcached{}
+	if err := u.k8s.Get(ctx, client.ObjectKeyFromObject(u.mc), got); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range got.Status.Nodes {
+		p := &corev1.Pod{}
+		if err := u.k8s.Get(ctx, client.ObjectKey{Namespace: u.ns, Name: name}, p); err != nil {
+			t.Fatal(err)
+		}
+		if p.Spec.Containers[0].Image != image {
+			t.Errorf("memcached pod %s runs %s, want %s", name, p.Spec.Containers[0].Image, image)
+		}
+	}
+}
+
+// assertOperandRestricted: the memcached pods meet the restricted standard
+// the namespace only warns about: the fields the API server's restricted
+// checks read.
+func (u *upgrade) assertOperandRestricted(ctx context.Context, t *testing.T, csvName string) {
+	t.Helper()
+	for _, p := range framework.ListedPods(ctx, t, u.k8s, u.mc) {
+		if why := notRestricted(&p.Spec); why != "" {
+			t.Errorf("under %s: memcached pod %s is not restricted: %s", csvName, p.Name, why)
+		}
+	}
+}
+
+func notRestricted(spec *corev1.PodSpec) string {
+	sc := spec.SecurityContext
+	if sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot || sc.SeccompProfile == nil || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		return "the pod must set runAsNonRoot and the RuntimeDefault seccomp profile"
+	}
+	for _, c := range spec.Containers {
+		csc := c.SecurityContext
+		if csc == nil || csc.AllowPrivilegeEscalation == nil || *csc.AllowPrivilegeEscalation || csc.Capabilities == nil || !slices.Equal(csc.Capabilities.Drop, []corev1.Capability{"ALL"}) {
+			return "container " + c.Name + " must forbid privilege escalation and drop ALL capabilities"
+		}
+	}
+	return ""
+}
+
+// removeCRD deletes the Memcached CRD (and so every Memcached) and waits
+// until it is gone.
+func removeCRD(ctx context.Context, t *testing.T, c client.Client) {
+	t.Helper()
+	crd := &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: cachev1.CRDName}}
+	if err := c.Delete(ctx, crd); client.IgnoreNotFound(err) != nil {
+		t.Fatal(err)
+	}
+	err := wait.For(ctx, wait.Options{What: "CRD " + cachev1.CRDName + " to be deleted", Timeout: time.Minute}, func(ctx context.Context) (bool, string, error) {
+		err := c.Get(ctx, client.ObjectKeyFromObject(crd), crd)
+		return apierrors.IsNotFound(err), "", client.IgnoreNotFound(err)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// analyzeCatalog is our analysis of the catalog the catalog image serves.
+func analyzeCatalog(t *testing.T, dir string) *graph.Report {
+	t.Helper()
+	ctx := context.Background()
+	fbc, err := declcfg.LoadFS(ctx, os.DirFS(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, err := catalog.Analyze(ctx, fbc)
+	if err != nil || report.Errors() > 0 {
+		t.Fatalf("catalog analysis of %s: %v %v", dir, err, report)
+	}
+	return report
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
