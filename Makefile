@@ -4,11 +4,11 @@
 
 # The release `make bundle` writes. REPLACES is the version it upgrades from;
 # SKIP_RANGE (optional) the olm.skipRange, e.g. '>=0.1.0 <0.2.0'.
-VERSION ?= 0.3.0
-REPLACES ?= 0.2.0
+VERSION ?= 0.3.1
+REPLACES ?= 0.3.0
 SKIP_RANGE ?=
 PACKAGE ?= memcached-operator
-CHANNELS ?= fast,stable
+CHANNELS ?= candidate,fast,stable
 DEFAULT_CHANNEL ?= stable
 # The Kubernetes version whose removed APIs the bundle must not use.
 K8S_TARGET_VERSION ?= 1.37

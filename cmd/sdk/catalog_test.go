@@ -56,8 +56,8 @@ func TestCatalogRenderBrokenTemplates(t *testing.T) {
 				"  - name: memcached-operator.v0.1.0\n    replaces: memcached-operator.v0.2.1\n  - name: memcached-operator.v0.2.0\n    replaces: memcached-operator.v0.1.0\n  - name: memcached-operator.v0.2.1\n    replaces: memcached-operator.v0.2.0", 1)
 		}, `invalid package "memcached-operator": invalid channel "candidate": detected cycle in replaces chain of upgrade graph`},
 		{"several heads", func(s string) string {
-			return strings.Replace(s, "  - name: memcached-operator.v0.3.0\n    replaces: memcached-operator.v0.2.1\n- schema: olm.channel\n  package: memcached-operator\n  name: fast",
-				"  - name: memcached-operator.v0.3.0\n- schema: olm.channel\n  package: memcached-operator\n  name: fast", 1)
+			return strings.Replace(s, "  - name: memcached-operator.v0.3.1\n    replaces: memcached-operator.v0.3.0\n- schema: olm.channel\n  package: memcached-operator\n  name: fast",
+				"  - name: memcached-operator.v0.3.1\n- schema: olm.channel\n  package: memcached-operator\n  name: fast", 1)
 		}, "multiple channel heads found in graph"},
 		{"stranded bundle", func(s string) string {
 			return strings.Replace(s, "  - name: memcached-operator.v0.2.1\n    replaces: memcached-operator.v0.1.0\n  - name: memcached-operator.v0.3.0\n    replaces: memcached-operator.v0.2.1\n    skipRange",

@@ -322,3 +322,46 @@ func TestK8sTargetVersionIsTheMakefiles(t *testing.T) {
 		t.Errorf("the Makefile sets K8S_TARGET_VERSION to %q, K8sTargetVersion is %q", m, K8sTargetVersion)
 	}
 }
+
+// OLM picks the namespace of a bundle's objects: operator-registry's content
+// validation (operator-sdk bundle validate, OperatorHub's pipelines) refuses a
+// namespaced Service that names one, and Validate says so at its file.
+func TestValidateRegistryContent(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := generate(t, dir, fixture(t, nil), rel, t0); err != nil {
+		t.Fatal(err)
+	}
+	manifests := filepath.Join(dir, "bundle", "manifests")
+	entries, err := os.ReadDir(manifests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var svc string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), "_v1_service.yaml") {
+			svc = filepath.Join(manifests, e.Name())
+		}
+	}
+	if svc == "" {
+		t.Fatalf("the fixture's bundle has no Service in %v", entries)
+	}
+	b, _ := os.ReadFile(svc)
+	if bytes.Contains(b, []byte("namespace:")) {
+		t.Fatalf("make bundle left metadata.namespace on the Service:\n%s", b)
+	}
+	b = bytes.Replace(b, []byte("metadata:\n"), []byte("metadata:\n  namespace: widget-system\n"), 1)
+	if err := os.WriteFile(svc, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	problems, err := Validate(filepath.Join(dir, "bundle"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := svc + ": error: operator-registry's bundle content validation: error validating object metadata: metadata.namespace: Forbidden: not allowed on this type"
+	for _, pr := range problems {
+		if pr.String() == want {
+			return
+		}
+	}
+	t.Errorf("problems %v\nwant %s", problems, want)
+}

@@ -1,7 +1,9 @@
 package bundle
 
 import (
+	stderrors "errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +15,8 @@ import (
 	"github.com/operator-framework/api/pkg/validation"
 	"github.com/operator-framework/api/pkg/validation/errors"
 	interfaces "github.com/operator-framework/api/pkg/validation/interfaces"
+	registrybundle "github.com/operator-framework/operator-registry/pkg/lib/bundle"
+	"github.com/sirupsen/logrus"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
@@ -100,8 +104,43 @@ func Validate(dir string, opts Options) ([]Problem, error) {
 			out = append(out, problem(false, file, e))
 		}
 	}
+	out = append(out, registryContent(dir, files)...)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Error && !out[j].Error })
 	return out, nil
+}
+
+// registryContent runs operator-registry's bundle content validation, which
+// `operator-sdk bundle validate` and OperatorHub's pipelines run: every
+// manifest must be an object a bundle may carry (for instance no
+// metadata.namespace: OLM picks the namespace). Its errors name the object,
+// which gives the file.
+func registryContent(dir string, files map[string]string) []Problem {
+	logger := logrus.New()
+	logger.SetOutput(io.Discard)
+	err := registrybundle.NewImageValidator(nil, logrus.NewEntry(logger)).ValidateBundleContent(filepath.Join(dir, ManifestsDir))
+	if err == nil {
+		return nil
+	}
+	errs := []error{err}
+	var verr registrybundle.ValidationError
+	if stderrors.As(err, &verr) {
+		errs = verr.Errors
+	}
+	var out []Problem
+	for _, e := range errs {
+		msg, file, named := e.Error(), filepath.Join(dir, ManifestsDir), ""
+		for name, f := range files {
+			if strings.Contains(msg, name) && len(name) > len(named) {
+				file, named = f, name
+			}
+		}
+		// Upstream appends a Go dump of the object; the file names it.
+		if i := strings.Index(msg, ". &{"); i >= 0 {
+			msg = msg[:i]
+		}
+		out = append(out, Problem{Error: true, File: file, Detail: "operator-registry's bundle content validation: " + msg})
+	}
+	return out
 }
 
 func problem(isErr bool, file string, e errors.Error) Problem {

@@ -195,9 +195,9 @@ func TestRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	work := filepath.Join(dir, "bundle")
-	files, _ := atomicdir.Read(filepath.Join(rel, "memcached-operator.v0.3.0"))
+	files, _ := atomicdir.Read(filepath.Join(rel, "memcached-operator.v0.3.1"))
 	csv := "manifests/memcached-operator.clusterserviceversion.yaml"
-	files[csv] = []byte(strings.ReplaceAll(strings.ReplaceAll(string(files[csv]), "v0.3.0", "v0.4.0"), "version: 0.3.0", "version: 0.4.0"))
+	files[csv] = []byte(strings.ReplaceAll(strings.ReplaceAll(string(files[csv]), "v0.3.1", "v0.4.0"), "version: 0.3.1", "version: 0.4.0"))
 	if err := atomicdir.Replace(work, files, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestRelease(t *testing.T) {
 	for _, c := range report.Channels {
 		wantHead := "memcached-operator.v0.4.0"
 		if c.Name == "fast" {
-			wantHead = "memcached-operator.v0.3.0"
+			wantHead = "memcached-operator.v0.3.1"
 		}
 		if c.Head != wantHead {
 			t.Errorf("channel %s head = %s, want %s", c.Name, c.Head, wantHead)

@@ -124,6 +124,12 @@ func Build(in Inputs) (*Result, error) {
 	}
 
 	others := append(objs.others, unbound...)
+	for _, o := range others {
+		// As operator-sdk's generator does: OLM creates them in the namespace
+		// it installs the operator in, and operator-registry's bundle
+		// validation refuses a namespace on them.
+		o.SetNamespace("")
+	}
 	sort.Slice(others, func(i, j int) bool { return objectKey(others[i]) < objectKey(others[j]) })
 	return &Result{CSV: csv, CRDs: objs.crds, Others: others}, nil
 }

@@ -102,6 +102,11 @@ func TestBuildOthers(t *testing.T) {
 	var got []string
 	for _, o := range build(t, nil).Others {
 		got = append(got, o.GetKind()+"/"+o.GetName())
+		// OLM installs them in the operator's namespace; a namespace in the
+		// bundle fails operator-registry's bundle validation.
+		if ns := o.GetNamespace(); ns != "" {
+			t.Errorf("%s/%s keeps metadata.namespace %q", o.GetKind(), o.GetName(), ns)
+		}
 	}
 	// Bound roles, bindings, service accounts and namespaces are consumed;
 	// the unbound viewer role and the Service ship as they are.

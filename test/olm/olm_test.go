@@ -524,7 +524,7 @@ func TestStalledInstallIsExplained(t *testing.T) {
 	}
 	t.Logf("%s\n%s", stalled.What, stalled.Diagnosis)
 	for _, want := range []string{
-		"ClusterServiceVersion memcached-operator.v0.3.0: phase",
+		"ClusterServiceVersion " + csv.Name + ": phase",
 		"Deployment " + ns + "/memcached-operator-controller-manager: 0/1 available",
 		"PodScheduled=False Unschedulable",
 		"didn't match Pod's node affinity/selector",
