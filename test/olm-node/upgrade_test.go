@@ -136,6 +136,12 @@ func (u *upgrade) hop(ctx context.Context, t *testing.T, plan, from, next string
 	}
 	u.waitInstalled(ctx, t, next)
 	rolled := since(start)
+	operand := u.operandImage(ctx, t, next)
+	if operand != operandBefore {
+		// The new operator rolls the memcached pods to its operand; until it
+		// has, the old pods still make the Memcached ready.
+		u.waitOperand(ctx, t, operand)
+	}
 	u.waitComplete(ctx, t, next)
 	got := &cachev1.Memcached{}
 	if err := u.k8s.Get(ctx, client.ObjectKeyFromObject(u.mc), got); err != nil {
@@ -145,12 +151,11 @@ func (u *upgrade) hop(ctx context.Context, t *testing.T, plan, from, next string
 		t.Errorf("after %s: spec.size %d, want %d", next, got.Spec.Size, u.mc.Spec.Size)
 	}
 	u.assertOperandRestricted(ctx, t, next)
-	if operand := u.operandImage(ctx, t, next); operand == operandBefore {
+	if operand == operandBefore {
 		u.assertSamePods(ctx, t, next, before)
 		framework.AssertStored(t, before, key, "kept")
 		t.Logf("%s: %s -> %s: operator rolled in %s, complete in %s; operand %s kept, its pods kept their data", u.channel, from, next, rolled, since(start), operand)
 	} else {
-		u.assertOperand(ctx, t, operand)
 		framework.AssertServes(ctx, t, u.k8s, u.mc, "after-"+next)
 		t.Logf("%s: %s -> %s: operator rolled in %s, complete in %s; operand %s -> %s: pods replaced and serving (memcached keeps data in memory only)",
 			u.channel, from, next, rolled, since(start), operandBefore, operand)
@@ -270,21 +275,32 @@ func (u *upgrade) assertSamePods(ctx context.Context, t *testing.T, next string,
 	}
 }
 
-// assertOperand: every pod the Memcached lists runs the operand image.
-func (u *upgrade) assertOperand(ctx context.Context, t *testing.T, image string) {
+// waitOperand waits until status.nodes lists spec.size pods and every one
+// runs the operand image.
+func (u *upgrade) waitOperand(ctx context.Context, t *testing.T, image string) {
 	t.Helper()
-	got := &cachev1.Memcached{}
-	if err := u.k8s.Get(ctx, client.ObjectKeyFromObject(u.mc), got); err != nil {
+	what := fmt.Sprintf("the pods of Memcached %s/%s to run %s", u.ns, u.mc.Name, image)
+	err := wait.For(ctx, wait.Options{What: what, Timeout: framework.ReadyTimeout}, func(ctx context.Context) (bool, string, error) {
+		got := &cachev1.Memcached{}
+		if err := u.k8s.Get(ctx, client.ObjectKeyFromObject(u.mc), got); err != nil {
+			return false, "", err
+		}
+		if len(got.Status.Nodes) != int(got.Spec.Size) {
+			return false, fmt.Sprintf("status.nodes %v, size %d", got.Status.Nodes, got.Spec.Size), nil
+		}
+		for _, name := range got.Status.Nodes {
+			p := &corev1.Pod{}
+			if err := u.k8s.Get(ctx, client.ObjectKey{Namespace: u.ns, Name: name}, p); err != nil {
+				return false, err.Error(), client.IgnoreNotFound(err)
+			}
+			if p.Spec.Containers[0].Image != image {
+				return false, fmt.Sprintf("pod %s runs %s", name, p.Spec.Containers[0].Image), nil
+			}
+		}
+		return true, "", nil
+	})
+	if err != nil {
 		t.Fatal(err)
-	}
-	for _, name := range got.Status.Nodes {
-		p := &corev1.Pod{}
-		if err := u.k8s.Get(ctx, client.ObjectKey{Namespace: u.ns, Name: name}, p); err != nil {
-			t.Fatal(err)
-		}
-		if p.Spec.Containers[0].Image != image {
-			t.Errorf("memcached pod %s runs %s, want %s", name, p.Spec.Containers[0].Image, image)
-		}
 	}
 }
 
