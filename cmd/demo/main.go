@@ -35,6 +35,9 @@ type demo struct {
 	// flags
 	catalogDir, samplePath, channel string
 	ns, state, opm, manager         string
+	// catalogImage, when set, is the real-node lane: OLM in the cluster
+	// serves this image and runs the operator pods; nothing runs here.
+	catalogImage string
 	// operator is the manager process standing for OLM's operator pod.
 	operator *operator.Process
 	// pods are the sample's pods after its first reconcile, to tell whether
@@ -54,8 +57,9 @@ func main() {
 	flag.StringVar(&d.ns, "namespace", "memcached-demo", "Namespace of the demo (recreated on each run).")
 	flag.StringVar(&d.state, "state-dir", ".work/demo", "Logs and pid files.")
 	flag.StringVar(&d.opm, "opm", "bin/opm", "opm binary.")
-	flag.StringVar(&d.manager, "manager", "bin/manager", "The operator binary, run as a local process.")
-	timeout := flag.Duration("timeout", 5*time.Minute, "How long the whole demo may take.")
+	flag.StringVar(&d.manager, "manager", "bin/manager", "The operator binary, run as a local process (without --catalog-image).")
+	flag.StringVar(&d.catalogImage, "catalog-image", "", "Catalog image for the CatalogSource (spec.image): OLM in the cluster runs its registry pod and the operator's pods (the real-node lane). Empty: serve --catalog with opm and run --manager here.")
+	timeout := flag.Duration("timeout", 10*time.Minute, "How long the whole demo may take.")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
@@ -86,7 +90,7 @@ func (d *demo) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := d.startOperator(ctx, from); err != nil {
+	if err := d.runOperator(ctx, from); err != nil {
 		return err
 	}
 	defer d.stopOperator()
@@ -101,6 +105,11 @@ func (d *demo) run(ctx context.Context) error {
 	}
 	if err := d.show(ctx, mc); err != nil {
 		return err
+	}
+	if d.catalogImage != "" {
+		if err := d.answers(ctx, mc); err != nil {
+			return err
+		}
 	}
 	d.summary(total)
 	return nil

@@ -74,23 +74,19 @@ func (d *demo) reset(ctx context.Context) error {
 			return err
 		}
 	}
-	return d.k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: d.ns}})
+	return d.k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: d.ns, Labels: d.podSecurity()}})
 }
 
 // serveCatalog serves the repository's catalog with opm and points a
 // CatalogSource at it; the OperatorGroup gives the operator the namespace.
 func (d *demo) serveCatalog(ctx context.Context) error {
-	d.step("catalog: serving %s with opm; CatalogSource and OperatorGroup", d.catalogDir)
 	start := time.Now()
-	srv, err := olm.StartServer(ctx, olm.ServerOptions{OPM: d.opm, Dir: d.catalogDir, StateDir: d.state, Name: "catalog"})
+	spec, where, err := d.catalogSpec(ctx)
 	if err != nil {
 		return err
 	}
 	objs := []client.Object{
-		&operatorsv1alpha1.CatalogSource{
-			ObjectMeta: metav1.ObjectMeta{Name: catalogSource, Namespace: d.ns},
-			Spec:       operatorsv1alpha1.CatalogSourceSpec{SourceType: operatorsv1alpha1.SourceTypeGrpc, Address: srv.Addr, DisplayName: "Memcached Operator releases"},
-		},
+		&operatorsv1alpha1.CatalogSource{ObjectMeta: metav1.ObjectMeta{Name: catalogSource, Namespace: d.ns}, Spec: spec},
 		&operatorsv1.OperatorGroup{
 			ObjectMeta: metav1.ObjectMeta{Name: "memcached-demo", Namespace: d.ns},
 			Spec:       operatorsv1.OperatorGroupSpec{TargetNamespaces: []string{d.ns}},
@@ -104,8 +100,26 @@ func (d *demo) serveCatalog(ctx context.Context) error {
 	if err := d.olm.WaitForCatalog(ctx, d.ns, catalogSource); err != nil {
 		return err
 	}
-	d.record(start, "CatalogSource connected to opm at %s", srv.Addr)
+	d.record(start, "CatalogSource connected to %s", where)
 	return nil
+}
+
+// catalogSpec is the CatalogSource: the catalog image, whose registry pod
+// OLM runs (the real-node lane), or opm serving the local rendering here.
+func (d *demo) catalogSpec(ctx context.Context) (operatorsv1alpha1.CatalogSourceSpec, string, error) {
+	spec := operatorsv1alpha1.CatalogSourceSpec{SourceType: operatorsv1alpha1.SourceTypeGrpc, DisplayName: "Memcached Operator releases"}
+	if d.catalogImage != "" {
+		d.step("catalog: CatalogSource with image %s (OLM runs its registry pod); OperatorGroup", d.catalogImage)
+		spec.Image = d.catalogImage
+		return spec, "the registry pod of " + d.catalogImage, nil
+	}
+	d.step("catalog: serving %s with opm; CatalogSource and OperatorGroup", d.catalogDir)
+	srv, err := olm.StartServer(ctx, olm.ServerOptions{OPM: d.opm, Dir: d.catalogDir, StateDir: d.state, Name: "catalog"})
+	if err != nil {
+		return spec, "", err
+	}
+	spec.Address = srv.Addr
+	return spec, "opm at " + srv.Addr, nil
 }
 
 // installFirst subscribes to the channel at from with manual approval,
@@ -150,13 +164,11 @@ func (d *demo) upgradeHop(ctx context.Context, mc *cachev1.Memcached, plan, next
 	if err := d.olm.WaitForCSV(ctx, d.ns, next, pkg); err != nil {
 		return "", err
 	}
-	// OLM rolled out the new operator Deployment; the local process
-	// stands for its pod, so it restarts too.
 	d.stopOperator()
-	if err := d.startOperator(ctx, next); err != nil {
+	if err := d.runOperator(ctx, next); err != nil {
 		return "", err
 	}
-	if err := d.waitReady(ctx, mc); err != nil {
+	if err := d.waitReconciled(ctx, mc, next); err != nil {
 		return "", err
 	}
 	now, err := d.podNames(ctx, mc)
@@ -167,6 +179,7 @@ func (d *demo) upgradeHop(ctx context.Context, mc *cachev1.Memcached, plan, next
 	if !slices.Equal(now, d.pods) {
 		kept = "memcached pods replaced"
 	}
+	d.pods = now
 	d.record(start, "upgraded to %s; %s still reconciled, %s", next, mc.Name, kept)
 	return plan, nil
 }

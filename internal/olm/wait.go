@@ -6,10 +6,14 @@ import (
 	"time"
 
 	operatorsv1alpha1 "github.com/operator-framework/api/pkg/operators/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/example-inc/memcached-operator/internal/podstatus"
+	"github.com/example-inc/memcached-operator/internal/readiness"
 	"github.com/example-inc/memcached-operator/internal/wait"
 )
 
@@ -145,4 +149,62 @@ func (c *Client) WaitForCSV(ctx context.Context, ns, name, sub string) error {
 		}
 		return false, state, nil
 	})
+}
+
+// WaitForOperator waits until every Deployment of the CSV runs only pods of
+// the CSV's own image, all ready: after an upgrade, OLM has rolled the
+// operator. It returns the operator pods' names.
+func (c *Client) WaitForOperator(ctx context.Context, ns, csvName string) ([]string, error) {
+	csv := &operatorsv1alpha1.ClusterServiceVersion{}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: csvName}, csv); err != nil {
+		return nil, fmt.Errorf("ClusterServiceVersion %s/%s: %w", ns, csvName, err)
+	}
+	var names []string
+	for _, spec := range csv.Spec.InstallStrategy.StrategySpec.DeploymentSpecs {
+		image := spec.Spec.Template.Spec.Containers[0].Image
+		o := c.waitOptions(fmt.Sprintf("Deployment %s/%s to run only %s, ready", ns, spec.Name, image), nil)
+		err := wait.For(ctx, o, func(ctx context.Context) (bool, string, error) {
+			pods, state, err := c.operatorPods(ctx, ns, spec.Name, image)
+			if pods != nil {
+				names = append(names, pods...)
+			}
+			return pods != nil, state, err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return names, nil
+}
+
+// operatorPods are the Deployment's pods when all of them run image and are
+// ready; nil and what is not yet so otherwise.
+func (c *Client) operatorPods(ctx context.Context, ns, name, image string) ([]string, string, error) {
+	d := &appsv1.Deployment{}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, d); err != nil {
+		return nil, err.Error(), client.IgnoreNotFound(err)
+	}
+	sel, err := deploymentSelector(d)
+	if err != nil {
+		return nil, "", err
+	}
+	pods := &corev1.PodList{}
+	if err := c.List(ctx, pods, client.InNamespace(ns), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+		return nil, "", err
+	}
+	var names []string
+	for i := range pods.Items {
+		p := &pods.Items[i]
+		if got := p.Spec.Containers[0].Image; got != image {
+			return nil, fmt.Sprintf("pod %s runs %s", p.Name, got), nil
+		}
+		if !readiness.PodReady(p) {
+			return nil, fmt.Sprintf("pod %s: %s", p.Name, podstatus.Describe(p)), nil
+		}
+		names = append(names, p.Name)
+	}
+	if len(names) == 0 {
+		return nil, "no pod yet", nil
+	}
+	return names, fmt.Sprintf("%d pods of %s ready", len(names), image), nil
 }

@@ -136,7 +136,7 @@ func readyPods(ctx context.Context, c client.Reader, dep *appsv1.Deployment) ([]
 	}
 	var names []string
 	for i := range pods.Items {
-		if p := &pods.Items[i]; p.DeletionTimestamp == nil && podReady(p) {
+		if p := &pods.Items[i]; p.DeletionTimestamp == nil && PodReady(p) {
 			names = append(names, p.Name)
 		}
 	}
@@ -144,8 +144,8 @@ func readyPods(ctx context.Context, c client.Reader, dep *appsv1.Deployment) ([]
 	return names, nil
 }
 
-// podReady reports the pod's Ready condition.
-func podReady(p *corev1.Pod) bool {
+// PodReady reports the pod's Ready condition.
+func PodReady(p *corev1.Pod) bool {
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodReady {
 			return c.Status == corev1.ConditionTrue

@@ -13,7 +13,6 @@ import (
 
 	operatorsv1alpha1 "github.com/operator-framework/api/pkg/operators/v1alpha1"
 	"github.com/operator-framework/operator-registry/alpha/declcfg"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -171,42 +170,17 @@ func (u *upgrade) waitInstalled(ctx context.Context, t *testing.T, csvName strin
 	if err := u.olm.WaitForCSV(ctx, u.ns, csvName, u.sub); err != nil {
 		t.Fatal(err)
 	}
-	csv := u.csvNamed(ctx, t, csvName)
-	for _, spec := range csv.Spec.InstallStrategy.StrategySpec.DeploymentSpecs {
-		image := spec.Spec.Template.Spec.Containers[0].Image
-		what := fmt.Sprintf("Deployment %s/%s to run only %s, ready", u.ns, spec.Name, image)
-		err := wait.For(ctx, wait.Options{What: what, Timeout: installTimeout}, func(ctx context.Context) (bool, string, error) {
-			return u.operatorRolled(ctx, spec.Name, image)
-		})
-		if err != nil {
+	pods, err := u.olm.WaitForOperator(within(ctx, t, installTimeout), u.ns, csvName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range pods {
+		p := &corev1.Pod{}
+		if err := u.k8s.Get(ctx, client.ObjectKey{Namespace: u.ns, Name: name}, p); err != nil {
 			t.Fatal(err)
 		}
+		u.checkOnRealNode(t, *p, corev1.PodRunning)
 	}
-}
-
-func (u *upgrade) operatorRolled(ctx context.Context, name, image string) (bool, string, error) {
-	d := &appsv1.Deployment{}
-	if err := u.k8s.Get(ctx, client.ObjectKey{Namespace: u.ns, Name: name}, d); err != nil {
-		return false, err.Error(), client.IgnoreNotFound(err)
-	}
-	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
-	if err != nil {
-		return false, "", err
-	}
-	pods := &corev1.PodList{}
-	if err := u.k8s.List(ctx, pods, client.InNamespace(u.ns), client.MatchingLabelsSelector{Selector: sel}); err != nil {
-		return false, "", err
-	}
-	ready := 0
-	for _, p := range pods.Items {
-		if p.Spec.Containers[0].Image != image || p.Spec.NodeName != u.node {
-			return false, fmt.Sprintf("pod %s runs %s on %q", p.Name, p.Spec.Containers[0].Image, p.Spec.NodeName), nil
-		}
-		if podReady(&p) {
-			ready++
-		}
-	}
-	return ready > 0 && ready == len(pods.Items), fmt.Sprintf("%d/%d pods of %s ready", ready, len(pods.Items), image), nil
 }
 
 // waitComplete waits until the Memcached is ready by the fields the served
@@ -360,13 +334,4 @@ func analyzeCatalog(t *testing.T, dir string) *graph.Report {
 		t.Fatalf("catalog analysis of %s: %v %v", dir, err, report)
 	}
 	return report
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
