@@ -224,12 +224,32 @@ func TestRelease(t *testing.T) {
 	if !strings.HasPrefix(string(b), "# The catalog's release history") {
 		t.Errorf("the template's header comment was lost")
 	}
+	assertOnlyAdded(t, ourTemplate(t), string(b))
 	// Releasing the same bundle again changes nothing.
 	if _, err := Release(ReleaseOptions{Source: src, Bundle: work, Image: image, Channels: []string{"stable"}}); err != nil {
 		t.Fatal(err)
 	}
 	if again, _ := os.ReadFile(template); string(again) != string(b) {
 		t.Errorf("a second release of the same bundle changed the template")
+	}
+}
+
+// assertOnlyAdded: the hand-edited template after a release is the one
+// before with lines added: its order, layout and comments are kept.
+func assertOnlyAdded(t *testing.T, before, after string) {
+	t.Helper()
+	old, now := strings.Split(before, "\n"), strings.Split(after, "\n")
+	i := 0
+	for _, line := range now {
+		if i < len(old) && line == old[i] {
+			i++
+		}
+	}
+	if i != len(old) {
+		t.Errorf("the release rewrote the template instead of adding to it: line %d %q is gone or moved\n%s", i+1, old[i], after)
+	}
+	if added := len(now) - len(old); added != 6 {
+		t.Errorf("the release added %d lines, want 6 (a bundle entry and an entry in each of stable and candidate):\n%s", added, after)
 	}
 }
 
