@@ -45,13 +45,29 @@ func Describe(p *corev1.Pod) string {
 func container(cs corev1.ContainerStatus) string {
 	switch {
 	case cs.State.Waiting != nil:
-		return fmt.Sprintf("container %s waiting: %s %s", cs.Name, cs.State.Waiting.Reason, cs.State.Waiting.Message)
+		msg := fmt.Sprintf("container %s waiting: %s %s", cs.Name, cs.State.Waiting.Reason, cs.State.Waiting.Message)
+		// A crash loop's cause is in how the last run ended (a command that
+		// is not in the image: StartError, "exec: ... no such file").
+		if last := cs.LastTerminationState.Terminated; last != nil {
+			msg += "; last run " + exit(last)
+		}
+		return msg
 	case cs.State.Terminated != nil:
-		return fmt.Sprintf("container %s terminated: %s (exit %d)", cs.Name, cs.State.Terminated.Reason, cs.State.Terminated.ExitCode)
+		return fmt.Sprintf("container %s terminated: %s", cs.Name, exit(cs.State.Terminated))
 	case !cs.Ready:
 		return fmt.Sprintf("container %s not ready", cs.Name)
 	}
 	return ""
+}
+
+// exit is how a container run ended: reason, exit code, and the runtime's
+// message when there is one.
+func exit(t *corev1.ContainerStateTerminated) string {
+	out := fmt.Sprintf("%s (exit %d)", t.Reason, t.ExitCode)
+	if m := strings.TrimSpace(t.Message); m != "" {
+		out += ": " + m
+	}
+	return out
 }
 
 // stuckReasons are what the kubelet says of a waiting container that will
