@@ -115,7 +115,7 @@ demo-simulated: build catalog $(OPM) olm-up
 .PHONY: demo-real
 demo-real: catalog cluster-up
 	@$(MAKE) --no-print-directory olm-up
-	@$(MAKE) --no-print-directory catalog-images release-images operand-images >$(WORKDIR)/images.log 2>&1 || { tail -20 $(WORKDIR)/images.log; exit 1; }
+	@$(MAKE) --no-print-directory catalog-images operand-images >$(WORKDIR)/images.log 2>&1 || { tail -20 $(WORKDIR)/images.log; exit 1; }
 	go run ./cmd/demo --catalog-image $(CATALOG_IMG) --catalog catalog --state-dir $(WORKDIR)/demo
 
 .PHONY: demo-down

@@ -65,9 +65,8 @@ OLM_ENV += OLM_LANE=$(OLM_LANE) OLM_IMAGE=$(OLM_IMG) OLM_OPM_IMAGE=$(OLM_OPM_IMG
 olm-up: $(if $(filter in-cluster,$(OLM_LANE)),olm-images)
 
 .PHONY: catalog-images
-catalog-images: olm-opm-image ## Build and push the catalog image CATALOG_IMG (catalog/, on OLM_OPM_IMG) and the bundle image BUNDLE_IMG (bundle/), for OLM in the cluster.
+catalog-images: olm-opm-image release-images ## Build and push the catalog image CATALOG_IMG (catalog/, on OLM_OPM_IMG) and every image it names (release-images), for OLM in the cluster.
 	@$(IMAGE_ENV) hack/image.sh $(CATALOG_IMG) catalog.Dockerfile . --build-arg OPM_IMAGE=$(OLM_OPM_IMG)
-	@$(IMAGE_ENV) hack/image.sh $(BUNDLE_IMG) bundle.Dockerfile .
 
 .PHONY: release-images
 release-images: deps registry-up ## Build every release's operator image from its own source (config/catalog/release-sources.yaml) and its bundle image from config/catalog/releases; push them to the local registry.
@@ -75,6 +74,6 @@ release-images: deps registry-up ## Build every release's operator image from it
 		BASE_IMAGE=$(BASE_IMAGE) BUNDLE_IMG_BASE=$(BUNDLE_IMG_BASE) hack/release-images.sh
 
 .PHONY: test-olm-node
-test-olm-node: catalog-images release-images ## On the real-node cluster with OLM in it: OLM serves the catalog image, unpacks bundle images, runs every release's operator image; upgrades along every channel.
+test-olm-node: catalog-images ## On the real-node cluster with OLM in it: OLM serves the catalog image, unpacks bundle images, runs every release's operator image; upgrades along every channel.
 	CATALOG_IMG=$(CATALOG_IMG) BUNDLE_IMG=$(BUNDLE_IMG) IMG=$(IMG) PACKAGE=$(PACKAGE) VERSION=$(VERSION) CHANNEL=$(DEFAULT_CHANNEL) CATALOG_DIR=$(CURDIR)/catalog \
 		$(GOTEST) $(TEST_FLAGS) -count=1 -v -tags $(GO_TAGS),olmnode -timeout 40m ./test/olm-node/...

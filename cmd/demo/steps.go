@@ -238,7 +238,7 @@ func (d *demo) applySample(ctx context.Context) (*cachev1.Memcached, error) {
 	if err := d.k8s.Create(ctx, mc); err != nil {
 		return nil, fmt.Errorf("create Memcached %s/%s: %w", mc.Namespace, mc.Name, err)
 	}
-	if err := d.waitReady(ctx, mc); err != nil {
+	if err := d.waitReady(ctx, mc, ""); err != nil {
 		return nil, err
 	}
 	d.record(start, "%s reconciled: %d pods ready", mc.Name, mc.Spec.Size)
@@ -252,14 +252,15 @@ func (d *demo) applySample(ctx context.Context) (*cachev1.Memcached, error) {
 }
 
 // waitReady waits until the Memcached is ready by the status fields the
-// installed CRD has (0.1.0's has only status.nodes).
-func (d *demo) waitReady(ctx context.Context, mc *cachev1.Memcached) error {
+// installed CRD has (0.1.0's has only status.nodes) and, when image is set,
+// its pods run that memcached image.
+func (d *demo) waitReady(ctx context.Context, mc *cachev1.Memcached, image string) error {
 	crd := &apiextensionsv1.CustomResourceDefinition{}
 	if err := d.k8s.Get(ctx, client.ObjectKey{Name: cachev1.CRDName}, crd); err != nil {
 		return fmt.Errorf("CRD %s: %w", cachev1.CRDName, err)
 	}
 	fields := readiness.FieldsOf(crd)
-	return readiness.WaitFor(ctx, d.k8s, client.ObjectKeyFromObject(mc), readiness.Options{Fields: &fields})
+	return readiness.WaitFor(ctx, d.k8s, client.ObjectKeyFromObject(mc), readiness.Options{Fields: &fields, Image: image})
 }
 
 // podNames is the Memcached's status.nodes.

@@ -398,3 +398,18 @@ func relatedImages(deps []v1alpha1.StrategyDeploymentSpec) []v1alpha1.RelatedIma
 func objectKey(u *unstructured.Unstructured) string {
 	return u.GetKind() + "/" + u.GetNamespace() + "/" + u.GetName()
 }
+
+// OperandImage is the memcached image the CSV gives its operator
+// (controllers.RelatedImageEnv), and whether it sets one.
+func OperandImage(c *v1alpha1.ClusterServiceVersion) (string, bool) {
+	for _, d := range c.Spec.InstallStrategy.StrategySpec.DeploymentSpecs {
+		for _, ctr := range d.Spec.Template.Spec.Containers {
+			for _, v := range ctr.Env {
+				if v.Name == controllers.RelatedImageEnv {
+					return v.Value, true
+				}
+			}
+		}
+	}
+	return "", false
+}

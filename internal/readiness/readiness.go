@@ -105,6 +105,10 @@ func Check(ctx context.Context, c client.Reader, key client.ObjectKey, f Fields)
 type Options struct {
 	// Fields the served CRD has; AllFields when nil.
 	Fields *Fields
+	// Image, when set, is the memcached image every pod must run: after an
+	// upgrade that changes it, the old pods keep the Memcached ready until
+	// the new operator has replaced them.
+	Image string
 	// Wait sets the timeout and interval; its What is filled in.
 	Wait wait.Options
 }
@@ -120,8 +124,41 @@ func WaitFor(ctx context.Context, c client.Reader, key client.ObjectKey, o Optio
 		wo.What = fmt.Sprintf("Memcached %s to be ready", key)
 	}
 	return wait.For(ctx, wo, func(ctx context.Context) (bool, string, error) {
-		return Check(ctx, c, key, f)
+		ready, state, err := Check(ctx, c, key, f)
+		if err != nil || !ready || o.Image == "" {
+			return ready, state, err
+		}
+		return runImage(ctx, c, key, o.Image)
 	})
+}
+
+// runImage says whether every pod status.nodes lists runs image.
+func runImage(ctx context.Context, c client.Reader, key client.ObjectKey, image string) (bool, string, error) {
+	pods, err := ListedPods(ctx, c, key)
+	if err != nil {
+		return false, "", client.IgnoreNotFound(err)
+	}
+	for _, p := range pods {
+		if got := p.Spec.Containers[0].Image; got != image {
+			return false, fmt.Sprintf("pod %s runs %s, want %s", p.Name, got, image), nil
+		}
+	}
+	return true, fmt.Sprintf("%d pods run %s", len(pods), image), nil
+}
+
+// ListedPods are the pods the Memcached's status.nodes names.
+func ListedPods(ctx context.Context, c client.Reader, key client.ObjectKey) ([]corev1.Pod, error) {
+	mc := &cachev1.Memcached{}
+	if err := c.Get(ctx, key, mc); err != nil {
+		return nil, err
+	}
+	pods := make([]corev1.Pod, len(mc.Status.Nodes))
+	for i, name := range mc.Status.Nodes {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: key.Namespace, Name: name}, &pods[i]); err != nil {
+			return nil, err
+		}
+	}
+	return pods, nil
 }
 
 // readyPods names the Deployment's pods that are Ready and not being deleted, sorted.

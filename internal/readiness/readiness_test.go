@@ -2,7 +2,9 @@ package readiness
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -11,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
+	"github.com/example-inc/memcached-operator/internal/wait"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -89,5 +92,34 @@ func TestCheck(t *testing.T) {
 				t.Fatalf("got %t (%s, err %v), want %t", got, state, err, tc.want)
 			}
 		})
+	}
+}
+
+// After an upgrade that changes the memcached image, the old pods keep the
+// Memcached ready: WaitFor with Image waits until the pods run the new one.
+func TestWaitForImage(t *testing.T) {
+	labels := map[string]string{"app": "m"}
+	pod := func(name, image string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", Labels: labels},
+			Spec:   corev1.PodSpec{Containers: []corev1.Container{{Name: "memcached", Image: image}}},
+			Status: corev1.PodStatus{Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}}
+	}
+	mc := memcached(2, nil)
+	mc.Namespace = "ns"
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "m", Namespace: "ns"},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr.To[int32](2), Selector: &metav1.LabelSelector{MatchLabels: labels}}}
+	c := fake.NewClientBuilder().WithScheme(kubeclient.Scheme()).WithObjects(mc, dep, pod("m-a", "memcached:1.6.38"), pod("m-b", "memcached:1.6.29")).Build()
+	key := client.ObjectKeyFromObject(mc)
+	o := Options{Image: "memcached:1.6.38", Wait: wait.Options{Interval: 5 * time.Millisecond, Timeout: 50 * time.Millisecond}}
+	err := WaitFor(context.Background(), c, key, o)
+	if err == nil || !strings.Contains(err.Error(), "pod m-b runs memcached:1.6.29, want memcached:1.6.38") {
+		t.Fatalf("err = %v, want a timeout naming the pod on the old image", err)
+	}
+	if err := WaitFor(context.Background(), c, key, Options{Wait: o.Wait}); err != nil {
+		t.Errorf("without Image: %v, want ready", err)
+	}
+	o.Image = "memcached:1.6.29"
+	if err := WaitFor(context.Background(), c, key, o); err == nil {
+		t.Errorf("pod m-a runs memcached:1.6.38, yet WaitFor for 1.6.29 returned ready")
 	}
 }

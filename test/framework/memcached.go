@@ -96,18 +96,12 @@ func AssertStored(t testing.TB, pods []corev1.Pod, key, value string) {
 	}
 }
 
-// ListedPods are the pods status.nodes names.
+// ListedPods are the pods status.nodes names (readiness.ListedPods).
 func ListedPods(ctx context.Context, t testing.TB, c client.Client, mc *cachev1.Memcached) []corev1.Pod {
 	t.Helper()
-	got := &cachev1.Memcached{}
-	if err := c.Get(ctx, client.ObjectKeyFromObject(mc), got); err != nil {
+	pods, err := readiness.ListedPods(ctx, c, client.ObjectKeyFromObject(mc))
+	if err != nil {
 		t.Fatal(err)
-	}
-	pods := make([]corev1.Pod, len(got.Status.Nodes))
-	for i, name := range got.Status.Nodes {
-		if err := c.Get(ctx, client.ObjectKey{Namespace: mc.Namespace, Name: name}, &pods[i]); err != nil {
-			t.Fatal(err)
-		}
 	}
 	return pods
 }

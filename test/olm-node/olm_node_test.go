@@ -94,7 +94,7 @@ func setup(t *testing.T) (context.Context, *env) {
 // operator runs from our image on the real node.
 func TestInstallFromCatalogImage(t *testing.T) {
 	ctx, e := setup(t)
-	cs, sub := e.pkg+"-catalog", e.pkg+"-sub"
+	sub := e.pkg + "-sub"
 	// On failure, what OLM reports and what the node does with the pods,
 	// before the namespace goes.
 	t.Cleanup(func() {
@@ -106,10 +106,7 @@ func TestInstallFromCatalogImage(t *testing.T) {
 	})
 
 	start := time.Now()
-	e.createCatalogSource(ctx, t, cs)
-	if err := e.olm.WaitForCatalog(within(ctx, t, catalogTimeout), e.ns, cs); err != nil {
-		t.Fatal(err)
-	}
+	cs := e.catalogFromImage(ctx, t)
 	t.Logf("CatalogSource %s READY after %s", cs, since(start))
 	e.checkRegistryPod(ctx, t, cs)
 
@@ -139,6 +136,18 @@ func (e *env) checkMemcachedServes(ctx context.Context, t *testing.T) {
 		framework.AssertServes(ctx, t, e.k8s, mc, fmt.Sprintf("olm-size-%d", size))
 		t.Logf("Memcached %s at size %d ready and answering after %s", mc.Name, size, since(start))
 	}
+}
+
+// catalogFromImage makes the CatalogSource <package>-catalog of the catalog
+// image and waits until OLM is connected to the registry pod it runs.
+func (e *env) catalogFromImage(ctx context.Context, t *testing.T) string {
+	t.Helper()
+	name := e.pkg + "-catalog"
+	e.createCatalogSource(ctx, t, name)
+	if err := e.olm.WaitForCatalog(within(ctx, t, catalogTimeout), e.ns, name); err != nil {
+		t.Fatal(err)
+	}
+	return name
 }
 
 // createCatalogSource serves the catalog image through OLM: sourceType grpc

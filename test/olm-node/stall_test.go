@@ -53,11 +53,7 @@ func TestStallsNamePodCauses(t *testing.T) {
 // catalog image and waits for its CSV.
 func (e *env) install(ctx context.Context, t *testing.T) string {
 	t.Helper()
-	cs, sub := e.pkg+"-catalog", e.pkg+"-sub"
-	e.createCatalogSource(ctx, t, cs)
-	if err := e.olm.WaitForCatalog(within(ctx, t, catalogTimeout), e.ns, cs); err != nil {
-		t.Fatal(err)
-	}
+	cs, sub := e.catalogFromImage(ctx, t), e.pkg+"-sub"
 	e.subscribe(ctx, t, cs, subscription{name: sub, channel: e.channel, startingCSV: e.csv, approval: operatorsv1alpha1.ApprovalAutomatic})
 	if err := e.olm.WaitForCSV(within(ctx, t, installTimeout), e.ns, e.csv, sub); err != nil {
 		t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
 	"github.com/example-inc/memcached-operator/controllers"
 	"github.com/example-inc/memcached-operator/internal/catalog"
+	"github.com/example-inc/memcached-operator/internal/csv"
 	"github.com/example-inc/memcached-operator/internal/graph"
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
 	"github.com/example-inc/memcached-operator/internal/readiness"
@@ -93,11 +94,7 @@ func (u *upgrade) run(ctx context.Context, t *testing.T, ch graph.ChannelReport)
 // and creates a Memcached of size 2 that is ready and serves.
 func (u *upgrade) install(ctx context.Context, t *testing.T, from string) string {
 	t.Helper()
-	source := u.pkg + "-catalog"
-	u.createCatalogSource(ctx, t, source)
-	if err := u.olm.WaitForCatalog(within(ctx, t, catalogTimeout), u.ns, source); err != nil {
-		t.Fatal(err)
-	}
+	source := u.catalogFromImage(ctx, t)
 	u.sub = u.pkg + "-sub"
 	u.subscribe(ctx, t, source, subscription{name: u.sub, channel: u.channel, startingCSV: from, approval: operatorsv1alpha1.ApprovalManual})
 	start := time.Now()
@@ -114,7 +111,7 @@ func (u *upgrade) install(ctx context.Context, t *testing.T, from string) string
 	if err := u.k8s.Create(ctx, u.mc); err != nil {
 		t.Fatal(err)
 	}
-	u.waitComplete(ctx, t, from)
+	u.waitComplete(ctx, t, from, u.operandImage(ctx, t, from))
 	framework.AssertServes(ctx, t, u.k8s, u.mc, "installed-"+from)
 	return plan
 }
@@ -136,12 +133,7 @@ func (u *upgrade) hop(ctx context.Context, t *testing.T, plan, from, next string
 	u.waitInstalled(ctx, t, next)
 	rolled := since(start)
 	operand := u.operandImage(ctx, t, next)
-	if operand != operandBefore {
-		// The new operator rolls the memcached pods to its operand; until it
-		// has, the old pods still make the Memcached ready.
-		u.waitOperand(ctx, t, operand)
-	}
-	u.waitComplete(ctx, t, next)
+	u.waitComplete(ctx, t, next, operand)
 	got := &cachev1.Memcached{}
 	if err := u.k8s.Get(ctx, client.ObjectKeyFromObject(u.mc), got); err != nil {
 		t.Fatal(err)
@@ -184,10 +176,12 @@ func (u *upgrade) waitInstalled(ctx context.Context, t *testing.T, csvName strin
 }
 
 // waitComplete waits until the Memcached is ready by the fields the served
-// CRD has, and then until `kubectl get memcached` shows a value in every
+// CRD has, with every pod running the CSV's operand (after a release that
+// changes it, the old pods keep it ready until the new operator replaced
+// them), and then until `kubectl get memcached` shows a value in every
 // printer column of that CRD: status written under an older CRD is complete
 // under the new one.
-func (u *upgrade) waitComplete(ctx context.Context, t *testing.T, csvName string) {
+func (u *upgrade) waitComplete(ctx context.Context, t *testing.T, csvName, operand string) {
 	t.Helper()
 	crd := &apiextensionsv1.CustomResourceDefinition{}
 	if err := u.k8s.Get(ctx, client.ObjectKey{Name: cachev1.CRDName}, crd); err != nil {
@@ -195,7 +189,7 @@ func (u *upgrade) waitComplete(ctx context.Context, t *testing.T, csvName string
 	}
 	fields := readiness.FieldsOf(crd)
 	key := client.ObjectKeyFromObject(u.mc)
-	if err := readiness.WaitFor(ctx, u.k8s, key, readiness.Options{Fields: &fields, Wait: wait.Options{Timeout: framework.ReadyTimeout}}); err != nil {
+	if err := readiness.WaitFor(ctx, u.k8s, key, readiness.Options{Fields: &fields, Image: operand, Wait: wait.Options{Timeout: framework.ReadyTimeout}}); err != nil {
 		t.Fatal(err)
 	}
 	var cells map[string]string
@@ -215,26 +209,15 @@ func (u *upgrade) waitComplete(ctx context.Context, t *testing.T, csvName string
 // operandImage is the memcached image the CSV gives its operator.
 func (u *upgrade) operandImage(ctx context.Context, t *testing.T, csvName string) string {
 	t.Helper()
-	for _, spec := range u.csvNamed(ctx, t, csvName).Spec.InstallStrategy.StrategySpec.DeploymentSpecs {
-		for _, c := range spec.Spec.Template.Spec.Containers {
-			for _, v := range c.Env {
-				if v.Name == controllers.RelatedImageEnv {
-					return v.Value
-				}
-			}
-		}
-	}
-	t.Fatalf("CSV %s sets no %s", csvName, controllers.RelatedImageEnv)
-	return ""
-}
-
-func (u *upgrade) csvNamed(ctx context.Context, t *testing.T, name string) *operatorsv1alpha1.ClusterServiceVersion {
-	t.Helper()
-	csv := &operatorsv1alpha1.ClusterServiceVersion{}
-	if err := u.k8s.Get(ctx, client.ObjectKey{Namespace: u.ns, Name: name}, csv); err != nil {
+	c := &operatorsv1alpha1.ClusterServiceVersion{}
+	if err := u.k8s.Get(ctx, client.ObjectKey{Namespace: u.ns, Name: csvName}, c); err != nil {
 		t.Fatal(err)
 	}
-	return csv
+	image, ok := csv.OperandImage(c)
+	if !ok {
+		t.Fatalf("CSV %s sets no %s", csvName, controllers.RelatedImageEnv)
+	}
+	return image
 }
 
 // assertSamePods: the release kept the operand, so the hop left the
@@ -246,35 +229,6 @@ func (u *upgrade) assertSamePods(ctx context.Context, t *testing.T, next string,
 		if err := u.k8s.Get(ctx, client.ObjectKeyFromObject(&p), now); err != nil || now.UID != p.UID {
 			t.Errorf("after %s: memcached pod %s was replaced (%v)", next, p.Name, err)
 		}
-	}
-}
-
-// waitOperand waits until status.nodes lists spec.size pods and every one
-// runs the operand image.
-func (u *upgrade) waitOperand(ctx context.Context, t *testing.T, image string) {
-	t.Helper()
-	what := fmt.Sprintf("the pods of Memcached %s/%s to run %s", u.ns, u.mc.Name, image)
-	err := wait.For(ctx, wait.Options{What: what, Timeout: framework.ReadyTimeout}, func(ctx context.Context) (bool, string, error) {
-		got := &cachev1.Memcached{}
-		if err := u.k8s.Get(ctx, client.ObjectKeyFromObject(u.mc), got); err != nil {
-			return false, "", err
-		}
-		if len(got.Status.Nodes) != int(got.Spec.Size) {
-			return false, fmt.Sprintf("status.nodes %v, size %d", got.Status.Nodes, got.Spec.Size), nil
-		}
-		for _, name := range got.Status.Nodes {
-			p := &corev1.Pod{}
-			if err := u.k8s.Get(ctx, client.ObjectKey{Namespace: u.ns, Name: name}, p); err != nil {
-				return false, err.Error(), client.IgnoreNotFound(err)
-			}
-			if p.Spec.Containers[0].Image != image {
-				return false, fmt.Sprintf("pod %s runs %s", name, p.Spec.Containers[0].Image), nil
-			}
-		}
-		return true, "", nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 
