@@ -363,18 +363,21 @@ test-olm: build catalog $(OPM) olm-up registry-up ## End to end with the real OL
 
 RUN_NAMESPACE ?= memcached-operator-system
 RUN_BUNDLE_FLAGS ?=
+# With OLM in the cluster, run bundle serves its catalog from a registry pod
+# (the opm image), as operator-sdk does; with OLM on this host, opm serves it here.
+RUN_BUNDLE_SERVE = $(if $(filter in-cluster,$(OLM_LANE)),--index-image $(OLM_OPM_IMG),--opm $(OPM))
 
 .PHONY: run-bundle
-run-bundle: sdk $(OPM) ## Install BUNDLE_DIR (default bundle/) through OLM into RUN_NAMESPACE, as operator-sdk run bundle.
+run-bundle: sdk $(OPM) ## Install BUNDLE_DIR (a bundle directory or image; default bundle/) through OLM into RUN_NAMESPACE, as operator-sdk run bundle.
 	$(KUBECTL) create namespace $(RUN_NAMESPACE) --dry-run=client -o yaml | $(KUBECTL) apply -f - >/dev/null
-	$(SDK) run bundle $(or $(BUNDLE_DIR),bundle) --namespace $(RUN_NAMESPACE) --opm $(OPM) --state-dir $(WORKDIR)/run-bundle $(RUN_BUNDLE_FLAGS)
+	$(SDK) run bundle $(or $(BUNDLE_DIR),bundle) --namespace $(RUN_NAMESPACE) $(RUN_BUNDLE_SERVE) --state-dir $(WORKDIR)/run-bundle $(RUN_BUNDLE_FLAGS)
 
 .PHONY: run-bundle-upgrade
 run-bundle-upgrade: sdk $(OPM) ## Upgrade what run-bundle installed to BUNDLE_DIR.
-	$(SDK) run bundle-upgrade $(or $(BUNDLE_DIR),bundle) --namespace $(RUN_NAMESPACE) --opm $(OPM) --state-dir $(WORKDIR)/run-bundle $(RUN_BUNDLE_FLAGS)
+	$(SDK) run bundle-upgrade $(or $(BUNDLE_DIR),bundle) --namespace $(RUN_NAMESPACE) $(RUN_BUNDLE_SERVE) --state-dir $(WORKDIR)/run-bundle $(RUN_BUNDLE_FLAGS)
 
 .PHONY: cleanup
-cleanup: sdk ## Remove what run-bundle installed (CLEANUP_FLAGS=--delete-crds to drop the CRDs too).
+cleanup: sdk ## Remove what run-bundle installed, its CRDs included (CLEANUP_FLAGS=--delete-crds=false keeps them).
 	$(SDK) cleanup $(PACKAGE) --namespace $(RUN_NAMESPACE) --state-dir $(WORKDIR)/run-bundle $(CLEANUP_FLAGS)
 
 ##@ Scorecard

@@ -73,7 +73,12 @@ release-images: deps registry-up ## Build every release's operator image from it
 	@$(IMAGE_ENV) RELEASES=config/catalog/releases SOURCES=config/catalog/release-sources.yaml WORKDIR=$(WORKDIR) \
 		BASE_IMAGE=$(BASE_IMAGE) BUNDLE_IMG_BASE=$(BUNDLE_IMG_BASE) hack/release-images.sh
 
+# The bundle images as this host pulls them (run bundle reads a bundle image
+# here before the cluster does): the local registry, not the node's mirror name.
+LOCAL_BUNDLE_IMG_BASE = $(LOCAL_REGISTRY)/$(patsubst $(IMAGE_REGISTRY_HOST)/%,%,$(BUNDLE_IMG_BASE))
+
 .PHONY: test-olm-node
-test-olm-node: catalog-images ## On the real-node cluster with OLM in it: OLM serves the catalog image, unpacks bundle images, runs every release's operator image; upgrades along every channel.
+test-olm-node: catalog-images ## On the real-node cluster with OLM in it: OLM serves the catalog image, unpacks bundle images, runs every release's operator image; upgrades along every channel; run bundle / bundle-upgrade / cleanup with a registry pod.
 	CATALOG_IMG=$(CATALOG_IMG) BUNDLE_IMG=$(BUNDLE_IMG) IMG=$(IMG) PACKAGE=$(PACKAGE) VERSION=$(VERSION) CHANNEL=$(DEFAULT_CHANNEL) CATALOG_DIR=$(CURDIR)/catalog \
+		OPM_IMAGE=$(OLM_OPM_IMG) LOCAL_BUNDLE_IMG_BASE=$(LOCAL_BUNDLE_IMG_BASE) \
 		$(GOTEST) $(TEST_FLAGS) -count=1 -v -tags $(GO_TAGS),olmnode -timeout 40m ./test/olm-node/...

@@ -20,7 +20,9 @@ type runFlags struct {
 func (r *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.opts.Namespace, "namespace", "default", "Namespace to install into.")
 	fs.StringVar(&r.opts.InstallMode, "install-mode", "", "AllNamespaces, OwnNamespace, SingleNamespace=NS or MultiNamespace=NS1,NS2 (default: as operator-sdk chooses).")
-	fs.StringVar(&r.opts.OPM, "opm", "bin/opm", "opm binary that serves the catalog.")
+	fs.StringVar(&r.opts.IndexImage, "index-image", "", "Serve the catalog from a registry pod running this image (opm and sh; e.g. the opm image), as operator-sdk does: needed when OLM runs in the cluster. Unset: --opm serves it on this host, for OLM running on this host.")
+	fs.StringVar(&r.opts.DecompressionImage, "decompression-image", "", "Image of the registry pod's init container that unpacks the catalog (sh, cat, gzip); default --index-image.")
+	fs.StringVar(&r.opts.OPM, "opm", "bin/opm", "opm binary that serves the catalog on this host (without --index-image).")
 	fs.StringVar(&r.opts.StateDir, "state-dir", ".work/run-bundle", "Where the served catalogs, their logs and pid files live.")
 	fs.BoolVar(&r.opts.UseHTTP, "use-http", false, "Pull a bundle image over plain HTTP or unverified TLS (a local registry).")
 	fs.DurationVar(&r.timeout, "timeout", 5*time.Minute, "How long to wait for the install (CatalogSource, InstallPlan, CSV).")
@@ -84,7 +86,7 @@ func cleanup(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	ns := fs.String("namespace", "default", "Namespace run bundle installed into.")
 	stateDir := fs.String("state-dir", ".work/run-bundle", "run bundle's state directory.")
-	deleteCRDs := fs.Bool("delete-crds", false, "Also delete the CRDs the operator owns (and every object of them).")
+	deleteCRDs := fs.Bool("delete-crds", true, "Also delete the CRDs the operator owns (and every object of them) and OLM's Operator object, as operator-sdk cleanup does; --delete-crds=false keeps them.")
 	timeout := fs.Duration("timeout", 2*time.Minute, "How long to wait for each object to go.")
 	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return err

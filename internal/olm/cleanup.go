@@ -13,6 +13,8 @@ import (
 
 	operatorsv1 "github.com/operator-framework/api/pkg/operators/v1"
 	operatorsv1alpha1 "github.com/operator-framework/api/pkg/operators/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,6 +22,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/example-inc/memcached-operator/internal/wait"
+)
+
+const (
+	// ownerLabel is how OLM names the CSV that made an object.
+	ownerLabel = "olm.owner"
+	// copiedFromLabel marks OLM's copy of a CSV in a target namespace.
+	copiedFromLabel = "olm.copiedFrom"
 )
 
 // nudgeEvery is how long an object may keep its finalizers before cleanup
@@ -161,8 +170,9 @@ func (c *Client) findInstalled(ctx context.Context, pkg, ns string) (csvs, crds 
 
 // deletionOrder lists what to delete, in order. The Subscription and its
 // InstallPlans go first: a plan left behind can be executed again and bring
-// back what was just deleted. Then the CSVs, the CatalogSource, the
-// OperatorGroup run bundle made, and the CRDs when asked.
+// back what was just deleted. Then the CSVs, the CatalogSource with its
+// registry pods, the OperatorGroup run bundle made, the bundle's
+// ClusterRoles, and the CRDs and OLM's Operator object when asked.
 func (c *Client) deletionOrder(ctx context.Context, o CleanupOptions, csvs, crds []string) ([]client.Object, error) {
 	ns := o.Namespace
 	objs := []client.Object{&operatorsv1alpha1.Subscription{ObjectMeta: metav1.ObjectMeta{Name: o.Package + "-sub", Namespace: ns}}}
@@ -179,19 +189,55 @@ func (c *Client) deletionOrder(ctx context.Context, o CleanupOptions, csvs, crds
 		objs = append(objs, &operatorsv1alpha1.ClusterServiceVersion{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}})
 	}
 	objs = append(objs, &operatorsv1alpha1.CatalogSource{ObjectMeta: metav1.ObjectMeta{Name: o.Package + "-catalog", Namespace: ns}})
-	groups := &operatorsv1.OperatorGroupList{}
-	if err := c.List(ctx, groups, client.InNamespace(ns), client.MatchingLabels{managedLabel: o.Package}); err != nil {
-		return nil, fmt.Errorf("list OperatorGroups in %s: %w", ns, err)
+	// The registry pods and their ConfigMaps, the OperatorGroup run bundle made.
+	for _, list := range []client.ObjectList{&corev1.PodList{}, &corev1.ConfigMapList{}, &operatorsv1.OperatorGroupList{}} {
+		if err := c.List(ctx, list, client.InNamespace(ns), client.MatchingLabels{managedLabel: o.Package}); err != nil {
+			return nil, fmt.Errorf("list %T in %s: %w", list, ns, err)
+		}
+		objs = append(objs, listItems(list)...)
 	}
-	for i := range groups.Items {
-		objs = append(objs, &groups.Items[i])
+	roles, err := c.bundleClusterRoles(ctx, ns, csvs)
+	if err != nil {
+		return nil, err
 	}
+	objs = append(objs, roles...)
 	if o.DeleteCRDs {
 		for _, name := range crds {
 			objs = append(objs, &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: name}})
 		}
+		// OLM's Operator object lists the package's components; with the
+		// CRDs gone it has none left. Kept CRDs keep it (OLM makes it again).
+		objs = append(objs, &operatorsv1.Operator{ObjectMeta: metav1.ObjectMeta{Name: o.Package + "." + ns}})
 	}
 	return objs, nil
+}
+
+// bundleClusterRoles are the ClusterRoles and ClusterRoleBindings a bundle
+// ships as plain manifests (the metrics reader, the CRD's editor and viewer
+// roles): OLM labels them olm.owner=<CSV> but, as they are cluster-scoped,
+// never deletes them with the CSV. They go once no CSV of that name is
+// installed in another namespace (OLM's copies of an AllNamespaces CSV
+// do not count: they go with the original).
+func (c *Client) bundleClusterRoles(ctx context.Context, ns string, csvs []string) ([]client.Object, error) {
+	var out []client.Object
+	for _, name := range csvs {
+		others := &operatorsv1alpha1.ClusterServiceVersionList{}
+		if err := c.List(ctx, others, client.MatchingFields{"metadata.name": name}); err != nil {
+			return nil, fmt.Errorf("list ClusterServiceVersions %s: %w", name, err)
+		}
+		if slices.ContainsFunc(others.Items, func(csv operatorsv1alpha1.ClusterServiceVersion) bool {
+			return csv.Namespace != ns && csv.Labels[copiedFromLabel] == ""
+		}) {
+			continue
+		}
+		for _, list := range []client.ObjectList{&rbacv1.ClusterRoleList{}, &rbacv1.ClusterRoleBindingList{}} {
+			if err := c.List(ctx, list, client.MatchingLabels{ownerLabel: name}); err != nil {
+				return nil, fmt.Errorf("list %T of %s: %w", list, name, err)
+			}
+			out = append(out, listItems(list)...)
+		}
+	}
+	return out, nil
 }
 
 func kindOf(obj client.Object) string { return reflect.TypeOf(obj).Elem().Name() }

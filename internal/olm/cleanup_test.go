@@ -10,6 +10,8 @@ import (
 
 	operatorsv1 "github.com/operator-framework/api/pkg/operators/v1"
 	operatorsv1alpha1 "github.com/operator-framework/api/pkg/operators/v1alpha1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -39,9 +41,15 @@ func TestCleanupDeletesWhatRunBundleMadeInOrder(t *testing.T) {
 		installPlan("plan-op", operatorsv1alpha1.InstallPlanPhaseComplete, "op.v2"),
 		installPlan("plan-other", operatorsv1alpha1.InstallPlanPhaseComplete, "other.v1"),
 		&operatorsv1alpha1.CatalogSource{ObjectMeta: meta("op-catalog", run)},
+		&corev1.Pod{ObjectMeta: meta("op-catalog-1234", run)},
+		&corev1.ConfigMap{ObjectMeta: meta("op-catalog-1234-partition-0", run)},
+		&corev1.Pod{ObjectMeta: meta("theirs", nil)},
 		&operatorsv1.OperatorGroup{ObjectMeta: meta("op-og", run)},
 		&operatorsv1.OperatorGroup{ObjectMeta: meta("theirs", nil)},
+		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "op-metrics-reader", Labels: map[string]string{ownerLabel: "op.v2"}}},
+		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "other-metrics-reader", Labels: map[string]string{ownerLabel: "other.v1"}}},
 		&apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: cachev1.CRDName}},
+		&operatorsv1.Operator{ObjectMeta: metav1.ObjectMeta{Name: "op.ns"}},
 	)
 	state := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(state, "op", "catalog"), 0o755); err != nil {
@@ -56,8 +64,13 @@ deleted InstallPlan ns/plan-op
 deleted ClusterServiceVersion ns/op.v2
 deleted ClusterServiceVersion ns/op.v1
 deleted CatalogSource ns/op-catalog
+deleted Pod ns/op-catalog-1234
+deleted ConfigMap ns/op-catalog-1234-partition-0
 deleted OperatorGroup ns/op-og
-deleted CustomResourceDefinition ` + cachev1.CRDName + "\n"
+deleted ClusterRole op-metrics-reader
+deleted CustomResourceDefinition ` + cachev1.CRDName + `
+deleted Operator op.ns
+`
 	if out.String() != want {
 		t.Errorf("cleanup said:\n%s\nwant:\n%s", out, want)
 	}
@@ -65,6 +78,8 @@ deleted CustomResourceDefinition ` + cachev1.CRDName + "\n"
 		&operatorsv1alpha1.ClusterServiceVersion{ObjectMeta: meta("other.v1", nil)},
 		&operatorsv1alpha1.InstallPlan{ObjectMeta: meta("plan-other", nil)},
 		&operatorsv1.OperatorGroup{ObjectMeta: meta("theirs", nil)},
+		&corev1.Pod{ObjectMeta: meta("theirs", nil)},
+		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "other-metrics-reader"}},
 	} {
 		if err := c.Get(context.Background(), client.ObjectKeyFromObject(kept), kept); err != nil {
 			t.Errorf("%s %s: %v, want it kept", kindOf(kept), kept.GetName(), err)
@@ -72,6 +87,37 @@ deleted CustomResourceDefinition ` + cachev1.CRDName + "\n"
 	}
 	if _, err := os.Stat(filepath.Join(state, "op")); !os.IsNotExist(err) {
 		t.Errorf("the served catalog is still in the state directory (%v)", err)
+	}
+}
+
+// A bundle's ClusterRoles stay while a CSV of the same name is installed in
+// another namespace (they are shared by name); OLM's copies of the CSV do
+// not count.
+func TestCleanupKeepsClusterRolesAnotherInstallUses(t *testing.T) {
+	role := func() *rbacv1.ClusterRole {
+		return &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "op-metrics-reader", Labels: map[string]string{ownerLabel: "op.v1"}}}
+	}
+	elsewhere := func(ns string, labels map[string]string) *operatorsv1alpha1.ClusterServiceVersion {
+		return &operatorsv1alpha1.ClusterServiceVersion{ObjectMeta: metav1.ObjectMeta{Name: "op.v1", Namespace: ns, Labels: labels}}
+	}
+	for _, tc := range []struct {
+		name  string
+		other *operatorsv1alpha1.ClusterServiceVersion
+		kept  bool
+	}{
+		{name: "installed elsewhere", other: elsewhere("other", nil), kept: true},
+		{name: "only OLM's copy elsewhere", other: elsewhere("other", map[string]string{copiedFromLabel: "ns"}), kept: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := fakeClient(csvIn("op.v1", operatorsv1alpha1.CSVPhaseSucceeded, "", ""), tc.other, role())
+			if err := c.Cleanup(context.Background(), CleanupOptions{Package: "op", Namespace: "ns", StateDir: t.TempDir()}); err != nil {
+				t.Fatal(err)
+			}
+			err := c.Get(context.Background(), client.ObjectKeyFromObject(role()), role())
+			if kept := err == nil; kept != tc.kept {
+				t.Errorf("ClusterRole kept: %t (%v), want %t", kept, err, tc.kept)
+			}
+		})
 	}
 }
 

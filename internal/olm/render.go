@@ -23,14 +23,20 @@ type renderedBundle struct {
 }
 
 // renderBundle renders a bundle directory, or pulls and renders a bundle
-// image, into an FBC bundle that carries its manifests inline and no image:
-// OLM then installs from the manifests without an unpack Job.
-func renderBundle(ctx context.Context, ref string, useHTTP bool) (*renderedBundle, error) {
-	b, err := renderRef(ctx, ref, useHTTP)
+// image, into an FBC bundle that carries its manifests inline. Served by a
+// registry pod, a bundle from an image keeps its image, and OLM in the
+// cluster unpacks that image with a Job as it does for operator-sdk's run
+// bundle; served on this host (OLM runs here and cannot run a Job's pod),
+// it carries no image, and OLM installs from the inline manifests.
+func renderBundle(ctx context.Context, o RunOptions) (*renderedBundle, error) {
+	ref := o.Bundle
+	b, err := renderRef(ctx, ref, o.UseHTTP)
 	if err != nil {
 		return nil, fmt.Errorf("bundle %s: %w", ref, err)
 	}
-	b.Image = ""
+	if o.IndexImage == "" {
+		b.Image = ""
+	}
 	csv := &operatorsv1alpha1.ClusterServiceVersion{}
 	if err := json.Unmarshal([]byte(b.CsvJSON), csv); err != nil {
 		return nil, fmt.Errorf("bundle %s: CSV: %w", ref, err)

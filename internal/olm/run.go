@@ -24,7 +24,14 @@ type RunOptions struct {
 	// InstallMode is AllNamespaces, OwnNamespace, SingleNamespace=ns or
 	// MultiNamespace=ns1,ns2; empty chooses as operator-sdk does.
 	InstallMode string
-	// OPM is the opm binary that serves the catalog.
+	// IndexImage, when set, serves the catalog from a registry pod running
+	// this image (opm and sh), as operator-sdk does: what OLM in the cluster
+	// needs. Unset, opm (OPM) serves it on this host, for OLM running here.
+	IndexImage string
+	// DecompressionImage unpacks the catalog in the registry pod (sh, cat,
+	// gzip); IndexImage when unset.
+	DecompressionImage string
+	// OPM is the opm binary that serves the catalog on this host.
 	OPM string
 	// StateDir keeps the served catalogs, their logs and pid files.
 	StateDir string
@@ -41,12 +48,13 @@ func installed(rb *renderedBundle, ns string) *Installed {
 	return &Installed{Package: rb.pkg, CSV: rb.csvName, Namespace: ns, Subscription: rb.pkg + "-sub", CatalogSource: rb.pkg + "-catalog"}
 }
 
-// RunBundle installs a bundle directory through OLM as `operator-sdk run
-// bundle` does: a one-bundle catalog served by opm, a CatalogSource, an
+// RunBundle installs a bundle directory or image through OLM as
+// `operator-sdk run bundle` does: a one-bundle catalog (served by a registry
+// pod, or by opm on this host), a CatalogSource, an
 // OperatorGroup (reused if the namespace has one), a Subscription with
 // manual approval; it approves the InstallPlan and waits for the CSV.
 func (c *Client) RunBundle(ctx context.Context, o RunOptions) (*Installed, error) {
-	rb, err := renderBundle(ctx, o.Bundle, o.UseHTTP)
+	rb, err := renderBundle(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -87,28 +95,38 @@ func (c *Client) createCatalogSource(ctx context.Context, o RunOptions, rb *rend
 		Channels: []declcfg.Channel{{Schema: declcfg.SchemaChannel, Name: Channel, Package: rb.pkg, Entries: []declcfg.ChannelEntry{{Name: rb.csvName}}}},
 		Bundles:  rb.cfg.Bundles,
 	}
-	server, err := serveCatalog(ctx, o, rb.pkg, fbc)
+	if err := c.Get(ctx, types.NamespacedName{Namespace: o.Namespace, Name: inst.CatalogSource}, &operatorsv1alpha1.CatalogSource{}); err == nil {
+		return fmt.Errorf("CatalogSource %s/%s exists: %s is installed already; run cleanup %s --namespace %s first, or run bundle-upgrade",
+			o.Namespace, inst.CatalogSource, rb.pkg, rb.pkg, o.Namespace)
+	}
+	server := c.catalogServer(o, rb.pkg)
+	addr, err := server.serve(ctx, fbc)
 	if err != nil {
 		return err
 	}
-	say(o.Out, "serving a catalog of %s at %s", rb.csvName, server.Addr)
+	say(o.Out, "serving a catalog of %s at %s", rb.csvName, addr)
 	cs := &operatorsv1alpha1.CatalogSource{
 		ObjectMeta: metav1.ObjectMeta{Name: inst.CatalogSource, Namespace: o.Namespace, Labels: map[string]string{managedLabel: rb.pkg}},
 		Spec: operatorsv1alpha1.CatalogSourceSpec{
-			SourceType: operatorsv1alpha1.SourceTypeGrpc, Address: server.Addr,
+			SourceType: operatorsv1alpha1.SourceTypeGrpc, Address: addr,
 			DisplayName: rb.pkg + " (run bundle)", Publisher: "sdk run bundle",
 		},
 	}
 	if err := c.Create(ctx, cs); err != nil {
-		if apierrors.IsAlreadyExists(err) {
-			err = fmt.Errorf("%w: %s is installed already; run cleanup %s --namespace %s first, or run bundle-upgrade", err, rb.pkg, rb.pkg, o.Namespace)
-		} else {
-			_ = StopServer(o.StateDir, rb.pkg)
-		}
+		_ = server.abandon(context.WithoutCancel(ctx))
 		return fmt.Errorf("create CatalogSource %s/%s: %w", o.Namespace, cs.Name, err)
 	}
 	say(o.Out, "created CatalogSource %s/%s", o.Namespace, cs.Name)
 	return c.WaitForCatalog(ctx, o.Namespace, cs.Name)
+}
+
+// catalogSource gets a CatalogSource.
+func (c *Client) catalogSource(ctx context.Context, ns, name string) (*operatorsv1alpha1.CatalogSource, error) {
+	cs := &operatorsv1alpha1.CatalogSource{}
+	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, cs); err != nil {
+		return nil, fmt.Errorf("CatalogSource %s/%s: %w", ns, name, err)
+	}
+	return cs, nil
 }
 
 // subscribe creates the Subscription to the one-bundle channel, starting at

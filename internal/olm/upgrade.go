@@ -3,8 +3,6 @@ package olm
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	operatorsv1alpha1 "github.com/operator-framework/api/pkg/operators/v1alpha1"
 	"github.com/operator-framework/operator-registry/alpha/declcfg"
@@ -17,7 +15,7 @@ import (
 // UpgradeBundle adds a bundle on top of the one run bundle installed, in
 // the same served catalog, and drives the upgrade to it.
 func (c *Client) UpgradeBundle(ctx context.Context, o RunOptions) (*Installed, error) {
-	rb, err := renderBundle(ctx, o.Bundle, o.UseHTTP)
+	rb, err := renderBundle(ctx, o)
 	if err != nil {
 		return nil, err
 	}
@@ -30,24 +28,9 @@ func (c *Client) UpgradeBundle(ctx context.Context, o RunOptions) (*Installed, e
 	if from == "" || from == rb.csvName {
 		return nil, fmt.Errorf("Subscription %s/%s has installed %q: nothing to upgrade to %s from", o.Namespace, sub.Name, from, rb.csvName)
 	}
-	cs := &operatorsv1alpha1.CatalogSource{}
-	if err := c.Get(ctx, types.NamespacedName{Namespace: o.Namespace, Name: inst.CatalogSource}, cs); err != nil {
-		return nil, fmt.Errorf("CatalogSource %s/%s: %w", o.Namespace, inst.CatalogSource, err)
-	}
-	fbc, err := withUpgrade(ctx, filepath.Join(o.StateDir, rb.pkg, "catalog"), rb, from)
-	if err != nil {
+	if err := c.serveUpgrade(ctx, o, rb, inst, from); err != nil {
 		return nil, err
 	}
-	server, err := serveCatalog(ctx, o, rb.pkg, fbc)
-	if err != nil {
-		return nil, err
-	}
-	patch := client.MergeFrom(cs.DeepCopy())
-	cs.Spec.Address = server.Addr
-	if err := c.Patch(ctx, cs, patch); err != nil {
-		return nil, fmt.Errorf("point CatalogSource %s/%s at %s: %w", cs.Namespace, cs.Name, server.Addr, err)
-	}
-	say(o.Out, "serving %s replacing %s at %s", rb.csvName, from, server.Addr)
 	previous := ""
 	if sub.Status.InstallPlanRef != nil {
 		previous = sub.Status.InstallPlanRef.Name
@@ -56,6 +39,33 @@ func (c *Client) UpgradeBundle(ctx context.Context, o RunOptions) (*Installed, e
 		return nil, err
 	}
 	return inst, nil
+}
+
+// serveUpgrade serves the catalog run bundle serves with rb added on top
+// of the installed CSV from, and points the CatalogSource at it; the old
+// catalog stops serving only then.
+func (c *Client) serveUpgrade(ctx context.Context, o RunOptions, rb *renderedBundle, inst *Installed, from string) error {
+	cs, err := c.catalogSource(ctx, o.Namespace, inst.CatalogSource)
+	if err != nil {
+		return err
+	}
+	server := c.catalogServer(o, rb.pkg)
+	fbc, err := server.served(ctx)
+	if err != nil {
+		return err
+	}
+	addr, err := server.serve(ctx, withUpgrade(fbc, rb, from))
+	if err != nil {
+		return err
+	}
+	patch := client.MergeFrom(cs.DeepCopy())
+	cs.Spec.Address = addr
+	if err := c.Patch(ctx, cs, patch); err != nil {
+		_ = server.abandon(context.WithoutCancel(ctx))
+		return fmt.Errorf("point CatalogSource %s/%s at %s: %w", cs.Namespace, cs.Name, addr, err)
+	}
+	say(o.Out, "serving %s replacing %s at %s", rb.csvName, from, addr)
+	return server.retire(ctx)
 }
 
 // installedSubscription waits for run bundle's Subscription to record the
@@ -80,18 +90,14 @@ func (c *Client) installedSubscription(ctx context.Context, ns, name string) (*o
 	return sub, nil
 }
 
-// withUpgrade is the catalog run bundle served from dir with rb added to its
-// channel, replacing the installed CSV from.
-func withUpgrade(ctx context.Context, dir string, rb *renderedBundle, from string) (*declcfg.DeclarativeConfig, error) {
-	fbc, err := declcfg.LoadFS(ctx, os.DirFS(dir))
-	if err != nil {
-		return nil, fmt.Errorf("the catalog run bundle served (%s): %w", dir, err)
-	}
+// withUpgrade is the catalog fbc with rb added to run bundle's channel,
+// replacing the installed CSV from.
+func withUpgrade(fbc *declcfg.DeclarativeConfig, rb *renderedBundle, from string) *declcfg.DeclarativeConfig {
 	fbc.Bundles = append(fbc.Bundles, rb.cfg.Bundles...)
 	for i := range fbc.Channels {
 		if fbc.Channels[i].Name == Channel {
 			fbc.Channels[i].Entries = append(fbc.Channels[i].Entries, declcfg.ChannelEntry{Name: rb.csvName, Replaces: from})
 		}
 	}
-	return fbc, nil
+	return fbc
 }

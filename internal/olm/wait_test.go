@@ -19,7 +19,10 @@ import (
 )
 
 func fakeClient(objs ...client.Object) *Client {
-	return &Client{Client: fake.NewClientBuilder().WithScheme(kubeclient.Scheme()).WithObjects(objs...).Build(), Poll: 5 * time.Millisecond, CleanupQuiet: 20 * time.Millisecond}
+	return &Client{Client: fake.NewClientBuilder().WithScheme(kubeclient.Scheme()).WithObjects(objs...).
+		// The API server selects any object by metadata.name.
+		WithIndex(&operatorsv1alpha1.ClusterServiceVersion{}, "metadata.name", func(o client.Object) []string { return []string{o.GetName()} }).
+		Build(), Poll: 5 * time.Millisecond, CleanupQuiet: 20 * time.Millisecond}
 }
 
 func subscription(plan, csv string) *operatorsv1alpha1.Subscription {

@@ -80,11 +80,19 @@ func unpackBundle(ctx context.Context, reg *containerdregistry.Registry, ref reg
 func newRegistry(ctx context.Context, host, cacheDir string, o Options) (*containerdregistry.Registry, error) {
 	return containerdregistry.NewRegistry(
 		containerdregistry.WithCacheDir(cacheDir),
-		// The process's logrus settings decide what is shown (sdk: warnings).
-		containerdregistry.WithLog(logrus.NewEntry(logrus.StandardLogger())),
+		containerdregistry.WithLog(quietLog()),
 		containerdregistry.SkipTLSVerify(o.Insecure),
 		containerdregistry.WithPlainHTTP(o.Insecure && !speaksTLS(ctx, host)),
 	)
+}
+
+// quietLog shows the registry client's errors only: it logs every image's
+// whole config at warning level (operator-registry's Labels), and its
+// retry warnings end in the error the pull returns anyway.
+func quietLog() *logrus.Entry {
+	l := logrus.New()
+	l.SetLevel(logrus.ErrorLevel)
+	return logrus.NewEntry(l)
 }
 
 // speaksTLS says whether host answers HTTPS, certificate unchecked. An
