@@ -309,8 +309,8 @@ catalog: sdk ## Render config/catalog into catalog/: validated as opm does, upgr
 	$(SDK) catalog render --template config/catalog/template.yaml --releases config/catalog/releases --bundle bundle --output $(LOCAL_CATALOG) --local
 
 .PHONY: catalog-analyze
-catalog-analyze: sdk ## Print the upgrade analysis of catalog/ (OUTPUT=json for JSON).
-	$(SDK) catalog analyze catalog -o $(or $(OUTPUT),text)
+catalog-analyze: catalog ## Print the upgrade analysis of the catalog, CRDs included (of the local rendering: catalog/ has no manifests; OUTPUT=json for JSON).
+	$(SDK) catalog analyze $(LOCAL_CATALOG) -o $(or $(OUTPUT),text)
 
 .PHONY: catalog-release
 catalog-release: bundle sdk ## Release bundle/ (VERSION): copy it into config/catalog/releases, add it to the template's CHANNELS, re-render.

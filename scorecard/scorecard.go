@@ -24,20 +24,21 @@ type Env struct {
 	// BundleDir is the bundle under test (/bundle in the test pod).
 	BundleDir string
 	Bundle    *manifests.Bundle
-	// CatalogDir is the released catalog, for upgrade readiness.
-	CatalogDir string
+	// ReleasesDir holds the released bundles, one directory each, for
+	// upgrade readiness.
+	ReleasesDir string
 	// Client reaches the cluster; nil when none is configured.
 	Client    client.Client
 	Namespace string
 }
 
 // LoadEnv reads the bundle at dir.
-func LoadEnv(bundleDir, catalogDir string, c client.Client, namespace string) (*Env, error) {
+func LoadEnv(bundleDir, releasesDir string, c client.Client, namespace string) (*Env, error) {
 	b, err := manifests.GetBundleFromDir(bundleDir)
 	if err != nil {
 		return nil, fmt.Errorf("load bundle %s: %w", bundleDir, err)
 	}
-	return &Env{BundleDir: bundleDir, Bundle: b, CatalogDir: catalogDir, Client: c, Namespace: namespace}, nil
+	return &Env{BundleDir: bundleDir, Bundle: b, ReleasesDir: releasesDir, Client: c, Namespace: namespace}, nil
 }
 
 // CleanupTimeout bounds a test's cleanups. They run after the test's context

@@ -26,8 +26,8 @@ import (
 )
 
 var (
-	ourBundle  = filepath.Join("..", "bundle")
-	ourCatalog = filepath.Join("..", "catalog")
+	ourBundle   = filepath.Join("..", "bundle")
+	ourReleases = filepath.Join("..", "config", "catalog", "releases")
 )
 
 func TestMain(m *testing.M) {
@@ -70,7 +70,7 @@ func broken(t *testing.T, editCSV func(*v1alpha1.ClusterServiceVersion), editCRD
 
 func run(t *testing.T, name, bundleDir string) v1alpha3.TestResult {
 	t.Helper()
-	env, err := LoadEnv(bundleDir, ourCatalog, nil, "default")
+	env, err := LoadEnv(bundleDir, ourReleases, nil, "default")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestRunnerAndOutputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := LoadEnv(ourBundle, ourCatalog, nil, "default")
+	env, err := LoadEnv(ourBundle, ourReleases, nil, "default")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -92,9 +92,9 @@ func run(ctx context.Context, name string) v1alpha3.TestResult {
 	}
 	// An unset or empty variable means the test pod's default.
 	bundleDir := cmp.Or(os.Getenv("BUNDLE_DIR"), "/bundle")
-	catalogDir := cmp.Or(os.Getenv("CATALOG_DIR"), "/catalog")
+	releasesDir := cmp.Or(os.Getenv("RELEASES_DIR"), "/releases")
 	namespace := cmp.Or(os.Getenv("SCORECARD_NAMESPACE"), "default")
-	env, err := scorecard.LoadEnv(bundleDir, catalogDir, c, namespace)
+	env, err := scorecard.LoadEnv(bundleDir, releasesDir, c, namespace)
 	if err != nil {
 		return v1alpha3.TestResult{Name: name, State: v1alpha3.ErrorState, Errors: []string{err.Error()}}
 	}

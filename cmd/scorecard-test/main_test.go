@@ -59,7 +59,7 @@ func TestIntegrationSIGTERM(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(os.Args[0], scorecard.MemcachedExample)
 	cmd.Env = append(os.Environ(), beMain+"=1", "KUBECONFIG="+kubeconfig, "SCORECARD_NAMESPACE="+ns.Name,
-		"BUNDLE_DIR="+filepath.Join("..", "..", "bundle"), "CATALOG_DIR="+filepath.Join("..", "..", "catalog"))
+		"BUNDLE_DIR="+filepath.Join("..", "..", "bundle"), "RELEASES_DIR="+filepath.Join("..", "..", "config", "catalog", "releases"))
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -24,10 +24,10 @@ import (
 
 // scorecardOptions are the flags and the bundle of `scorecard BUNDLE`.
 type scorecardOptions struct {
-	bundleDir, configPath, selector, output, namespace, catalogDir string
-	wait                                                           time.Duration
-	list                                                           bool
-	pods                                                           podFlags
+	bundleDir, configPath, selector, output, namespace, releasesDir string
+	wait                                                            time.Duration
+	list                                                            bool
+	pods                                                            podFlags
 }
 
 // podFlags are the flags of the pod runner (--pods).
@@ -126,7 +126,7 @@ func parseScorecardFlags(args []string, stderr io.Writer) (scorecardOptions, err
 	fs.StringVar(&o.output, "o", "text", "Output: text, json (a v1alpha3 TestList) or xunit.")
 	fs.DurationVar(&o.wait, "wait-time", 3*time.Minute, "How long each test may take (with --pods: from creating its pod to the pod finishing).")
 	fs.StringVar(&o.namespace, "namespace", "default", "Namespace the behaviour tests create their Memcacheds in (the operator must watch it); with --pods, also where the test pods run.")
-	fs.StringVar(&o.catalogDir, "catalog", "catalog", "The released catalog, for the upgrade readiness test (in-process; the test image has its own).")
+	fs.StringVar(&o.releasesDir, "releases", "config/catalog/releases", "The released bundles, for the upgrade readiness test (in-process; the test image has its own).")
 	fs.BoolVar(&o.list, "list", false, "List the selected tests without running them.")
 	o.pods.register(fs)
 	if err := fs.Parse(reorder(fs, args)); err != nil {
@@ -207,5 +207,5 @@ func scorecardEnv(o scorecardOptions) (*scorecard.Env, error) {
 			return nil, fmt.Errorf("connect to the cluster KUBECONFIG names: %w", err)
 		}
 	}
-	return scorecard.LoadEnv(o.bundleDir, o.catalogDir, c, o.namespace)
+	return scorecard.LoadEnv(o.bundleDir, o.releasesDir, c, o.namespace)
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/operator-framework/operator-registry/alpha/declcfg"
 	"github.com/operator-framework/operator-registry/alpha/property"
 	"github.com/sirupsen/logrus"
 
@@ -59,6 +61,52 @@ func TestOurCatalog(t *testing.T) {
 		}
 		if !mechanisms["replaces"] || !mechanisms["skips"] || !mechanisms["skipRange"] {
 			t.Errorf("edges use %v; the history must exercise replaces, skips and skipRange", mechanisms)
+		}
+	}
+}
+
+// The published catalog (make catalog's catalog/) is what public catalogs
+// carry: every bundle names its image and has olm.csv.metadata, no inline
+// manifests; it passes opm's validation, and the CSV metadata is the
+// released CSV's. The local rendering keeps the manifests and no images.
+func TestPublishedCatalogCarriesCSVMetadataOnly(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for _, local := range []bool{false, true} {
+		out := filepath.Join(dir, fmt.Sprint(local))
+		if _, err := Generate(ctx, repo, GenerateOptions{Output: out, Local: local}); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := declcfg.LoadFS(ctx, os.DirFS(out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Validate(ctx, cfg); err != nil {
+			t.Errorf("opm's validation of %s: %v", out, err)
+		}
+		for _, b := range cfg.Bundles {
+			counts := map[string]int{}
+			for _, p := range b.Properties {
+				counts[p.Type]++
+			}
+			published := counts[property.TypeCSVMetadata] == 1 && counts[property.TypeBundleObject] == 0 && b.Image != ""
+			inline := counts[property.TypeCSVMetadata] == 0 && counts[property.TypeBundleObject] >= 2 && b.Image == ""
+			if (!local && !published) || (local && !inline) {
+				t.Errorf("local=%t: %s has image %q and properties %v", local, b.Name, b.Image, counts)
+			}
+			if !local {
+				var meta property.CSVMetadata
+				for _, p := range b.Properties {
+					if p.Type == property.TypeCSVMetadata {
+						if err := json.Unmarshal(p.Value, &meta); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				if meta.Annotations["containerImage"] == "" || len(meta.CustomResourceDefinitions.Owned) == 0 || len(meta.InstallModes) == 0 {
+					t.Errorf("%s: CSV metadata lacks containerImage, owned CRDs or install modes: %+v", b.Name, meta)
+				}
+			}
 		}
 	}
 }

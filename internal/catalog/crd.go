@@ -29,17 +29,30 @@ type contents struct {
 // every version the old CRD could have stored must still be served by the
 // new CRD, and the old release's example CRs must validate against the
 // new schema (with the API server's own validation code).
+//
+// Bundles that carry no manifests (olm.csv.metadata only, as published
+// catalogs are) cannot be checked: one info finding says how many.
 func AnalyzeCRDs(cfg *declcfg.DeclarativeConfig, edges []graph.Edge) ([]graph.Problem, error) {
 	byName := map[string]*contents{}
+	var out []graph.Problem
+	unchecked := 0
 	for _, b := range cfg.Bundles {
+		if !slices.ContainsFunc(b.Properties, func(p property.Property) bool { return p.Type == property.TypeBundleObject }) {
+			unchecked++
+			continue
+		}
 		c, err := bundleContents(b)
 		if err != nil {
 			return nil, err
 		}
 		byName[b.Name] = c
 	}
+	if unchecked > 0 {
+		out = append(out, graph.Problem{Severity: graph.Info, Message: fmt.Sprintf(
+			"CRD safety: not checked for %d of %d bundles: no manifests in the catalog (olm.csv.metadata only); analyse a rendering with olm.bundle.object to check them",
+			unchecked, len(cfg.Bundles))})
+	}
 	seen := map[string]bool{}
-	var out []graph.Problem
 	for _, e := range edges {
 		key := e.From + ">" + e.To
 		old, cur := byName[e.From], byName[e.To]

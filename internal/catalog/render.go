@@ -28,8 +28,9 @@ import (
 type Mode int
 
 const (
-	// Publish sets each bundle's image to its reference in the template:
-	// what goes into the catalog image.
+	// Publish sets each bundle's image to its reference in the template,
+	// keeping the manifests for the analysis (Generate writes the catalog
+	// with olm.csv.metadata in their place: what goes into the catalog image).
 	Publish Mode = iota
 	// Local omits images so OLM installs from the inline olm.bundle.object
 	// manifests, without an unpack Job (for the local cluster).

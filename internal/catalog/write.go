@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 
+	"github.com/operator-framework/operator-registry/alpha/action/migrations"
 	"github.com/operator-framework/operator-registry/alpha/declcfg"
 
 	"github.com/example-inc/memcached-operator/internal/atomicdir"
@@ -86,9 +87,30 @@ func Generate(ctx context.Context, src Source, opts GenerateOptions) (*graph.Rep
 	if report.Errors() > 0 {
 		return report, ErrInvalid
 	}
-	readme := report
 	if opts.Local {
-		readme = nil
+		return report, Write(opts.Output, cfg, nil)
 	}
-	return report, Write(opts.Output, cfg, readme)
+	// The analysis above read the bundles' manifests; the published
+	// catalog names the bundle images and carries only their CSV metadata.
+	if err := PublishMetadata(cfg); err != nil {
+		return nil, err
+	}
+	return report, Write(opts.Output, cfg, report)
 }
+
+// PublishMetadata replaces each bundle's inline manifests
+// (olm.bundle.object) with its CSV's metadata (olm.csv.metadata), as
+// published catalogs carry it: OLM pulls the bundle image for the
+// manifests. It is operator-registry's own migration
+// (opm render --migrate-level=bundle-object-to-csv-metadata); bundles
+// without an image keep their manifests, OLM's only source for them.
+func PublishMetadata(cfg *declcfg.DeclarativeConfig) error {
+	m, err := migrations.NewMigrations(bundleObjectToCSVMetadata)
+	if err != nil {
+		return err
+	}
+	return m.Migrate(cfg)
+}
+
+// bundleObjectToCSVMetadata is operator-registry's name of the migration.
+const bundleObjectToCSVMetadata = "bundle-object-to-csv-metadata"
