@@ -121,7 +121,7 @@ demo-real: catalog cluster-up
 .PHONY: demo-down
 demo-down: olm-down cluster-down ## Stop everything demo and the tests started (the real lane's cluster too, restoring the host).
 	-@$(MAKE) --no-print-directory $(DEMO_REAL) olm-down cluster-down >/dev/null 2>&1
-	-@$(MAKE) --no-print-directory registry-down
+	-@$(MAKE) --no-print-directory registry-down registry-tls-down
 	-@for f in $(WORKDIR)/demo/*.pid $(WORKDIR)/run-bundle/*.pid; do [ -f "$$f" ] && kill $$(cat "$$f") 2>/dev/null; rm -f "$$f"; done; true
 
 .PHONY: tutorial
@@ -443,10 +443,27 @@ registry-up: $(REGISTRY) ## Start this checkout's OCI registry on LOCAL_REGISTRY
 registry-down: ## Stop the local registry.
 	-@$(REGISTRY_ENV) hack/registry.sh down
 
+# A second registry that speaks HTTPS with a CA of its own, for clients that
+# verify TLS (operator-sdk reads an index image from this host that way): export
+# SSL_CERT_FILE=$(REGISTRY_TLS_DIR)/tls/ca-bundle.crt; the real node trusts the CA.
+LOCAL_TLS_REGISTRY ?= 127.0.0.1:5443
+REGISTRY_TLS_DIR := $(CURDIR)/.work/registry-tls
+REGISTRY_TLS_ENV = REGISTRY=$(REGISTRY) LOCAL_REGISTRY=$(LOCAL_TLS_REGISTRY) REGISTRY_DIR=$(REGISTRY_TLS_DIR) REGISTRY_TLS=true
+
+.PHONY: registry-tls-up
+registry-tls-up: $(REGISTRY) ## Start this checkout's HTTPS registry on LOCAL_TLS_REGISTRY (CA and SSL_CERT_FILE bundle in .work/registry-tls/tls).
+	@$(REGISTRY_TLS_ENV) hack/registry.sh up
+
+.PHONY: registry-tls-down
+registry-tls-down: ## Stop the HTTPS registry.
+	-@$(REGISTRY_TLS_ENV) hack/registry.sh down
+
 .PHONY: test-bundle-image
-test-bundle-image: bundle registry-up $(OPM) ## Build the bundle image, push it to the local registry, render it back with opm and compare with bundle/.
+test-bundle-image: bundle registry-up registry-tls-up $(OPM) ## Build the bundle image, push it to the local registries (HTTP and HTTPS), render it back with opm and compare with bundle/.
 	$(MAKE) bundle-build bundle-push BUNDLE_IMG=$(LOCAL_REGISTRY)/memcached-operator-bundle:v$(VERSION) PUSH_FLAGS=--tls-verify=false
+	$(MAKE) bundle-build bundle-push BUNDLE_IMG=$(LOCAL_TLS_REGISTRY)/memcached-operator-bundle:v$(VERSION) PUSH_FLAGS=--tls-verify=false
 	OPM=$(OPM) BUNDLE_IMG=$(LOCAL_REGISTRY)/memcached-operator-bundle:v$(VERSION) \
+		TLS_BUNDLE_IMG=$(LOCAL_TLS_REGISTRY)/memcached-operator-bundle:v$(VERSION) REGISTRY_CA_BUNDLE=$(REGISTRY_TLS_DIR)/tls/ca-bundle.crt \
 		$(GOTEST) $(TEST_FLAGS) -count=1 -tags $(GO_TAGS),image ./test/image/...
 
 ##@ Deployment (to the cluster KUBECONFIG names; default: the local cluster)

@@ -32,7 +32,8 @@ $(PAUSE): hack/node/pause/main.go
 
 NODE_ENV = BIN=$(LOCALBIN) STATE=$(NODE_STATE) KUBECONFIG=$(LOCAL_KUBECONFIG) \
 	PKI=$(KWOK_WORKDIR)/clusters/$(CLUSTER_NAME)/pki SANDBOX_IMAGE=$(SANDBOX_IMAGE) \
-	REGISTRY_MIRRORS="$(IMAGE_REGISTRY_HOST)=http://$(LOCAL_REGISTRY) docker.io=http://$(LOCAL_REGISTRY) $(LOCAL_REGISTRY)=http://$(LOCAL_REGISTRY)"
+	REGISTRY_MIRRORS="$(IMAGE_REGISTRY_HOST)=http://$(LOCAL_REGISTRY) docker.io=http://$(LOCAL_REGISTRY) $(LOCAL_REGISTRY)=http://$(LOCAL_REGISTRY) $(LOCAL_TLS_REGISTRY)=https://$(LOCAL_TLS_REGISTRY)" \
+	REGISTRY_CA=$(REGISTRY_TLS_DIR)/tls/ca.crt
 IMAGE_ENV = CONTAINER_TOOL=$(CONTAINER_TOOL) BUILD_FLAGS="$(BUILD_FLAGS)" BUILDAH_FLAGS="$(BUILDAH_FLAGS)" LOCAL_REGISTRY=$(LOCAL_REGISTRY)
 
 .PHONY: node-images
@@ -84,11 +85,15 @@ test-node: deps node-tools ## The real-node lane on a cluster of its own: operat
 
 SCRAPE_IMAGE = $(IMAGE_REGISTRY_HOST)/memcached-operator-scrape-test:local
 
+# The scrape image as the node pulls it from the HTTPS registry.
+TLS_SCRAPE_IMAGE = $(LOCAL_TLS_REGISTRY)/$(patsubst $(IMAGE_REGISTRY_HOST)/%,%,$(SCRAPE_IMAGE))
+
 .PHONY: test-node-run
-test-node-run: deps registry-up
+test-node-run: deps registry-up registry-tls-up
 	@mkdir -p $(WORKDIR)/images/scrape && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $(WORKDIR)/images/scrape/scrape ./test/node/scrape
 	@$(IMAGE_ENV) hack/image.sh $(SCRAPE_IMAGE) test/node/scrape/Containerfile $(WORKDIR)/images/scrape
-	OPERATOR_NAMESPACE=memcached-operator-system IMG=$(IMG) SANDBOX_IMAGE=$(SANDBOX_IMAGE) SCRAPE_IMAGE=$(SCRAPE_IMAGE) \
+	@$(IMAGE_ENV) LOCAL_REGISTRY=$(LOCAL_TLS_REGISTRY) hack/image.sh $(SCRAPE_IMAGE) test/node/scrape/Containerfile $(WORKDIR)/images/scrape
+	OPERATOR_NAMESPACE=memcached-operator-system IMG=$(IMG) SANDBOX_IMAGE=$(SANDBOX_IMAGE) SCRAPE_IMAGE=$(SCRAPE_IMAGE) TLS_SCRAPE_IMAGE=$(TLS_SCRAPE_IMAGE) NODE_STATE=$(NODE_STATE) REGISTRY_TLS_DIR=$(REGISTRY_TLS_DIR) \
 		$(GOTEST) $(TEST_FLAGS) -count=1 -v -tags $(GO_TAGS),node -timeout 15m ./test/node/...
 
 ##@ Real-node lane: scorecard tests as pods

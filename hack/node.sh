@@ -14,7 +14,8 @@
 # env: BIN (tools), STATE (node state dir), KUBECONFIG (admin, local cluster),
 #      PKI (the control plane's CA: ca.crt, ca.key), NODE_NAME, POD_CIDR,
 #      CLUSTER_DNS, SANDBOX_IMAGE, REGISTRY_MIRRORS ("host=http://addr ...": where
-#      containerd pulls each registry host's images from, e.g. the local registry)
+#      containerd pulls each registry host's images from, e.g. the local registry),
+#      REGISTRY_CA (the CA https mirrors are verified with)
 set -euo pipefail
 
 : "${BIN:?}" "${STATE:?}"
@@ -98,11 +99,14 @@ EOF
 EOF
 }
 
-# registry_mirror HOST URL makes containerd pull HOST/... from URL (plain HTTP).
+# registry_mirror HOST URL makes containerd pull HOST/... from URL: plain HTTP,
+# or HTTPS verified against REGISTRY_CA (the local HTTPS registry's CA) when
+# URL is https and REGISTRY_CA is set.
 registry_mirror() {
-	local dir="$STATE/containerd/certs.d/$1"
+	local dir="$STATE/containerd/certs.d/$1" trust="skip_verify = true"
+	case $2 in https://*) [ -z "${REGISTRY_CA:-}" ] || trust="ca = \"$REGISTRY_CA\"" ;; esac
 	mkdir -p "$dir"
-	printf 'server = "%s"\n\n[host."%s"]\n  capabilities = ["pull", "resolve"]\n  skip_verify = true\n' "$2" "$2" >"$dir/hosts.toml"
+	printf 'server = "%s"\n\n[host."%s"]\n  capabilities = ["pull", "resolve"]\n  %s\n' "$2" "$2" "$trust" >"$dir/hosts.toml"
 }
 
 start_bg() { # name command...

@@ -3,17 +3,46 @@
 # LOCAL_REGISTRY, as a background process whose pid, config, log and data live
 # in REGISTRY_DIR.
 #
+# With REGISTRY_TLS=true it serves HTTPS with a certificate for 127.0.0.1 and
+# localhost from a CA of its own (REGISTRY_DIR/tls/ca.crt, made once with
+# openssl): what clients that verify TLS need, e.g. operator-sdk, which reads an
+# index image's labels from this host before anything else and ignores
+# --use-http/--skip-tls-verify for that step. It writes REGISTRY_DIR/tls/ca-bundle.crt
+# (the system's CAs plus ours) for SSL_CERT_FILE; the real node's containerd
+# trusts ca.crt through hosts.toml `ca=` (hack/node.sh, REGISTRY_CA).
+#
 # usage: hack/registry.sh up|down
 #   up    start it unless it runs (idempotent); refuse when a registry it did not
 #         start answers on LOCAL_REGISTRY
 #   down  stop the one up started
-# env:   REGISTRY (binary), LOCAL_REGISTRY (host:port), REGISTRY_DIR
+# env:   REGISTRY (binary), LOCAL_REGISTRY (host:port), REGISTRY_DIR,
+#        REGISTRY_TLS (true: HTTPS; default false)
 set -euo pipefail
 : "${LOCAL_REGISTRY:?}" "${REGISTRY_DIR:?}"
-url=http://$LOCAL_REGISTRY
+tls=$REGISTRY_DIR/tls
+if [ "${REGISTRY_TLS:-false}" = true ]; then
+	url=https://$LOCAL_REGISTRY
+	curl_flags=(--cacert "$tls/ca.crt")
+else
+	url=http://$LOCAL_REGISTRY
+	curl_flags=()
+fi
 
-answers() { curl -fsS "$url/v2/" >/dev/null 2>&1; }
+answers() { curl -fsS "${curl_flags[@]}" "$url/v2/" >/dev/null 2>&1 || curl -fsSk "https://$LOCAL_REGISTRY/v2/" >/dev/null 2>&1 || curl -fsS "http://$LOCAL_REGISTRY/v2/" >/dev/null 2>&1; }
 ours() { [ -f "$REGISTRY_DIR/pid" ] && kill -0 "$(cat "$REGISTRY_DIR/pid")" 2>/dev/null; }
+
+# certificates makes the CA and the server certificate once.
+certificates() {
+	[ -f "$tls/tls.crt" ] && return
+	mkdir -p "$tls"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=memcached-operator local registry CA" \
+		-keyout "$tls/ca.key" -out "$tls/ca.crt" 2>/dev/null
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$tls/tls.key" -out "$tls/tls.csr" 2>/dev/null
+	printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$tls/ext.cnf"
+	openssl x509 -req -in "$tls/tls.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial -days 3650 \
+		-extfile "$tls/ext.cnf" -out "$tls/tls.crt" 2>/dev/null
+	cat /etc/ssl/certs/ca-certificates.crt "$tls/ca.crt" >"$tls/ca-bundle.crt" 2>/dev/null || cp "$tls/ca.crt" "$tls/ca-bundle.crt"
+}
 
 up() {
 	: "${REGISTRY:?}"
@@ -26,23 +55,35 @@ up() {
 				"stop it (make registry-down in the checkout that started it) or use another port (LOCAL_REGISTRY=127.0.0.1:5001)" >&2
 			exit 1
 		fi
-		echo "registry is up on $LOCAL_REGISTRY"
-		return
+		if [ "$(cat "$REGISTRY_DIR/scheme" 2>/dev/null)" = "${url%%://*}" ]; then
+			echo "registry is up on $url"
+			return
+		fi
+		down # running in the other scheme: restart it in this one
 	fi
 	mkdir -p "$REGISTRY_DIR"
-	printf 'version: 0.1\nlog: {level: warn}\nstorage: {filesystem: {rootdirectory: %s}, delete: {enabled: true}}\nhttp: {addr: "%s"}\n' \
-		"$REGISTRY_DIR/data" "$LOCAL_REGISTRY" >"$REGISTRY_DIR/config.yml"
+	http="addr: \"$LOCAL_REGISTRY\""
+	if [ "${REGISTRY_TLS:-false}" = true ]; then
+		certificates
+		http="$http, tls: {certificate: $tls/tls.crt, key: $tls/tls.key}"
+	fi
+	printf 'version: 0.1\nlog: {level: warn}\nstorage: {filesystem: {rootdirectory: %s}, delete: {enabled: true}}\nhttp: {%s}\n' \
+		"$REGISTRY_DIR/data" "$http" >"$REGISTRY_DIR/config.yml"
+	echo "${url%%://*}" >"$REGISTRY_DIR/scheme"
 	nohup "$REGISTRY" serve "$REGISTRY_DIR/config.yml" >"$REGISTRY_DIR/registry.log" 2>&1 &
 	echo $! >"$REGISTRY_DIR/pid"
 	for _ in $(seq 50); do
-		answers && break
+		curl -fsS "${curl_flags[@]}" "$url/v2/" >/dev/null 2>&1 && break
 		sleep 0.2
 	done
-	curl -fsS "$url/v2/" >/dev/null || {
+	curl -fsS "${curl_flags[@]}" "$url/v2/" >/dev/null || {
 		echo "error: registry did not start; see $REGISTRY_DIR/registry.log" >&2
 		exit 1
 	}
-	echo "registry is up on $LOCAL_REGISTRY"
+	echo "registry is up on $url"
+	if [ "${REGISTRY_TLS:-false}" = true ]; then
+		echo "  its CA: $tls/ca.crt; for clients on this host: export SSL_CERT_FILE=$tls/ca-bundle.crt"
+	fi
 }
 
 down() {

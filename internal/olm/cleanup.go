@@ -151,7 +151,7 @@ func (c *Client) findInstalled(ctx context.Context, pkg, ns string) (csvs, crds 
 		return nil, nil, fmt.Errorf("list ClusterServiceVersions in %s: %w", ns, err)
 	}
 	for _, csv := range all.Items {
-		if strings.HasPrefix(csv.Name, pkg+".v") && !slices.Contains(csvs, csv.Name) {
+		if isPackageCSV(csv.Name, pkg) && !slices.Contains(csvs, csv.Name) {
 			csvs = append(csvs, csv.Name)
 		}
 	}
@@ -196,7 +196,7 @@ func (c *Client) deletionOrder(ctx context.Context, o CleanupOptions, csvs, crds
 		}
 		objs = append(objs, listItems(list)...)
 	}
-	roles, err := c.bundleClusterRoles(ctx, ns, csvs)
+	roles, err := c.bundleClusterRoles(ctx, o, csvs)
 	if err != nil {
 		return nil, err
 	}
@@ -215,29 +215,54 @@ func (c *Client) deletionOrder(ctx context.Context, o CleanupOptions, csvs, crds
 // bundleClusterRoles are the ClusterRoles and ClusterRoleBindings a bundle
 // ships as plain manifests (the metrics reader, the CRD's editor and viewer
 // roles): OLM labels them olm.owner=<CSV> but, as they are cluster-scoped,
-// never deletes them with the CSV. They go once no CSV of that name is
-// installed in another namespace (OLM's copies of an AllNamespaces CSV
-// do not count: they go with the original).
-func (c *Client) bundleClusterRoles(ctx context.Context, ns string, csvs []string) ([]client.Object, error) {
+// never deletes them with the CSV, nor does operator-sdk's cleanup. Those of
+// the package's CSVs (found ones, or any <package>.v<version>, for what an
+// earlier cleanup left) go once no CSV of that name is installed in another
+// namespace (OLM's copies of an AllNamespaces CSV do not count: they go with
+// the original).
+func (c *Client) bundleClusterRoles(ctx context.Context, o CleanupOptions, csvs []string) ([]client.Object, error) {
+	inUse := map[string]bool{}
 	var out []client.Object
-	for _, name := range csvs {
-		others := &operatorsv1alpha1.ClusterServiceVersionList{}
-		if err := c.List(ctx, others, client.MatchingFields{"metadata.name": name}); err != nil {
-			return nil, fmt.Errorf("list ClusterServiceVersions %s: %w", name, err)
+	for _, list := range []client.ObjectList{&rbacv1.ClusterRoleList{}, &rbacv1.ClusterRoleBindingList{}} {
+		if err := c.List(ctx, list, client.HasLabels{ownerLabel}); err != nil {
+			return nil, fmt.Errorf("list %T: %w", list, err)
 		}
-		if slices.ContainsFunc(others.Items, func(csv operatorsv1alpha1.ClusterServiceVersion) bool {
-			return csv.Namespace != ns && csv.Labels[copiedFromLabel] == ""
-		}) {
-			continue
-		}
-		for _, list := range []client.ObjectList{&rbacv1.ClusterRoleList{}, &rbacv1.ClusterRoleBindingList{}} {
-			if err := c.List(ctx, list, client.MatchingLabels{ownerLabel: name}); err != nil {
-				return nil, fmt.Errorf("list %T of %s: %w", list, name, err)
+		for _, obj := range listItems(list) {
+			owner := obj.GetLabels()[ownerLabel]
+			if !slices.Contains(csvs, owner) && !isPackageCSV(owner, o.Package) {
+				continue
 			}
-			out = append(out, listItems(list)...)
+			used, seen := inUse[owner]
+			if !seen {
+				var err error
+				if used, err = c.installedElsewhere(ctx, owner, o.Namespace); err != nil {
+					return nil, err
+				}
+				inUse[owner] = used
+			}
+			if !used {
+				out = append(out, obj)
+			}
 		}
 	}
 	return out, nil
+}
+
+// isPackageCSV: name is <package>.v<version>, OLM's name for the package's CSVs.
+func isPackageCSV(name, pkg string) bool {
+	v, ok := strings.CutPrefix(name, pkg+".v")
+	return ok && v != "" && v[0] >= '0' && v[0] <= '9'
+}
+
+// installedElsewhere: a CSV named name, not OLM's copy, exists in a namespace other than ns.
+func (c *Client) installedElsewhere(ctx context.Context, name, ns string) (bool, error) {
+	others := &operatorsv1alpha1.ClusterServiceVersionList{}
+	if err := c.List(ctx, others, client.MatchingFields{"metadata.name": name}); err != nil {
+		return false, fmt.Errorf("list ClusterServiceVersions %s: %w", name, err)
+	}
+	return slices.ContainsFunc(others.Items, func(csv operatorsv1alpha1.ClusterServiceVersion) bool {
+		return csv.Namespace != ns && csv.Labels[copiedFromLabel] == ""
+	}), nil
 }
 
 func kindOf(obj client.Object) string { return reflect.TypeOf(obj).Elem().Name() }

@@ -48,6 +48,8 @@ func TestCleanupDeletesWhatRunBundleMadeInOrder(t *testing.T) {
 		&operatorsv1.OperatorGroup{ObjectMeta: meta("theirs", nil)},
 		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "op-metrics-reader", Labels: map[string]string{ownerLabel: "op.v2"}}},
 		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "other-metrics-reader", Labels: map[string]string{ownerLabel: "other.v1"}}},
+		// Left by an earlier cleanup (operator-sdk's leaves them all): found by the package's name.
+		&rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "op-left", Labels: map[string]string{ownerLabel: "op.v0"}}},
 		&apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: cachev1.CRDName}},
 		&operatorsv1.Operator{ObjectMeta: metav1.ObjectMeta{Name: "op.ns"}},
 	)
@@ -68,6 +70,7 @@ deleted Pod ns/op-catalog-1234
 deleted ConfigMap ns/op-catalog-1234-partition-0
 deleted OperatorGroup ns/op-og
 deleted ClusterRole op-metrics-reader
+deleted ClusterRoleBinding op-left
 deleted CustomResourceDefinition ` + cachev1.CRDName + `
 deleted Operator op.ns
 `

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
@@ -64,10 +65,38 @@ func TestBundleImageRendersBackIdentical(t *testing.T) {
 	}
 }
 
-// render is the bundle image img as opm renders it from the registry.
-func render(t *testing.T, opm, img string) renderedBundle {
+// The bundle image in the HTTPS registry (make registry-tls-up): opm, as
+// operator-sdk does, reads it from this host verifying the certificate, so it
+// refuses the registry until SSL_CERT_FILE names the bundle with the
+// registry's CA, then renders the same bundle.
+func TestBundleImageOverVerifiedTLS(t *testing.T) {
+	opm, img, tlsImg, caBundle := os.Getenv("OPM"), os.Getenv("BUNDLE_IMG"), os.Getenv("TLS_BUNDLE_IMG"), os.Getenv("REGISTRY_CA_BUNDLE")
+	if opm == "" || img == "" || tlsImg == "" || caBundle == "" {
+		t.Fatal("OPM, BUNDLE_IMG, TLS_BUNDLE_IMG and REGISTRY_CA_BUNDLE must be set: run 'make test-bundle-image'")
+	}
+	cmd := exec.Command(opm, "render", tlsImg, "-o", "json")
+	cmd.Env = append(os.Environ(), "SSL_CERT_FILE=/dev/null")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "certificate") {
+		t.Errorf("opm render %s trusting no CA: %v, want a certificate error:\n%s", tlsImg, err, out)
+	}
+	got := render(t, opm, tlsImg, "SSL_CERT_FILE="+caBundle)
+	if want := render(t, opm, img); got.Name != want.Name || got.Image != tlsImg || len(got.Properties) != len(want.Properties) {
+		t.Errorf("over HTTPS opm rendered %s (%s, %d properties), over HTTP %s (%d properties)", got.Name, got.Image, len(got.Properties), want.Name, len(want.Properties))
+	}
+}
+
+// render is the bundle image img as opm renders it from the registry; with
+// env, the registry is verified HTTPS, without it plain HTTP.
+func render(t *testing.T, opm, img string, env ...string) renderedBundle {
 	t.Helper()
-	out, err := exec.Command(opm, "render", img, "--use-http", "-o", "json").Output()
+	args := []string{"render", img, "-o", "json"}
+	if len(env) == 0 {
+		args = append(args, "--use-http")
+	}
+	cmd := exec.Command(opm, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.Output()
 	if err != nil {
 		var stderr []byte
 		if ee, ok := err.(*exec.ExitError); ok {

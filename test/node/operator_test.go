@@ -19,6 +19,7 @@ import (
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
 	"github.com/example-inc/memcached-operator/internal/readiness"
+	"github.com/example-inc/memcached-operator/internal/podstatus"
 	"github.com/example-inc/memcached-operator/internal/wait"
 	"github.com/example-inc/memcached-operator/test/framework"
 )
@@ -64,6 +65,12 @@ func TestMetricsNeedTheReaderRole(t *testing.T) {
 
 // runScrape runs the scrape image as a restricted pod and returns its exit code.
 func runScrape(ctx context.Context, t *testing.T, c client.Client, ns, sa, url string) int32 {
+	return runPod(ctx, t, c, ns, sa, framework.Env(t, "SCRAPE_IMAGE", "test-node"), url)
+}
+
+// runPod runs image with args as a restricted pod and returns its exit code;
+// an image that cannot be pulled fails the test at once, with the kubelet's reason.
+func runPod(ctx context.Context, t *testing.T, c client.Client, ns, sa, image string, args ...string) int32 {
 	t.Helper()
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "scrape-" + sa, Namespace: ns},
@@ -73,7 +80,7 @@ func runScrape(ctx context.Context, t *testing.T, c client.Client, ns, sa, url s
 			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true),
 				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
 			Containers: []corev1.Container{{
-				Name: "scrape", Image: framework.Env(t, "SCRAPE_IMAGE", "test-node"), Args: []string{url},
+				Name: "scrape", Image: image, Args: args,
 				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false),
 					Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
 			}},
@@ -87,6 +94,9 @@ func runScrape(ctx context.Context, t *testing.T, c client.Client, ns, sa, url s
 		p := &corev1.Pod{}
 		if err := c.Get(ctx, client.ObjectKeyFromObject(pod), p); err != nil {
 			return false, "", err
+		}
+		if why, stuck := podstatus.Stuck(p); stuck {
+			return false, "", wait.Failed("pod %s: %s", p.Name, why)
 		}
 		for _, cs := range p.Status.ContainerStatuses {
 			if term := cs.State.Terminated; term != nil {
