@@ -14,6 +14,13 @@ shift 3
 read -r -a build <<<"$BUILD_FLAGS"
 echo "==> image $name ($file)"
 "$CONTAINER_TOOL" "${build[@]}" -q -f "$file" "$@" -t "$name" "$ctx" >/dev/null
+# Each rebuild leaves the image it replaced untagged; with vfs storage every
+# one is a full copy of its layers, and hundreds fill the disk (the real node
+# then reports DiskPressure and schedules nothing). Drop the untagged ones.
+if [[ $CONTAINER_TOOL == *buildah ]]; then
+	read -r -a storage <<<"${BUILDAH_FLAGS:-}"
+	"$CONTAINER_TOOL" "${storage[@]}" rmi --prune >/dev/null 2>&1 || true
+fi
 [ -n "${LOCAL_REGISTRY:-}" ] || exit 0
 # example.com/memcached-operator:v0.3.0 -> LOCAL_REGISTRY/memcached-operator:v0.3.0
 dest=$LOCAL_REGISTRY/${name#*/}

@@ -24,11 +24,14 @@ OLM_UTIL_IMG ?= $(IMAGE_REGISTRY_HOST)/olm-util:$(OLM_VERSION)
 BUSYBOX ?= /bin/busybox
 
 CPB := $(LOCALBIN)/cpb
+PACKAGE_SERVER := $(LOCALBIN)/package-server
 COPY_CONTENT := $(LOCALBIN)/copy-content
 GRPC_HEALTH_PROBE := $(LOCALBIN)/grpc_health_probe
 
 $(CPB): hack/tools/olm/go.mod hack/tools/olm/go.sum
 	$(BUILD_TOOL) olm $@ github.com/operator-framework/operator-lifecycle-manager/util/cpb -ldflags "-s -w"
+$(PACKAGE_SERVER): hack/tools/olm/go.mod hack/tools/olm/go.sum
+	$(BUILD_TOOL) olm $@ github.com/operator-framework/operator-lifecycle-manager/cmd/package-server -ldflags "-s -w"
 $(COPY_CONTENT): hack/tools/olm/go.mod hack/tools/olm/go.sum
 	$(BUILD_TOOL) olm $@ github.com/operator-framework/operator-lifecycle-manager/cmd/copy-content -ldflags "-s -w"
 $(GRPC_HEALTH_PROBE): hack/tools/grpc-health-probe/go.mod hack/tools/grpc-health-probe/go.sum
@@ -49,9 +52,9 @@ olm-opm-image: $(OPM) $(GRPC_HEALTH_PROBE) deps registry-up ## Build the opm ima
 	@$(OPM_IMAGE_ENV) hack/opm-image.sh
 
 .PHONY: olm-images
-olm-images: $(OLM) $(OLM_CATALOG) olm-opm-image olm-util-image ## Build OLM's images (OLM_IMG, OLM_OPM_IMG, OLM_UTIL_IMG) and push them to the local registry.
+olm-images: $(OLM) $(OLM_CATALOG) $(PACKAGE_SERVER) olm-opm-image olm-util-image ## Build OLM's images (OLM_IMG, OLM_OPM_IMG, OLM_UTIL_IMG) and push them to the local registry.
 	@mkdir -p $(WORKDIR)/images/olm
-	@cp $(OLM) $(WORKDIR)/images/olm/olm && cp $(OLM_CATALOG) $(WORKDIR)/images/olm/catalog
+	@cp $(OLM) $(WORKDIR)/images/olm/olm && cp $(OLM_CATALOG) $(WORKDIR)/images/olm/catalog && cp $(PACKAGE_SERVER) $(WORKDIR)/images/olm/package-server
 	@$(IMAGE_ENV) hack/image.sh $(OLM_IMG) hack/images/olm/Containerfile $(WORKDIR)/images/olm
 
 .PHONY: olm-util-image

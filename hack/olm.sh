@@ -69,6 +69,36 @@ in_cluster_manifests() {
 	done
 }
 
+# packageserver: OLM's package server as OLM installs it, a CSV in namespace
+# olm (hack/olm/packageserver.yaml); OLM makes its APIService.
+packageserver_manifest() {
+	local version=${OLM_IMAGE##*:}
+	sed -e "s#@OLM_IMAGE@#$OLM_IMAGE#g" -e "s#@OLM_VERSION@#${version#v}#g" "$manifests/packageserver.yaml"
+}
+
+# start_packageserver installs it and waits until the API server serves
+# PackageManifests through it.
+start_packageserver() {
+	packageserver_manifest | "$KUBECTL" apply --server-side -f - >/dev/null
+	local api=apiservice/v1.packages.operators.coreos.com
+	for _ in $(seq 90); do "$KUBECTL" get "$api" >/dev/null 2>&1 && break; sleep 2; done
+	if ! "$KUBECTL" wait --for=condition=Available "$api" --timeout=180s >/dev/null 2>&1; then
+		echo "error: OLM's package server did not become available in 180s:" >&2
+		"$KUBECTL" -n olm get csv packageserver -o jsonpath='{.status.phase}: {.status.message}{"\n"}' >&2 || true
+		"$KUBECTL" get "$api" -o jsonpath='{.status.conditions}{"\n"}' >&2 || true
+		"$KUBECTL" -n olm get pods -l app=packageserver -o wide >&2 || true
+		exit 1
+	fi
+}
+
+# stop_packageserver removes it while OLM still runs, and its APIService: a
+# registered API nobody serves breaks discovery for every client.
+stop_packageserver() {
+	packageserver_manifest | "$KUBECTL" delete --ignore-not-found -f - >/dev/null 2>&1 || true
+	"$KUBECTL" delete --ignore-not-found apiservice v1.packages.operators.coreos.com >/dev/null 2>&1 || true
+	"$KUBECTL" -n olm wait --for=delete pod -l app=packageserver --timeout=60s >/dev/null 2>&1 || true
+}
+
 start_in_cluster() {
 	local t0=$SECONDS
 	# Two OLMs would fight over every object: the local lane's processes go.
@@ -87,10 +117,13 @@ start_in_cluster() {
 			exit 1
 		fi
 	done
+	echo "==> starting OLM's package server (PackageManifests, as an APIService)"
+	start_packageserver
 	echo "OLM is running in the cluster (namespace olm, $((SECONDS - t0))s)"
 }
 
 stop_in_cluster() {
+	stop_packageserver
 	in_cluster_manifests | "$KUBECTL" delete --ignore-not-found -f - >/dev/null
 	"$KUBECTL" -n olm wait --for=delete pod -l 'app in (olm-operator,catalog-operator)' --timeout=60s >/dev/null 2>&1 || true
 	echo "OLM removed from the cluster (its CRDs, namespaces, OLMConfig and global OperatorGroup stay)"

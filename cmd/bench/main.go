@@ -3,6 +3,7 @@
 //
 //	bench catalog     B2: catalog tooling on generated catalogs of 1,000 and 10,000 bundles
 //	bench lifecycle   B3: cold cluster + OLM to the first CSV, each upgrade hop, cleanup
+//	bench lifecycle-real  B3 on the real node: catalog image, OLM in the cluster, whole-stack RSS
 //	bench reconcile   B1: N Memcacheds at once on a local cluster without QPS limits
 package main
 
@@ -24,7 +25,7 @@ func main() {
 	logrus.SetLevel(logrus.WarnLevel)
 	ctrllog.SetLogger(logr.Discard())
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench catalog|lifecycle|reconcile [flags]")
+		fmt.Fprintln(os.Stderr, "usage: bench catalog|lifecycle|lifecycle-real|reconcile [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -35,6 +36,8 @@ func main() {
 		err = catalogStep(os.Args[2:])
 	case "lifecycle":
 		err = benchLifecycle(os.Args[2:])
+	case "lifecycle-real":
+		err = benchLifecycleReal(os.Args[2:])
 	case "reconcile":
 		err = benchReconcile(os.Args[2:])
 	default:

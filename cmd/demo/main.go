@@ -8,6 +8,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -43,8 +44,19 @@ type demo struct {
 	// pods are the sample's pods after its first reconcile, to tell whether
 	// an upgrade replaced them.
 	pods []string
-	// steps are the summary's lines: what happened and how long it took.
-	steps []string
+	// steps are the summary's lines: what happened, when and how long it took.
+	steps []Step
+	// started is when run began; report, when set, receives steps as JSON.
+	started time.Time
+	report  string
+}
+
+// Step is one recorded step of the demo, as --report writes it.
+type Step struct {
+	What string `json:"step"`
+	// Start is when the step began, in seconds since the demo began.
+	Start   float64 `json:"startSeconds"`
+	Seconds float64 `json:"seconds"`
 }
 
 func main() {
@@ -60,6 +72,7 @@ func main() {
 	flag.StringVar(&d.manager, "manager", "bin/manager", "The operator binary, run as a local process (without --catalog-image).")
 	flag.StringVar(&d.catalogImage, "catalog-image", "", "Catalog image for the CatalogSource (spec.image): OLM in the cluster runs its registry pod and the operator's pods (the real-node lane). Empty: serve --catalog with opm and run --manager here.")
 	timeout := flag.Duration("timeout", 10*time.Minute, "How long the whole demo may take.")
+	flag.StringVar(&d.report, "report", "", "Also write the recorded steps (start and duration in seconds) as JSON to this file (make bench-lifecycle-real reads it).")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
@@ -72,7 +85,8 @@ func main() {
 // run is the demo, step by step: from the catalog's oldest bundle of the
 // channel to its head, with the sample reconciled after every hop.
 func (d *demo) run(ctx context.Context) error {
-	total := time.Now()
+	d.started = time.Now()
+	total := d.started
 	if err := d.connect(); err != nil {
 		return err
 	}
@@ -112,7 +126,7 @@ func (d *demo) run(ctx context.Context) error {
 		}
 	}
 	d.summary(total)
-	return nil
+	return d.writeReport()
 }
 
 func (d *demo) connect() error {
@@ -130,8 +144,9 @@ func (d *demo) step(format string, args ...any) {
 
 func (d *demo) record(start time.Time, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	d.steps = append(d.steps, fmt.Sprintf("%s\t%s", msg, time.Since(start).Round(100*time.Millisecond)))
-	fmt.Printf("    %s (%s)\n", msg, time.Since(start).Round(100*time.Millisecond))
+	took := time.Since(start)
+	d.steps = append(d.steps, Step{What: msg, Start: start.Sub(d.started).Seconds(), Seconds: took.Seconds()})
+	fmt.Printf("    %s (%s)\n", msg, took.Round(100*time.Millisecond))
 }
 
 // summary prints every recorded step and how long each took.
@@ -140,8 +155,20 @@ func (d *demo) summary(total time.Time) {
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "    step\ttook")
 	for _, s := range d.steps {
-		fmt.Fprintf(w, "    %s\n", s)
+		fmt.Fprintf(w, "    %s\t%s\n", s.What, (time.Duration(s.Seconds * float64(time.Second))).Round(100*time.Millisecond))
 	}
 	w.Flush()
 	fmt.Printf("    whole demo: %s; OLM keeps running (make demo-down stops everything)\n", time.Since(total).Round(100*time.Millisecond))
+}
+
+// writeReport writes the steps as JSON when --report asks for it.
+func (d *demo) writeReport() error {
+	if d.report == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(d.steps, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(d.report, append(b, '\n'), 0o644)
 }
