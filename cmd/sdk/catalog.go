@@ -36,10 +36,11 @@ func catalogRender(args []string, stdout, stderr io.Writer) error {
 	cf.register(fs)
 	output := fs.String("output", "catalog", "Catalog directory to replace.")
 	local := fs.Bool("local", false, "Omit bundle images: OLM installs from the inline manifests (local cluster).")
+	strict := fs.Bool("strict", true, "Hold the catalog to the analysis' policy: its warnings are errors (our own catalog).")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	report, err := catalog.Generate(context.Background(), cf.src, catalog.GenerateOptions{Output: *output, Local: *local, Bundle: cf.bundle})
+	report, err := catalog.Generate(context.Background(), cf.src, catalog.GenerateOptions{Output: *output, Local: *local, Bundle: cf.bundle, Strict: *strict})
 	if errors.Is(err, catalog.ErrInvalid) {
 		printProblems(stderr, cf.src.Template, report)
 		fmt.Fprintf(stderr, "error: %s was left as it was\n", *output)
@@ -65,16 +66,22 @@ func printProblems(w io.Writer, file string, r *graph.Report) {
 	}
 }
 
-// catalogAnalyze prints the upgrade analysis of an FBC directory.
+// catalogAnalyze prints the upgrade analysis of an FBC directory. It exits
+// 1 when the analysis finds errors (what makes OLM fail or strand a user),
+// 2 when it finds warnings only (policy), 0 otherwise.
 func catalogAnalyze(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("catalog analyze", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	output := fs.String("o", "text", "Output: text or json.")
+	strict := fs.Bool("strict", false, "Warnings (policy: versions that do not increase, skipRanges that cover later versions) are errors.")
 	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return errors.New("catalog analyze takes one catalog directory")
+	}
+	if *output != "text" && *output != "json" {
+		return fmt.Errorf("-o %s: want text or json", *output)
 	}
 	dir := fs.Arg(0)
 	ctx := context.Background()
@@ -86,20 +93,23 @@ func catalogAnalyze(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", dir, err)
 	}
-	switch *output {
-	case "json":
+	if *strict {
+		report.Escalate()
+	}
+	if *output == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(report); err != nil {
 			return err
 		}
-	case "text":
+	} else {
 		fmt.Fprint(stdout, report.Text())
-	default:
-		return fmt.Errorf("-o %s: want text or json", *output)
 	}
-	if report.Errors() > 0 {
+	switch {
+	case report.Errors() > 0:
 		return fmt.Errorf("%s: %d errors in the upgrade graph", dir, report.Errors())
+	case report.Warnings() > 0:
+		return &exitError{code: 2, prefix: "warning:", err: fmt.Errorf("%s: %d warnings in the upgrade graph (policy; --strict makes them errors)", dir, report.Warnings())}
 	}
 	return nil
 }

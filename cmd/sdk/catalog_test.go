@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/operator-framework/operator-registry/alpha/declcfg"
+	"github.com/operator-framework/operator-registry/alpha/property"
+
 	"github.com/example-inc/memcached-operator/internal/atomicdir"
 	"github.com/example-inc/memcached-operator/internal/graph"
 )
@@ -155,5 +158,52 @@ func TestCatalogAnalyze(t *testing.T) {
 	err = run([]string{"catalog", "analyze", "-o", "yaml", repoCatalog}, nil, &js, &stderr)
 	if err == nil || err.Error() != "-o yaml: want text or json" {
 		t.Errorf("-o yaml: err = %v", err)
+	}
+}
+
+// A catalog with only a policy finding (a respin 1.0.0-1 that replaces
+// 1.0.0, which semver orders lower, as shipping catalogs do): catalog
+// analyze prints the warning and exits 2, not 1; --strict makes it an error.
+// An unknown -o is refused before anything is loaded.
+func TestCatalogAnalyzeWarnings(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "catalog")
+	bundle := func(v string) declcfg.Bundle {
+		return declcfg.Bundle{Schema: declcfg.SchemaBundle, Name: "p.v" + v, Package: "p", Image: "example.com/p-bundle:v" + v,
+			Properties: []property.Property{property.MustBuildPackage("p", v)}}
+	}
+	fbc := declcfg.DeclarativeConfig{
+		Packages: []declcfg.Package{{Schema: declcfg.SchemaPackage, Name: "p", DefaultChannel: "c"}},
+		Channels: []declcfg.Channel{{Schema: declcfg.SchemaChannel, Name: "c", Package: "p",
+			Entries: []declcfg.ChannelEntry{{Name: "p.v1.0.0"}, {Name: "p.v1.0.0-1", Replaces: "p.v1.0.0"}}}},
+		Bundles: []declcfg.Bundle{bundle("1.0.0"), bundle("1.0.0-1")},
+	}
+	var b bytes.Buffer
+	if err := declcfg.WriteYAML(fbc, &b); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "catalog.yaml"), b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, stderr bytes.Buffer
+	err := run([]string{"catalog", "analyze", dir}, nil, &out, &stderr)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 2 || ee.prefix != "warning:" {
+		t.Fatalf("catalog analyze: %v (%T), want exit 2 with a warning", err, err)
+	}
+	want := "warning: channel c entry p.v1.0.0-1: replaces p.v1.0.0 (1.0.0), which is not older than 1.0.0-1: an upgrade edge should go to a higher version"
+	if !strings.Contains(out.String(), want) || err.Error() != dir+": 1 warnings in the upgrade graph (policy; --strict makes them errors)" {
+		t.Errorf("printed\n%s\nerr %v; want the finding\n%s", out.String(), err, want)
+	}
+	out.Reset()
+	err = run([]string{"catalog", "analyze", "--strict", dir}, nil, &out, &stderr)
+	if err == nil || errors.As(err, &ee) || !strings.Contains(out.String(), "error: channel c entry p.v1.0.0-1") {
+		t.Errorf("--strict: %v; printed\n%s", err, out.String())
+	}
+	err = run([]string{"catalog", "analyze", "-o", "yaml", filepath.Join(dir, "no-such-dir")}, nil, &out, &stderr)
+	if err == nil || err.Error() != "-o yaml: want text or json" {
+		t.Errorf("-o yaml on a missing directory: %v, want the flag refused first", err)
 	}
 }

@@ -46,15 +46,31 @@ func main() {
 	// controller-runtime's client warns, with a stack, when no logger is set.
 	ctrllog.SetLogger(logr.Discard())
 	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, errReported) {
-			fmt.Fprintln(os.Stderr, "error:", err)
+		code, prefix := 1, "error:"
+		var ee *exitError
+		if errors.As(err, &ee) {
+			code, prefix = ee.code, ee.prefix
 		}
-		os.Exit(1)
+		if !errors.Is(err, errReported) {
+			fmt.Fprintln(os.Stderr, prefix, err)
+		}
+		os.Exit(code)
 	}
 }
 
 // errReported means the problems were already printed, one per line.
 var errReported = errors.New("reported")
+
+// exitError ends sdk with an exit status of its own (catalog analyze: 2 for
+// warnings only).
+type exitError struct {
+	code   int
+	prefix string // what main prints before the message
+	err    error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) > 0 {

@@ -61,6 +61,9 @@ type GenerateOptions struct {
 	// Bundle is the working bundle directory; when its version is released
 	// it must equal the released copy. Empty skips the check.
 	Bundle string
+	// Strict makes the analysis' warnings (policy) errors: our own catalog
+	// holds itself to the policy.
+	Strict bool
 }
 
 // Generate is `make catalog`: render, validate as opm does, analyse, and
@@ -83,6 +86,9 @@ func Generate(ctx context.Context, src Source, opts GenerateOptions) (*graph.Rep
 	report, err := Analyze(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src.Template, err)
+	}
+	if opts.Strict {
+		report.Escalate()
 	}
 	if report.Errors() > 0 {
 		return report, ErrInvalid

@@ -9,6 +9,7 @@ package graph
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/blang/semver/v4"
 )
@@ -146,18 +147,34 @@ type Report struct {
 	Channels       []ChannelReport `json:"channels"`
 	Switches       []Switch        `json:"switches"`
 	Edges          []Edge          `json:"edges"`
-	Problems       []Problem       `json:"problems,omitempty"`
+	Problems       []Problem       `json:"problems"`
 }
 
 // Errors counts problems of severity error.
-func (r *Report) Errors() int {
+func (r *Report) Errors() int { return r.count(Error) }
+
+// Warnings counts problems of severity warning.
+func (r *Report) Warnings() int { return r.count(Warning) }
+
+func (r *Report) count(sev Severity) int {
 	n := 0
 	for _, p := range r.Problems {
-		if p.Severity == Error {
+		if p.Severity == sev {
 			n++
 		}
 	}
 	return n
+}
+
+// Escalate makes every warning an error: policy a catalog's own authors hold
+// themselves to (make catalog, catalog analyze --strict).
+func (r *Report) Escalate() {
+	for i := range r.Problems {
+		if r.Problems[i].Severity == Warning {
+			r.Problems[i].Severity = Error
+			r.Problems[i].Message += " (a warning, an error under --strict)"
+		}
+	}
 }
 
 // maxVersion stands for "any future version" when checking that a
@@ -178,6 +195,19 @@ func Analyze(pkg *Package) *Report {
 		r.Edges = append(r.Edges, res.edges()...)
 	}
 	r.Switches = switches(pkg, resolvers)
+	// Empty lists are [] in JSON, not null.
+	if r.Channels == nil {
+		r.Channels = []ChannelReport{}
+	}
+	if r.Switches == nil {
+		r.Switches = []Switch{}
+	}
+	if r.Edges == nil {
+		r.Edges = []Edge{}
+	}
+	if r.Problems == nil {
+		r.Problems = []Problem{}
+	}
 	return r
 }
 
@@ -215,9 +245,12 @@ func analyzeChannel(pkg *Package, ch Channel, res *resolver, add addFunc) Channe
 	}
 	for s := range skipped {
 		cr.Skipped = append(cr.Skipped, s)
+	}
+	// In order: the report's text and JSON must not change from run to run.
+	sort.Strings(cr.Skipped)
+	for _, s := range cr.Skipped {
 		add(Info, ch.Name, s, "is skipped by another entry: OLM prunes it, so a Subscription's startingCSV cannot install it")
 	}
-	sort.Strings(cr.Skipped)
 
 	for _, e := range ch.Entries {
 		if err := res.walkToHead(e.Name, cr.Head, cr.Next, cr.Hops); err != nil {
@@ -234,9 +267,11 @@ func checkEntry(pkg *Package, ch string, e Entry, add addFunc) {
 		add(Error, ch, e.Name, "names no bundle of package %s", pkg.Name)
 		return
 	}
+	// Policy, not breakage: OLM follows such edges (a respin X.Y.Z-1 that
+	// replaces X.Y.Z, a regression), so they are warnings.
 	older := func(what, name string) {
 		if w, ok := pkg.Versions[name]; ok && !w.LT(v) {
-			add(Error, ch, e.Name, "%s %s (%s), which is not older than %s: an upgrade edge must go to a higher version", what, name, w, v)
+			add(Warning, ch, e.Name, "%s %s (%s), which is not older than %s: an upgrade edge should go to a higher version", what, name, w, v)
 		}
 	}
 	if e.Replaces != "" {
@@ -254,7 +289,7 @@ func checkEntry(pkg *Package, ch string, e Entry, add addFunc) {
 		return
 	}
 	if rng(maxVersion) {
-		add(Error, ch, e.Name, "skipRange %q has no upper bound: it would claim every future version; end it below %s", e.SkipRange, v)
+		add(Warning, ch, e.Name, "skipRange %q has no upper bound: it would claim every future version; end it below %s", e.SkipRange, v)
 	}
 	var covered []string
 	for name, w := range pkg.Versions {
@@ -264,6 +299,16 @@ func checkEntry(pkg *Package, ch string, e Entry, add addFunc) {
 	}
 	sort.Strings(covered)
 	if len(covered) > 0 {
-		add(Error, ch, e.Name, "skipRange %q covers %v, not older than %s: end it below %s", e.SkipRange, covered, v, v)
+		add(Warning, ch, e.Name, "skipRange %q covers %s, not older than %s: end it below %s", e.SkipRange, summarize(covered), v, v)
 	}
+}
+
+// summarize names a few of many items: a catalog whose every entry's
+// skipRange covers the later ones would otherwise print the square of its size.
+func summarize(items []string) string {
+	const shown = 3
+	if len(items) <= shown {
+		return "[" + strings.Join(items, " ") + "]"
+	}
+	return fmt.Sprintf("%d versions [%s ... %s]", len(items), strings.Join(items[:shown-1], " "), items[len(items)-1])
 }

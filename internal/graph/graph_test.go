@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -107,13 +108,13 @@ func TestProblems(t *testing.T) {
 		{"cycle", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.1.0", Replaces: "p.v0.2.0"}, {Name: "p.v0.2.0", Replaces: "p.v0.1.0"}}},
 			"error: channel c: channel has no head: every entry is replaced or skipped by another (a cycle)"},
 		{"edge to a higher version", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.2.0"}, {Name: "p.v0.1.0", Replaces: "p.v0.2.0"}}},
-			"error: channel c entry p.v0.1.0: replaces p.v0.2.0 (0.2.0), which is not older than 0.1.0: an upgrade edge must go to a higher version"},
+			"warning: channel c entry p.v0.1.0: replaces p.v0.2.0 (0.2.0), which is not older than 0.1.0: an upgrade edge should go to a higher version"},
 		{"garbage skipRange", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.3.0", SkipRange: "banana"}}},
 			`error: channel c entry p.v0.3.0: skipRange "banana" does not parse: Could not get version from string: "banana"`},
 		{"unbounded skipRange", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.2.0", SkipRange: ">=0.1.0"}}},
-			`error: channel c entry p.v0.2.0: skipRange ">=0.1.0" has no upper bound: it would claim every future version; end it below 0.2.0`},
+			`warning: channel c entry p.v0.2.0: skipRange ">=0.1.0" has no upper bound: it would claim every future version; end it below 0.2.0`},
 		{"skipRange covers itself", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.2.0", SkipRange: ">=0.1.0 <=0.2.1"}}},
-			`error: channel c entry p.v0.2.0: skipRange ">=0.1.0 <=0.2.1" covers [p.v0.2.0 (0.2.0) p.v0.2.1 (0.2.1)], not older than 0.2.0: end it below 0.2.0`},
+			`warning: channel c entry p.v0.2.0: skipRange ">=0.1.0 <=0.2.1" covers [p.v0.2.0 (0.2.0) p.v0.2.1 (0.2.1)], not older than 0.2.0: end it below 0.2.0`},
 		{"stranded", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.1.0"}, {Name: "p.v0.2.0", Replaces: "p.v0.1.0"}, {Name: "p.v0.3.0", Skips: []string{"p.v0.2.0"}}}},
 			"error: channel c entry p.v0.1.0: cannot reach the head p.v0.3.0: nothing replaces, skips or skipRange-covers it"},
 		{"unknown bundle", Channel{Name: "c", Entries: []Entry{{Name: "p.v9.9.9"}}},
@@ -129,6 +130,103 @@ func TestProblems(t *testing.T) {
 				t.Errorf("problems:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), tc.want)
 			}
 		})
+	}
+}
+
+// Patterns of shipping public catalogs that OLM installs and upgrades: each
+// is a warning (policy), never an error, so the catalog's analysis passes.
+func TestShippingPatternsAreWarnings(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		versions []string
+		entries  []Entry
+		want     string
+	}{
+		{"respin replaces its release", []string{"1.2.3", "1.2.3-1"},
+			[]Entry{{Name: "p.v1.2.3"}, {Name: "p.v1.2.3-1", Replaces: "p.v1.2.3"}},
+			"warning: channel c entry p.v1.2.3-1: replaces p.v1.2.3 (1.2.3), which is not older than 1.2.3-1: an upgrade edge should go to a higher version"},
+		{"timestamped build whose skipRange covers itself", []string{"4.16.0", "4.17.0-202401011200"},
+			[]Entry{{Name: "p.v4.16.0"}, {Name: "p.v4.17.0-202401011200", Replaces: "p.v4.16.0", SkipRange: ">=4.8.0 <4.17.0"}},
+			`warning: channel c entry p.v4.17.0-202401011200: skipRange ">=4.8.0 <4.17.0" covers [p.v4.17.0-202401011200 (4.17.0-202401011200)], not older than 4.17.0-202401011200: end it below 4.17.0-202401011200`},
+		{"build-metadata hotfix skips its release", []string{"2.11.0", "2.11.0+build7"},
+			[]Entry{{Name: "p.v2.11.0"}, {Name: "p.v2.11.0+build7", Skips: []string{"p.v2.11.0"}}},
+			"warning: channel c entry p.v2.11.0+build7: skips p.v2.11.0 (2.11.0), which is not older than 2.11.0+build7: an upgrade edge should go to a higher version"},
+		{"regression", []string{"0.0.5", "0.1.2"},
+			[]Entry{{Name: "p.v0.1.2"}, {Name: "p.v0.0.5", Replaces: "p.v0.1.2"}},
+			"warning: channel c entry p.v0.0.5: replaces p.v0.1.2 (0.1.2), which is not older than 0.0.5: an upgrade edge should go to a higher version"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &Package{Name: "p", DefaultChannel: "c", Channels: []Channel{{Name: "c", Entries: tc.entries}}, Versions: map[string]semver.Version{}}
+			for _, v := range tc.versions {
+				p.Versions["p.v"+v] = semver.MustParse(v)
+			}
+			r := Analyze(p)
+			var got []string
+			for _, pr := range r.Problems {
+				got = append(got, pr.String())
+			}
+			if r.Errors() != 0 || !slices.Contains(got, tc.want) {
+				t.Errorf("%d errors; problems:\n  %s\nwant no error and:\n  %s", r.Errors(), strings.Join(got, "\n  "), tc.want)
+			}
+			r.Escalate()
+			if r.Errors() == 0 {
+				t.Error("Escalate left the warnings warnings")
+			}
+		})
+	}
+}
+
+// A catalog whose every entry's skipRange covers the later entries: each
+// finding names a few of the covered versions and their count, so the
+// report grows with the catalog, not with its square.
+func TestCoveredVersionsAreSummarised(t *testing.T) {
+	p := &Package{Name: "p", DefaultChannel: "c", Versions: map[string]semver.Version{}}
+	ch := Channel{Name: "c"}
+	const n = 200
+	for i := range n {
+		v := fmt.Sprintf("1.0.%d", i)
+		p.Versions["p.v"+v] = semver.MustParse(v)
+		e := Entry{Name: "p.v" + v, SkipRange: "<9.0.0"}
+		if i > 0 {
+			e.Replaces = fmt.Sprintf("p.v1.0.%d", i-1)
+		}
+		ch.Entries = append(ch.Entries, e)
+	}
+	p.Channels = []Channel{ch}
+	r := Analyze(p)
+	text := r.Text()
+	if len(text) > 400*n {
+		t.Errorf("the report of %d entries is %d bytes", n, len(text))
+	}
+	want := `warning: channel c entry p.v1.0.0: skipRange "<9.0.0" covers 200 versions [p.v1.0.0 (1.0.0) p.v1.0.1 (1.0.1) ... p.v1.0.99 (1.0.99)], not older than 1.0.0: end it below 1.0.0`
+	if !strings.Contains(text, want) {
+		t.Errorf("report lacks\n  %s", want)
+	}
+}
+
+// The same package always gives the same report, text and JSON: the README
+// embeds it and CI diffs it.
+func TestReportIsDeterministic(t *testing.T) {
+	ch := Channel{Name: "c", Entries: []Entry{
+		{Name: "p.v0.1.0"}, {Name: "p.v0.2.0", Replaces: "p.v0.1.0"}, {Name: "p.v0.2.1", Replaces: "p.v0.1.0"},
+		{Name: "p.v0.3.0", Replaces: "p.v0.1.0", Skips: []string{"p.v0.2.0", "p.v0.2.1"}},
+	}}
+	first := Analyze(pkg(ch, fast, stable))
+	for range 30 {
+		if got := Analyze(pkg(ch, fast, stable)); got.Text() != first.Text() || fmt.Sprint(got.Problems) != fmt.Sprint(first.Problems) {
+			t.Fatalf("two analyses differ:\n%s\n---\n%s", first.Text(), got.Text())
+		}
+	}
+}
+
+// Empty lists are [] in the JSON report, never null.
+func TestReportJSONHasNoNullLists(t *testing.T) {
+	b, err := json.Marshal(Analyze(pkg(Channel{Name: "c", Entries: []Entry{{Name: "p.v0.1.0"}}})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "null") {
+		t.Errorf("JSON report has null: %s", b)
 	}
 }
 
