@@ -201,6 +201,52 @@ func TestCRDSafety(t *testing.T) {
 			t.Errorf("problems:\n  %s\nwant:\n  %s", strings.Join(lines, "\n  "), want)
 		}
 	})
+	// Findings about a bundle's own examples: one warning on the bundle, the
+	// rest of the report intact, no finding repeated on its edges.
+	own := func(t *testing.T, edit func(csvPath string)) []string {
+		t.Helper()
+		rel := copyReleases(t)
+		edit(filepath.Join(rel, "memcached-operator.v0.3.0", "manifests", "memcached-operator.clusterserviceversion.yaml"))
+		cfg, err := Render(context.Background(), Source{Template: repo.Template, Releases: rel}, Local)
+		if err != nil {
+			t.Fatal(err)
+		}
+		report, err := Analyze(context.Background(), cfg)
+		if err != nil {
+			t.Fatalf("the analysis stopped: %v", err)
+		}
+		if len(report.Channels) != 3 || report.Errors() != 0 {
+			t.Errorf("%d channels, %d errors: %v", len(report.Channels), report.Errors(), report.Problems)
+		}
+		var lines []string
+		for _, p := range report.Problems {
+			if strings.Contains(p.Message, "example") {
+				lines = append(lines, p.String())
+			}
+		}
+		return lines
+	}
+	t.Run("malformed alm-examples is one finding", func(t *testing.T) {
+		lines := own(t, func(path string) { editYAMLFile(t, path, `"kind": "Memcached",`, `"kind": "Memcached",,`) })
+		want := "warning: bundle memcached-operator.v0.3.0: alm-examples: does not parse as a JSON list of objects: invalid character ',' looking for beginning of object key string; the CSV's metadata.annotations.alm-examples must be a JSON list of objects with apiVersion, kind and metadata.name"
+		if len(lines) != 1 || lines[0] != want {
+			t.Errorf("findings:\n  %s\nwant exactly:\n  %s", strings.Join(lines, "\n  "), want)
+		}
+	})
+	t.Run("an example without kind is one finding", func(t *testing.T) {
+		lines := own(t, func(path string) { editYAMLFile(t, path, `"kind": "Memcached",`, ``) })
+		want := "warning: bundle memcached-operator.v0.3.0: alm-examples: item 0 has no apiVersion, kind or metadata.name; the CSV's metadata.annotations.alm-examples must be a JSON list of objects with apiVersion, kind and metadata.name"
+		if len(lines) != 1 || lines[0] != want {
+			t.Errorf("findings:\n  %s\nwant exactly:\n  %s", strings.Join(lines, "\n  "), want)
+		}
+	})
+	t.Run("an example invalid against its own CRD is reported once, on its bundle", func(t *testing.T) {
+		lines := own(t, func(path string) { editYAMLFile(t, path, `"size": 3`, `"size": 500`) })
+		want := "warning: bundle memcached-operator.v0.3.0: example Memcached memcached-sample does not validate against its own CRD memcacheds.cache.example.com v1: spec.size: Invalid value: 500: spec.size in body should be less than or equal to 100"
+		if len(lines) != 1 || lines[0] != want {
+			t.Errorf("findings:\n  %s\nwant exactly:\n  %s", strings.Join(lines, "\n  "), want)
+		}
+	})
 	t.Run("a stored version must stay served", func(t *testing.T) {
 		rel := copyReleases(t)
 		crd := filepath.Join(rel, "memcached-operator.v0.3.0", "manifests", "cache.example.com_memcacheds.yaml")

@@ -21,8 +21,10 @@ import (
 
 // contents are the CRDs and example CRs a bundle ships.
 type contents struct {
-	crds     map[string]*apiextensionsv1.CustomResourceDefinition
-	examples []*unstructured.Unstructured
+	// examplesErr says why alm-examples could not be read.
+	examplesErr error
+	crds        map[string]*apiextensionsv1.CustomResourceDefinition
+	examples    []*unstructured.Unstructured
 }
 
 // AnalyzeCRDs checks every upgrade edge for what breaks existing objects:
@@ -46,6 +48,7 @@ func AnalyzeCRDs(cfg *declcfg.DeclarativeConfig, edges []graph.Edge) ([]graph.Pr
 			return nil, err
 		}
 		byName[b.Name] = c
+		out = append(out, c.ownExampleProblems(b.Name)...)
 	}
 	if unchecked > 0 {
 		out = append(out, graph.Problem{Severity: graph.Info, Message: fmt.Sprintf(
@@ -87,16 +90,46 @@ func crdUpgradeProblems(old, cur *contents) []string {
 			}
 		}
 	}
+	// Only examples valid in their own bundle: an invalid one is reported
+	// once, on that bundle (ownExampleProblems), not on every edge.
 	for _, ex := range old.examples {
-		if err := validateExample(ex, cur); err != nil {
+		if validateExample(ex, old, true) != nil {
+			continue
+		}
+		if err := validateExample(ex, cur, false); err != nil {
 			msgs = append(msgs, err.Error())
 		}
 	}
 	return msgs
 }
 
-// validateExample checks an old example CR against the new CRD's schema.
-func validateExample(ex *unstructured.Unstructured, cur *contents) error {
+// ownExampleProblems: alm-examples that do not parse, and examples that do
+// not validate against the bundle's own CRDs. OLM installs such a bundle,
+// but a console shows a broken example and the upgrade check cannot use it:
+// warnings, one per bundle.
+func (c *contents) ownExampleProblems(bundle string) []graph.Problem {
+	warn := func(format string, args ...any) graph.Problem {
+		return graph.Problem{Severity: graph.Warning, Entry: bundle, Message: fmt.Sprintf(format, args...)}
+	}
+	if c.examplesErr != nil {
+		return []graph.Problem{warn("alm-examples: %v; the CSV's metadata.annotations.alm-examples must be a JSON list of objects with apiVersion, kind and metadata.name", c.examplesErr)}
+	}
+	var out []graph.Problem
+	for _, ex := range c.examples {
+		if err := validateExample(ex, c, true); err != nil {
+			out = append(out, warn("%v", err))
+		}
+	}
+	return out
+}
+
+// validateExample checks an example CR against a bundle's CRD schema: an
+// old release's example against the new bundle, or a bundle's own (own).
+func validateExample(ex *unstructured.Unstructured, cur *contents, own bool) error {
+	verb, more := "no longer validates against", " any more"
+	if own {
+		verb, more = "does not validate against its own", ""
+	}
 	gvk := ex.GroupVersionKind()
 	for _, crd := range cur.crds {
 		if crd.Spec.Group != gvk.Group || crd.Spec.Names.Kind != gvk.Kind {
@@ -118,13 +151,13 @@ func validateExample(ex *unstructured.Unstructured, cur *contents) error {
 				return fmt.Errorf("CRD %s %s: schema: %w", crd.Name, v.Name, err)
 			}
 			if errs := validation.ValidateCustomResource(nil, ex.Object, validator); len(errs) > 0 {
-				return fmt.Errorf("example %s %s no longer validates against CRD %s %s: %v", gvk.Kind, ex.GetName(), crd.Name, v.Name, errs.ToAggregate())
+				return fmt.Errorf("example %s %s %s CRD %s %s: %v", gvk.Kind, ex.GetName(), verb, crd.Name, v.Name, errs.ToAggregate())
 			}
 			return nil
 		}
-		return fmt.Errorf("example %s %s uses %s, which CRD %s no longer has", gvk.Kind, ex.GetName(), gvk.Version, crd.Name)
+		return fmt.Errorf("example %s %s uses %s, which CRD %s does not have%s", gvk.Kind, ex.GetName(), gvk.Version, crd.Name, more)
 	}
-	return fmt.Errorf("example %s %s: no CRD defines %s any more", gvk.Kind, ex.GetName(), gvk.GroupKind())
+	return fmt.Errorf("example %s %s: no CRD defines %s%s", gvk.Kind, ex.GetName(), gvk.GroupKind(), more)
 }
 
 // bundleContents decodes the CRDs and alm-examples of a bundle's inline
@@ -161,18 +194,31 @@ func bundleContents(b declcfg.Bundle) (*contents, error) {
 			if err := json.Unmarshal(raw, csvObj); err != nil {
 				return nil, fmt.Errorf("bundle %s: CSV: %w", b.Name, err)
 			}
-			if ex := csvObj.Annotations[csv.AnnotationAlmExamples]; ex != "" {
-				var items []map[string]any
-				if err := json.Unmarshal([]byte(ex), &items); err != nil {
-					return nil, fmt.Errorf("bundle %s: alm-examples: %w", b.Name, err)
-				}
-				for _, it := range items {
-					c.examples = append(c.examples, &unstructured.Unstructured{Object: it})
-				}
-			}
+			c.examples, c.examplesErr = parseExamples(csvObj.Annotations[csv.AnnotationAlmExamples])
 		}
 	}
 	return c, nil
+}
+
+// parseExamples reads alm-examples: a JSON list of objects, each with
+// apiVersion, kind and a name.
+func parseExamples(raw string) ([]*unstructured.Unstructured, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	var items []map[string]any
+	if err := json.Unmarshal([]byte(raw), &items); err != nil {
+		return nil, fmt.Errorf("does not parse as a JSON list of objects: %w", err)
+	}
+	var out []*unstructured.Unstructured
+	for i, it := range items {
+		u := &unstructured.Unstructured{Object: it}
+		if u.GetAPIVersion() == "" || u.GetKind() == "" || u.GetName() == "" {
+			return nil, fmt.Errorf("item %d has no apiVersion, kind or metadata.name", i)
+		}
+		out = append(out, u)
+	}
+	return out, nil
 }
 
 // AnalyzeUpgrade lists what breaks existing objects when the bundle from

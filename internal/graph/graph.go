@@ -56,12 +56,16 @@ type Problem struct {
 
 func (p Problem) String() string {
 	where := ""
-	if p.Channel != "" {
+	switch {
+	case p.Channel != "":
 		where = "channel " + p.Channel
 		if p.Entry != "" {
 			where += " entry " + p.Entry
 		}
 		where += ": "
+	case p.Entry != "":
+		// A finding about a bundle, whatever channel holds it.
+		where = "bundle " + p.Entry + ": "
 	}
 	return fmt.Sprintf("%s: %s%s", p.Severity, where, p.Message)
 }
