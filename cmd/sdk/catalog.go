@@ -7,10 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
-
-	"github.com/operator-framework/operator-registry/alpha/declcfg"
 
 	"github.com/example-inc/memcached-operator/internal/catalog"
 	"github.com/example-inc/memcached-operator/internal/graph"
@@ -85,9 +82,9 @@ func catalogAnalyze(args []string, stdout, stderr io.Writer) error {
 	}
 	dir := fs.Arg(0)
 	ctx := context.Background()
-	cfg, err := declcfg.LoadFS(ctx, os.DirFS(dir))
+	cfg, err := catalog.Load(ctx, dir)
 	if err != nil {
-		return fmt.Errorf("%s: %w", dir, err)
+		return err
 	}
 	report, err := catalog.Analyze(ctx, cfg)
 	if err != nil {
