@@ -4,7 +4,9 @@
 # containers. CoreDNS then runs on it as a pod (make cluster-up applies it).
 #
 # usage: hack/node.sh check|up|down|snapshot|status
-#   check     exit 0 when a real node can run here, else print why in one line (exit 3)
+#   check     exit 0 when this host can run a real node (root, runc, iptables,
+#             cgroups; the binaries make builds need not exist yet), else print
+#             why in one line (exit 3)
 #   up        start the node (idempotent) and wait until it is Ready
 #   down      stop it and put the host back as it was (pods, mounts, bridge, netns,
 #             iptables/nft rules, cgroups, sysctls, processes)
@@ -36,12 +38,18 @@ net.netfilter.nf_conntrack_tcp_timeout_close_wait"
 log() { echo "node: $*"; }
 die() { echo "error: node: $*" >&2; exit 1; }
 
-# why_not prints why a real node cannot run here, or nothing.
+# why_not says why this host cannot run a real node (nothing when it can).
+# What make builds (make node-tools) does not count: on a fresh clone the
+# binaries are not built yet, and the lane that needs them builds them.
 why_not() {
 	[ "$(id -u)" = 0 ] || { echo "not root: the kubelet and containerd need root"; return; }
 	command -v runc >/dev/null 2>&1 || { echo "no runc (apt-get install runc, or make deps)"; return; }
 	command -v iptables >/dev/null 2>&1 || { echo "no iptables (apt-get install iptables, or make deps)"; return; }
 	[ -d /sys/fs/cgroup ] || { echo "no cgroup filesystem at /sys/fs/cgroup"; return; }
+}
+
+# unbuilt names the first node binary make node-tools has not built.
+unbuilt() {
 	local b
 	for b in containerd containerd-shim-runc-v2 kubelet kube-proxy crictl cni/bridge cni/host-local cni/loopback cni/portmap; do
 		[ -x "$BIN/$b" ] || { echo "$BIN/$b is not built (make node-tools)"; return; }
@@ -253,7 +261,7 @@ wait_for() { # what seconds command...
 
 up() {
 	local why
-	why=$(why_not)
+	why=$(why_not)$(unbuilt)
 	[ -z "$why" ] || { echo "$why"; exit 3; }
 	: "${KUBECONFIG:?}" "${PKI:?}" "${SANDBOX_IMAGE:?}"
 	record_host
