@@ -2,7 +2,7 @@
 # Installs the system packages the targets need, if missing: the container tool
 # CONTAINER_TOOL resolves to (buildah or podman, from apt), and what the real
 # node uses (runc, iptables, conntrack; memcached and busybox-static, whose
-# binaries go into the operand and utility images). Idempotent: prints nothing
+# binaries go into the operand and utility images), curl and openssl. Idempotent: prints nothing
 # when everything is there. docker cannot be installed this way (it needs
 # a daemon): when it is chosen but missing, this fails and says what to do.
 #
@@ -13,8 +13,10 @@ set -euo pipefail
 : "${CONTAINER_TOOL:?}"
 
 tool=$(basename "$CONTAINER_TOOL")
-# command -> Debian package, for the real node and the images built from Debian's binaries.
-node_packages="runc:runc iptables:iptables conntrack:conntrack memcached:memcached busybox:busybox-static"
+# command -> Debian package, for the real node and the images built from Debian's
+# binaries; curl and openssl for the local registries (hack/registry.sh: health
+# checks, the HTTPS registry's CA) and the local OLM's certificate (hack/olm.sh).
+node_packages="runc:runc iptables:iptables conntrack:conntrack memcached:memcached busybox:busybox-static curl:curl openssl:openssl"
 missing=""
 for entry in $node_packages; do
 	command -v "${entry%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${entry%%:*}" ] || missing="$missing ${entry#*:}"

@@ -28,7 +28,8 @@ else
 	curl_flags=()
 fi
 
-answers() { curl -fsS "${curl_flags[@]}" "$url/v2/" >/dev/null 2>&1 || curl -fsSk "https://$LOCAL_REGISTRY/v2/" >/dev/null 2>&1 || curl -fsS "http://$LOCAL_REGISTRY/v2/" >/dev/null 2>&1; }
+# answers: some registry serves on LOCAL_REGISTRY, in either scheme.
+answers() { curl -fsSk "https://$LOCAL_REGISTRY/v2/" >/dev/null 2>&1 || curl -fsS "http://$LOCAL_REGISTRY/v2/" >/dev/null 2>&1; }
 ours() { [ -f "$REGISTRY_DIR/pid" ] && kill -0 "$(cat "$REGISTRY_DIR/pid")" 2>/dev/null; }
 
 # certificates makes the CA and the server certificate once.
