@@ -11,10 +11,29 @@
 #        KWOK, ETCD (binaries); CLUSTER_NAME, CLUSTER_NODES; LOCAL_KUBECONFIG;
 #        WORKDIR (kwokctl.log goes there); KWOK_WORKDIR (kwokctl's state);
 #        KWOKCTL_CREATE_FLAGS (optional, extra `kwokctl create cluster` flags);
-#        NODE_LANE (real: kwokctl settings for a real node, hack/node/kwokctl.yaml;
+#        NODE_LANE (real: kwokctl settings for a real node and the aggregation
+#        layer, hack/node/kwokctl.yaml, its front-proxy certificates in WORKDIR/front-proxy;
 #        the fake nodes tainted; the node joins after), KWOK_WORKDIR
 set -euo pipefail
 : "${KWOKCTL:?}" "${KUBECTL:?}" "${CLUSTER_NAME:?}" "${LOCAL_KUBECONFIG:?}"
+
+# front_proxy_pki DIR: the aggregation layer's own CA and the client
+# certificate kube-apiserver presents to aggregated API servers (OLM's package
+# server). They trust the X-Remote-User/Group headers only from a certificate
+# of this CA named front-proxy-client, so they see the requesting user, not
+# an admin. A fresh pair per cluster.
+front_proxy_pki() {
+	local dir=$1
+	rm -rf "$dir" && mkdir -p "$dir"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=front-proxy-ca" \
+		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+		-keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null
+	openssl req -new -newkey rsa:2048 -nodes -subj "/CN=front-proxy-client" -keyout "$dir/client.key" -out "$dir/client.csr" 2>/dev/null
+	printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' >"$dir/client.ext"
+	openssl x509 -req -in "$dir/client.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial -days 30 \
+		-extfile "$dir/client.ext" -out "$dir/client.crt" 2>/dev/null
+	rm -f "$dir/client.csr" "$dir/client.ext"
+}
 
 up() {
 	: "${KUBE_APISERVER:?}" "${KUBE_CONTROLLER_MANAGER:?}" "${KUBE_SCHEDULER:?}" "${KWOK:?}" "${ETCD:?}"
@@ -30,7 +49,9 @@ up() {
 	local log=$WORKDIR/kwokctl.log flags=${KWOKCTL_CREATE_FLAGS:-}
 	if [ "${NODE_LANE:-simulated}" = real ]; then
 		: "${KWOK_WORKDIR:?}"
-		sed "s#@PKI@#$KWOK_WORKDIR/clusters/$CLUSTER_NAME/pki#g" hack/node/kwokctl.yaml >"$WORKDIR/kwokctl-node.yaml"
+		front_proxy_pki "$WORKDIR/front-proxy"
+		sed -e "s#@PKI@#$KWOK_WORKDIR/clusters/$CLUSTER_NAME/pki#g" -e "s#@FRONT_PROXY@#$WORKDIR/front-proxy#g" \
+			hack/node/kwokctl.yaml >"$WORKDIR/kwokctl-node.yaml"
 		flags="$flags --config $WORKDIR/kwokctl-node.yaml"
 	fi
 	# shellcheck disable=SC2086 # flags is a list of flags

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/example-inc/memcached-operator/internal/catalog"
@@ -109,6 +110,61 @@ func catalogAnalyze(args []string, stdout, stderr io.Writer) error {
 		return &exitError{code: 2, prefix: "warning:", err: fmt.Errorf("%s: %d warnings in the upgrade graph (policy; --strict makes them errors)", dir, report.Warnings())}
 	}
 	return nil
+}
+
+// catalogShow prints what OLM's package server lists for the catalog's
+// packages (what OperatorHub shows), without a cluster: text for
+// reviewers, or JSON in the fields of a PackageManifest's status.
+func catalogShow(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("catalog show", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	output := fs.String("o", "text", "Output: text, or json (a list of PackageManifest statuses without the CatalogSource's fields).")
+	pkg := fs.String("package", "", "Show only this package.")
+	if err := fs.Parse(reorder(fs, args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("catalog show takes one catalog directory")
+	}
+	if *output != "text" && *output != "json" {
+		return fmt.Errorf("-o %s: want text or json", *output)
+	}
+	dir := fs.Arg(0)
+	cfg, err := catalog.Load(context.Background(), dir)
+	if err != nil {
+		return err
+	}
+	listings, err := catalog.Show(cfg)
+	if err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	if *pkg != "" {
+		i := slices.IndexFunc(listings, func(l catalog.Listing) bool { return l.PackageName == *pkg })
+		if i < 0 {
+			return fmt.Errorf("%s: no package %q; the catalog has %s", dir, *pkg, packageNames(listings))
+		}
+		listings = listings[i : i+1]
+	}
+	if *output == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(listings)
+	}
+	for i, l := range listings {
+		if i > 0 {
+			fmt.Fprintln(stdout)
+		}
+		fmt.Fprint(stdout, l.Text())
+	}
+	return nil
+}
+
+func packageNames(ls []catalog.Listing) string {
+	names := make([]string, len(ls))
+	for i, l := range ls {
+		names[i] = l.PackageName
+	}
+	return strings.Join(names, ", ")
 }
 
 // catalogRelease adds the working bundle to the released history and the

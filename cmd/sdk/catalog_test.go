@@ -13,6 +13,7 @@ import (
 	"github.com/operator-framework/operator-registry/alpha/property"
 
 	"github.com/example-inc/memcached-operator/internal/atomicdir"
+	"github.com/example-inc/memcached-operator/internal/catalog"
 	"github.com/example-inc/memcached-operator/internal/graph"
 )
 
@@ -124,7 +125,10 @@ func TestCatalogAnalyze(t *testing.T) {
 	if !ok {
 		t.Fatal("catalog/README.md has no upgrade analysis")
 	}
-	embedded = strings.TrimSuffix(embedded, "```\n")
+	embedded, _, ok = strings.Cut(embedded, "```\n\n## What OperatorHub shows")
+	if !ok {
+		t.Fatal("catalog/README.md has no OperatorHub listing after the analysis")
+	}
 	local := filepath.Join(t.TempDir(), "catalog")
 	var o, e bytes.Buffer
 	if err := run([]string{"catalog", "render", "--template", repoTemplate, "--releases", repoReleases, "--bundle=", "--output", local, "--local"}, nil, &o, &e); err != nil {
@@ -158,6 +162,40 @@ func TestCatalogAnalyze(t *testing.T) {
 	err = run([]string{"catalog", "analyze", "-o", "yaml", repoCatalog}, nil, &js, &stderr)
 	if err == nil || err.Error() != "-o yaml: want text or json" {
 		t.Errorf("-o yaml: err = %v", err)
+	}
+}
+
+// catalog show prints what catalog/README.md shows OperatorHub listing;
+// -o json is the same listing; an unknown package names the ones there are.
+func TestCatalogShow(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(repoCatalog, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, embedded, ok := strings.Cut(string(readme), "## What OperatorHub shows\n")
+	if !ok {
+		t.Fatal("catalog/README.md has no OperatorHub listing")
+	}
+	var text, js, stderr bytes.Buffer
+	if err := run([]string{"catalog", "show", repoCatalog}, nil, &text, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(embedded, "````\n"+text.String()+"````\n") {
+		t.Errorf("catalog show prints\n%s\nthe README embeds\n%s", text.String(), embedded)
+	}
+	if err := run([]string{"catalog", "show", "-o", "json", "--package", "memcached-operator", repoCatalog}, nil, &js, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	var listings []catalog.Listing
+	if err := json.Unmarshal(js.Bytes(), &listings); err != nil {
+		t.Fatal(err)
+	}
+	if len(listings) != 1 || listings[0].Text() != text.String() {
+		t.Errorf("the JSON listing reads back as\n%+v", listings)
+	}
+	err = run([]string{"catalog", "show", "--package", "nope", repoCatalog}, nil, &js, &stderr)
+	if want := repoCatalog + `: no package "nope"; the catalog has memcached-operator`; err == nil || err.Error() != want {
+		t.Errorf("--package nope: err = %v, want %s", err, want)
 	}
 }
 

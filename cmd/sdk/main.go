@@ -6,6 +6,7 @@
 //	sdk catalog render    template + released bundles -> catalog/, validated and analysed
 //	sdk catalog analyze   upgrade-graph analysis of an FBC directory
 //	sdk catalog release   add the working bundle to the release history
+//	sdk catalog show      what OperatorHub lists for each package of an FBC directory
 //	sdk run bundle        install a bundle directory through OLM
 //	sdk run bundle-upgrade  upgrade what run bundle installed to another bundle
 //	sdk cleanup           remove what run bundle installed
@@ -34,6 +35,7 @@ const usage = `usage:
   sdk catalog render [flags]     render, validate and analyse the catalog into catalog/
   sdk catalog analyze DIR [-o text|json]
   sdk catalog release [flags]    add bundle/ to the released history and the template
+  sdk catalog show DIR [--package NAME] [-o text|json]
   sdk run bundle DIR [flags]     install a bundle through OLM (KUBECONFIG)
   sdk run bundle-upgrade DIR [flags]
   sdk cleanup PACKAGE [flags]
@@ -95,6 +97,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return catalogAnalyze(args[2:], stdout, stderr)
 	case "catalog release":
 		return catalogRelease(args[2:], stdout, stderr)
+	case "catalog show":
+		return catalogShow(args[2:], stdout, stderr)
 	case "run bundle":
 		return runBundle(args[2:], false, stdout, stderr)
 	case "run bundle-upgrade":

@@ -12,12 +12,15 @@ package catalog
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/blang/semver/v4"
+	"github.com/operator-framework/api/pkg/operators/v1alpha1"
 	"github.com/operator-framework/operator-registry/alpha/declcfg"
 	"github.com/operator-framework/operator-registry/alpha/template/basic"
 
@@ -73,7 +76,45 @@ func Render(ctx context.Context, src Source, mode Mode) (*declcfg.DeclarativeCon
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src.Template, err)
 	}
+	if err := packageIcons(cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w", src.Template, err)
+	}
 	return cfg, nil
+}
+
+// packageIcons gives a package the template leaves without an icon the icon
+// of its default channel's head. A published catalog's bundles carry no CSV,
+// so the package's icon is the only one OLM's package server (OperatorHub's
+// tile) can show; opm init asks for it as --icon.
+func packageIcons(cfg *declcfg.DeclarativeConfig) error {
+	m, err := declcfg.ConvertToModel(*cfg)
+	if err != nil {
+		return nil // Validate reports it with opm's words
+	}
+	for i := range cfg.Packages {
+		p := &cfg.Packages[i]
+		mp := m[p.Name]
+		if p.Icon != nil || mp == nil || mp.DefaultChannel == nil {
+			continue
+		}
+		head, err := mp.DefaultChannel.Head()
+		if err != nil || head.CsvJSON == "" {
+			continue
+		}
+		csv := &v1alpha1.ClusterServiceVersion{}
+		if err := json.Unmarshal([]byte(head.CsvJSON), csv); err != nil {
+			return fmt.Errorf("package %s: the CSV of %s: %w", p.Name, head.Name, err)
+		}
+		if len(csv.Spec.Icon) == 0 {
+			continue
+		}
+		data, err := base64.StdEncoding.DecodeString(csv.Spec.Icon[0].Data)
+		if err != nil {
+			return fmt.Errorf("package %s: the icon of %s is not base64: %w", p.Name, head.Name, err)
+		}
+		p.Icon = &declcfg.Icon{Data: data, MediaType: csv.Spec.Icon[0].MediaType}
+	}
+	return nil
 }
 
 // releaseDir maps a bundle image reference (…:v<version>) to its released

@@ -3,7 +3,10 @@
 package olmnode
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -15,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/example-inc/memcached-operator/internal/catalog"
+	"github.com/example-inc/memcached-operator/internal/kubeclient"
 	"github.com/example-inc/memcached-operator/internal/wait"
 	"github.com/example-inc/memcached-operator/test/framework"
 )
@@ -27,37 +32,18 @@ var packageManifests = schema.GroupVersionKind{Group: "packages.operators.coreos
 // (make olm-up OLM_LANE=in-cluster), registered as an APIService, and lists
 // the package of our catalog image's CatalogSource as OperatorHub shows it:
 // the default channel and every channel with the head the catalog analysis
-// predicts.
+// predicts, and, field by field, what `sdk catalog show` prints offline
+// from catalog/ (the README's listing).
 func TestPackageServerListsTheCatalog(t *testing.T) {
 	ctx, e := setup(t)
 	cs := e.catalogFromImage(ctx, t)
-	report := analyzeCatalog(t, framework.Env(t, "CATALOG_DIR", "test-olm-node"))
+	dir := framework.Env(t, "CATALOG_DIR", "test-olm-node")
+	pm := e.packageManifest(ctx, t, cs, time.Minute)
+
+	report := analyzeCatalog(t, dir)
 	want := map[string]string{}
 	for _, ch := range report.Channels {
 		want[ch.Name] = ch.Head
-	}
-
-	var pm *unstructured.Unstructured
-	err := wait.For(ctx, wait.Options{What: fmt.Sprintf("PackageManifest %s/%s from CatalogSource %s", e.ns, e.pkg, cs), Timeout: time.Minute},
-		func(ctx context.Context) (bool, string, error) {
-			list := &unstructured.UnstructuredList{}
-			list.SetGroupVersionKind(packageManifests)
-			if err := e.k8s.List(ctx, list, client.InNamespace(e.ns)); err != nil {
-				return false, err.Error(), nil
-			}
-			var names []string
-			for i := range list.Items {
-				item := &list.Items[i]
-				source, _, _ := unstructured.NestedString(item.Object, "status", "catalogSource")
-				names = append(names, item.GetName()+" from "+source)
-				if item.GetName() == e.pkg && source == cs {
-					pm = item
-				}
-			}
-			return pm != nil, "listed: " + strings.Join(names, ", "), nil
-		})
-	if err != nil {
-		t.Fatal(err)
 	}
 	defaultChannel, _, _ := unstructured.NestedString(pm.Object, "status", "defaultChannel")
 	if defaultChannel != report.DefaultChannel {
@@ -79,5 +65,204 @@ func TestPackageServerListsTheCatalog(t *testing.T) {
 	if len(got) != len(want) {
 		t.Errorf("PackageManifest lists channels %v, the catalog %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
 	}
-	t.Logf("PackageManifest %s/%s: default channel %s, channels %v", e.ns, pm.GetName(), defaultChannel, got)
+
+	source := map[string]string{"catalogSource": cs, "catalogSourceNamespace": e.ns, "catalogSourceDisplayName": e.pkg + " (catalog image)", "catalogSourcePublisher": "example-inc"}
+	status, _, _ := unstructured.NestedMap(pm.Object, "status")
+	for field, want := range source {
+		if status[field] != want {
+			t.Errorf("PackageManifest status.%s %v, want %q", field, status[field], want)
+		}
+		delete(status, field)
+	}
+	listing := e.offlineListing(t, dir)
+	e.checkIcon(ctx, t, listing)
+	offline := withoutIcons(t, listing)
+	for _, d := range jsonDiff("status", offline, normalizeImages(status)) {
+		t.Errorf("PackageManifest %s differs from `sdk catalog show %s`: %s", e.pkg, dir, d)
+	}
+	t.Logf("PackageManifest %s/%s: default channel %s, channels %v; equal to the offline listing in %d fields", e.ns, pm.GetName(), defaultChannel, got, countLeaves(offline))
+}
+
+// packageManifest waits until the package server lists the package from
+// the CatalogSource cs in the test's namespace.
+func (e *env) packageManifest(ctx context.Context, t *testing.T, cs string, timeout time.Duration) *unstructured.Unstructured {
+	t.Helper()
+	var pm *unstructured.Unstructured
+	err := wait.For(ctx, wait.Options{What: fmt.Sprintf("PackageManifest %s/%s from CatalogSource %s", e.ns, e.pkg, cs), Timeout: timeout},
+		func(ctx context.Context) (bool, string, error) {
+			pm = nil
+			names, err := e.listPackageManifests(ctx, func(item *unstructured.Unstructured, source string) {
+				if item.GetName() == e.pkg && source == cs {
+					pm = item
+				}
+			})
+			if err != nil {
+				return false, err.Error(), nil
+			}
+			return pm != nil, "listed: " + strings.Join(names, ", "), nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pm
+}
+
+// listPackageManifests lists the namespace's PackageManifests, calling
+// each with its CatalogSource, and names them "<package> from <source>".
+func (e *env) listPackageManifests(ctx context.Context, each func(item *unstructured.Unstructured, source string)) ([]string, error) {
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(packageManifests)
+	if err := e.k8s.List(ctx, list, client.InNamespace(e.ns)); err != nil {
+		return nil, err
+	}
+	var names []string
+	for i := range list.Items {
+		item := &list.Items[i]
+		source, _, _ := unstructured.NestedString(item.Object, "status", "catalogSource")
+		names = append(names, item.GetName()+" from "+source)
+		each(item, source)
+	}
+	return names, nil
+}
+
+// offlineListing is `sdk catalog show`'s listing of the package.
+func (e *env) offlineListing(t *testing.T, dir string) catalog.Listing {
+	t.Helper()
+	cfg, err := catalog.Load(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listings, err := catalog.Show(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(listings, func(l catalog.Listing) bool { return l.PackageName == e.pkg })
+	if i < 0 {
+		t.Fatalf("%s: no package %s", dir, e.pkg)
+	}
+	return listings[i]
+}
+
+// withoutIcons is the listing as a generic JSON value without its icons:
+// the package server leaves them out of the PackageManifest and serves the
+// default channel's at packagemanifests/<name>/icon.
+func withoutIcons(t *testing.T, l catalog.Listing) any {
+	t.Helper()
+	for i := range l.Channels {
+		l.Channels[i].CurrentCSVDesc.Icon = nil
+	}
+	b, err := json.Marshal(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// checkIcon: the icon an OperatorHub tile shows (the package server's icon
+// subresource) is the listing's, not OLM's default picture.
+func (e *env) checkIcon(ctx context.Context, t *testing.T, l catalog.Listing) {
+	t.Helper()
+	i := slices.IndexFunc(l.Channels, func(c catalog.ListedChannel) bool { return c.Name == l.DefaultChannel })
+	if i < 0 || len(l.Channels[i].CurrentCSVDesc.Icon) == 0 {
+		t.Fatalf("the offline listing has no icon for the default channel %s: OperatorHub would show OLM's default picture", l.DefaultChannel)
+	}
+	want := l.Channels[i].CurrentCSVDesc.Icon[0]
+	data, err := base64.StdEncoding.DecodeString(want.Base64Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubeclient.NewClientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := fmt.Sprintf("/apis/%s/%s/namespaces/%s/packagemanifests/%s/icon", packageManifests.Group, packageManifests.Version, e.ns, e.pkg)
+	var contentType string
+	got, err := cs.CoreV1().RESTClient().Get().AbsPath(path).Do(ctx).ContentType(&contentType).Raw()
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	if !bytes.Equal(got, data) || contentType != want.Mediatype {
+		t.Errorf("GET %s: %d bytes of %s, want the catalog's icon: %d bytes of %s", path, len(got), contentType, len(data), want.Mediatype)
+	}
+}
+
+// normalizeImages sorts each channel's relatedImages: the package server
+// lists that set in map order.
+func normalizeImages(status map[string]any) map[string]any {
+	channels, _ := status["channels"].([]any)
+	for _, c := range channels {
+		desc, _ := c.(map[string]any)["currentCSVDesc"].(map[string]any)
+		if images, ok := desc["relatedImages"].([]any); ok {
+			slices.SortFunc(images, func(a, b any) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
+		}
+	}
+	return status
+}
+
+// jsonDiff lists, by path, where two JSON values differ.
+func jsonDiff(path string, want, got any) []string {
+	switch w := want.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok {
+			return []string{fmt.Sprintf("%s: want an object, got %v", path, short(got))}
+		}
+		var out []string
+		for _, k := range slices.Sorted(maps.Keys(w)) {
+			out = append(out, jsonDiff(path+"."+k, w[k], g[k])...)
+		}
+		for _, k := range slices.Sorted(maps.Keys(g)) {
+			if _, ok := w[k]; !ok {
+				out = append(out, fmt.Sprintf("%s.%s: not in the offline listing, served %v", path, k, short(g[k])))
+			}
+		}
+		return out
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) {
+			return []string{fmt.Sprintf("%s: want %d items %v, got %v", path, len(w), short(w), short(got))}
+		}
+		var out []string
+		for i := range w {
+			out = append(out, jsonDiff(fmt.Sprintf("%s[%d]", path, i), w[i], g[i])...)
+		}
+		return out
+	default:
+		if fmt.Sprint(want) != fmt.Sprint(got) || (want == nil) != (got == nil) {
+			return []string{fmt.Sprintf("%s: offline %v, served %v", path, short(want), short(got))}
+		}
+		return nil
+	}
+}
+
+// countLeaves counts the scalar fields of a JSON value.
+func countLeaves(v any) int {
+	switch v := v.(type) {
+	case map[string]any:
+		n := 0
+		for _, x := range v {
+			n += countLeaves(x)
+		}
+		return n
+	case []any:
+		n := 0
+		for _, x := range v {
+			n += countLeaves(x)
+		}
+		return n
+	default:
+		return 1
+	}
+}
+
+func short(v any) string {
+	b, _ := json.Marshal(v)
+	if len(b) > 120 {
+		return string(b[:120]) + "..."
+	}
+	return string(b)
 }
