@@ -16,11 +16,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	operatorsv1 "github.com/operator-framework/api/pkg/operators/v1"
 	operatorsv1alpha1 "github.com/operator-framework/api/pkg/operators/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -28,6 +30,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
@@ -66,6 +69,12 @@ type env struct {
 	pkg, csv, channel                        string
 	// node is the real node's name; ns the test's namespace.
 	node, ns string
+}
+
+func TestMain(m *testing.M) {
+	// The clients log through controller-runtime; these tests read its objects instead.
+	ctrllog.SetLogger(logr.Discard())
+	os.Exit(m.Run())
 }
 
 func setup(t *testing.T) (context.Context, *env) {
