@@ -220,6 +220,16 @@ func TestBrokenInputs(t *testing.T) {
 			want: `bundle/manifests/widget-operator.clusterserviceversion.yaml: spec.install.spec.clusterPermissions[0].rules[0].verbs: error: service account widget-controller is granted verbs "*": list exactly what the operator needs in its +kubebuilder:rbac markers`,
 		},
 		{
+			name: "scaffolded description in the CSV base",
+			edit: func(u *unstructured.Unstructured) bool {
+				if u.GetKind() == "ClusterServiceVersion" {
+					_ = unstructured.SetNestedField(u.Object, "widget-operator description. TODO.", "spec", "description")
+				}
+				return true
+			},
+			want: `bundle/manifests/widget-operator.clusterserviceversion.yaml: spec.description: error: long description "widget-operator description. TODO." is a placeholder (TODO): write the real one; set it in the CSV base (config/manifests/bases)`,
+		},
+		{
 			name: "no CSV base",
 			edit: dropKind("ClusterServiceVersion"),
 			want: `no ClusterServiceVersion base in the manifests: add config/manifests/bases/<package>.clusterserviceversion.yaml to config/manifests`,

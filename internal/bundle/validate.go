@@ -60,12 +60,14 @@ type Options struct {
 // Validators are the checks `make bundle` runs: operator-framework's
 // default bundle validators, OperatorHub v2, good practices and the
 // deprecated-API check (the ones operator-sdk's --select-optional offers),
-// and this project's own rules.
+// the OperatorHub listing's metadata as its reviewers check it, and this
+// project's own rules.
 func Validators() interfaces.Validators {
 	return validation.DefaultBundleValidators.WithValidators(
 		validation.OperatorHubV2Validator,
 		validation.GoodPracticesValidator,
 		validation.AlphaDeprecatedAPIsValidator,
+		HubMetadataValidator,
 		PolicyValidator,
 	)
 }

@@ -1,0 +1,157 @@
+package bundle
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/operator-framework/api/pkg/manifests"
+	"github.com/operator-framework/api/pkg/validation/errors"
+	interfaces "github.com/operator-framework/api/pkg/validation/interfaces"
+
+	"github.com/example-inc/memcached-operator/internal/csv"
+)
+
+// HubMetadataValidator checks the CSV's OperatorHub listing as its
+// reviewers do, beyond what OperatorHub v2's validator checks (provider,
+// maintainer and link syntax, icon, versions): every field a console shows
+// is set and is not what scaffolding left there. Missing or placeholder
+// values are errors; the fix is in the CSV base.
+var HubMetadataValidator interfaces.Validator = interfaces.ValidatorFunc(func(objs ...interface{}) []errors.ManifestResult {
+	var results []errors.ManifestResult
+	for _, o := range objs {
+		if b, ok := o.(*manifests.Bundle); ok && b.CSV != nil {
+			results = append(results, checkHubMetadata(b))
+		}
+	}
+	return results
+})
+
+// Capability levels and categories OperatorHub knows.
+var (
+	capabilityLevels = []string{"Basic Install", "Seamless Upgrades", "Full Lifecycle", "Deep Insights", "Auto Pilot"}
+	hubCategories    = []string{
+		"AI/Machine Learning", "Application Runtime", "Big Data", "Cloud Provider", "Database", "Developer Tools",
+		"Drivers and plugins", "Integration & Delivery", "Logging & Tracing", "Modernization & Migration", "Monitoring",
+		"Networking", "OpenShift Optional", "Security", "Storage", "Streaming & Messaging",
+	}
+)
+
+// placeholder matches what operator-sdk's scaffolding and templates leave
+// in a CSV base ("memcached-operator description. TODO.", "Provider Name",
+// "https://your.domain", "your@email.com").
+var placeholder = regexp.MustCompile(`(?i)\b(todo|fixme|tbd|changeme|lorem ipsum|provider name|maintainer name)\b|your\.domain|your@email\.com|\.domain(/|$)`)
+
+// Annotation keys of the listing (besides csv's containerImage and createdAt).
+const (
+	annotationCapabilities = "capabilities"
+	annotationCategories   = "categories"
+	annotationDescription  = "description"
+	annotationRepository   = "repository"
+	annotationSupport      = "support"
+)
+
+const fixInBase = "set it in the CSV base (config/manifests/bases)"
+
+func checkHubMetadata(b *manifests.Bundle) errors.ManifestResult {
+	c := b.CSV
+	r := errors.ManifestResult{Name: c.Name}
+	fail := func(field, format string, args ...any) {
+		r.Add(errors.Error{Type: errors.ErrorInvalidCSV, Level: errors.LevelError, Field: field, BadValue: c.Name, Detail: fmt.Sprintf(format, args...)})
+	}
+	text := func(field, what, value string) bool {
+		switch {
+		case strings.TrimSpace(value) == "":
+			fail(field, "no %s: OperatorHub shows it; %s", what, fixInBase)
+			return false
+		case placeholder.MatchString(value):
+			fail(field, "%s %q is a placeholder (%s): write the real one; %s", what, firstLine(value), placeholder.FindString(value), fixInBase)
+			return false
+		}
+		return true
+	}
+	a := c.Annotations
+	text("spec.displayName", "display name", c.Spec.DisplayName)
+	text("spec.description", "long description", c.Spec.Description)
+	text("metadata.annotations.description", "short description", a[annotationDescription])
+	text("spec.provider.name", "provider", c.Spec.Provider.Name)
+	text("metadata.annotations.support", "support", a[annotationSupport])
+
+	if text("metadata.annotations.capabilities", "capability level", a[annotationCapabilities]) && !slices.Contains(capabilityLevels, a[annotationCapabilities]) {
+		fail("metadata.annotations.capabilities", "capability level %q is not one of %s", a[annotationCapabilities], strings.Join(capabilityLevels, ", "))
+	}
+	if text("metadata.annotations.categories", "categories", a[annotationCategories]) {
+		for cat := range strings.SplitSeq(a[annotationCategories], ",") {
+			if cat = strings.TrimSpace(cat); !slices.Contains(hubCategories, cat) {
+				fail("metadata.annotations.categories", "category %q is not one of OperatorHub's: %s", cat, strings.Join(hubCategories, ", "))
+			}
+		}
+	}
+	if text("metadata.annotations.repository", "repository", a[annotationRepository]) {
+		checkURL(fail, "metadata.annotations.repository", a[annotationRepository])
+	}
+	if text("metadata.annotations.createdAt", "createdAt", a[csv.AnnotationCreatedAt]) {
+		if _, err := time.Parse(time.RFC3339, a[csv.AnnotationCreatedAt]); err != nil {
+			fail("metadata.annotations.createdAt", "createdAt %q is not an RFC 3339 time (make bundle sets it)", a[csv.AnnotationCreatedAt])
+		}
+	}
+	if text("metadata.annotations.containerImage", "containerImage", a[csv.AnnotationContainerImage]) && !slices.Contains(operatorImages(b), a[csv.AnnotationContainerImage]) {
+		fail("metadata.annotations.containerImage", "containerImage %s is not the image of any container the CSV deploys (%s): make bundle sets it from IMG",
+			a[csv.AnnotationContainerImage], strings.Join(operatorImages(b), ", "))
+	}
+
+	if len(c.Spec.Keywords) == 0 {
+		fail("spec.keywords", "no keywords: OperatorHub's search uses them; %s", fixInBase)
+	}
+	for i, k := range c.Spec.Keywords {
+		text(fmt.Sprintf("spec.keywords[%d]", i), "keyword", k)
+	}
+	if len(c.Spec.Maintainers) == 0 {
+		fail("spec.maintainers", "no maintainers: OperatorHub shows whom to contact; %s", fixInBase)
+	}
+	for i, m := range c.Spec.Maintainers {
+		text(fmt.Sprintf("spec.maintainers[%d].name", i), "maintainer name", m.Name)
+		text(fmt.Sprintf("spec.maintainers[%d].email", i), "maintainer email", m.Email)
+	}
+	if len(c.Spec.Links) == 0 {
+		fail("spec.links", "no links: OperatorHub shows them (documentation, source); %s", fixInBase)
+	}
+	for i, l := range c.Spec.Links {
+		field := fmt.Sprintf("spec.links[%d]", i)
+		text(field+".name", "link name", l.Name)
+		if text(field+".url", "link", l.URL) {
+			checkURL(fail, field+".url", l.URL)
+		}
+	}
+	if len(c.Spec.Icon) == 0 || c.Spec.Icon[0].Data == "" {
+		fail("spec.icon", "no icon: OperatorHub shows OLM's default picture; %s (base64data and mediatype)", fixInBase)
+	}
+	return r
+}
+
+// checkURL: an absolute http(s) URL a browser can open.
+func checkURL(fail func(field, format string, args ...any), field, raw string) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		fail(field, "%q is not an http(s) URL", raw)
+	}
+}
+
+// operatorImages are the images of the containers the CSV deploys.
+func operatorImages(b *manifests.Bundle) []string {
+	var out []string
+	for _, d := range b.CSV.Spec.InstallStrategy.StrategySpec.DeploymentSpecs {
+		for _, ctr := range d.Spec.Template.Spec.Containers {
+			out = append(out, ctr.Image)
+		}
+	}
+	return out
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	return line
+}
