@@ -183,6 +183,17 @@ func TestCatalogShow(t *testing.T) {
 	if !strings.Contains(embedded, "````\n"+text.String()+"````\n") {
 		t.Errorf("catalog show prints\n%s\nthe README embeds\n%s", text.String(), embedded)
 	}
+	// The project README shows the listing up to the description.
+	top, err := os.ReadFile(filepath.Join(repoCatalog, "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, _ := strings.Cut(string(top), "## OperatorHub\n")
+	_, block, _ = strings.Cut(block, "```text\n")
+	block, _, _ = strings.Cut(block, "```\n")
+	if want, _, _ := strings.Cut(text.String(), "  description:\n"); block != want {
+		t.Errorf("README.md's OperatorHub listing is stale: replace it with the top of `bin/sdk catalog show catalog` (up to the description)\n%s\ncatalog show prints\n%s", block, want)
+	}
 	if err := run([]string{"catalog", "show", "-o", "json", "--package", "memcached-operator", repoCatalog}, nil, &js, &stderr); err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
