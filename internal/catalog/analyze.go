@@ -60,6 +60,7 @@ func Package(cfg *declcfg.DeclarativeConfig) (*graph.Package, error) {
 		}
 		p.Versions[b.Name] = v
 	}
+	p.Deprecations = deprecations(cfg, p.Name)
 	channels := append([]declcfg.Channel(nil), cfg.Channels...)
 	sort.Slice(channels, func(i, j int) bool { return channels[i].Name < channels[j].Name })
 	for _, c := range channels {
@@ -70,6 +71,27 @@ func Package(cfg *declcfg.DeclarativeConfig) (*graph.Package, error) {
 		p.Channels = append(p.Channels, ch)
 	}
 	return p, nil
+}
+
+// deprecations collects the package's olm.deprecations messages.
+func deprecations(cfg *declcfg.DeclarativeConfig, pkg string) graph.Deprecations {
+	d := graph.Deprecations{Channels: map[string]string{}, Bundles: map[string]string{}}
+	for _, dep := range cfg.Deprecations {
+		if dep.Package != pkg {
+			continue
+		}
+		for _, e := range dep.Entries {
+			switch e.Reference.Schema {
+			case declcfg.SchemaPackage:
+				d.Package = e.Message
+			case declcfg.SchemaChannel:
+				d.Channels[e.Reference.Name] = e.Message
+			case declcfg.SchemaBundle:
+				d.Bundles[e.Reference.Name] = e.Message
+			}
+		}
+	}
+	return d
 }
 
 func bundleVersion(b declcfg.Bundle) (semver.Version, error) {

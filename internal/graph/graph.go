@@ -35,6 +35,8 @@ type Package struct {
 	Channels       []Channel
 	// Versions of every bundle by name.
 	Versions map[string]semver.Version
+	// Deprecations of the package, its channels and bundles.
+	Deprecations Deprecations
 }
 
 // Severity of a Problem.
@@ -199,6 +201,7 @@ func Analyze(pkg *Package) *Report {
 		r.Edges = append(r.Edges, res.edges()...)
 	}
 	r.Switches = switches(pkg, resolvers)
+	checkDeprecations(pkg, r, add)
 	// Empty lists are [] in JSON, not null.
 	if r.Channels == nil {
 		r.Channels = []ChannelReport{}

@@ -1,0 +1,47 @@
+package graph
+
+import "sort"
+
+// Deprecations are the messages of a package's olm.deprecations: the
+// package's own, and by channel and bundle name.
+type Deprecations struct {
+	Package  string            `json:"package,omitempty"`
+	Channels map[string]string `json:"channels,omitempty"`
+	Bundles  map[string]string `json:"bundles,omitempty"`
+}
+
+// checkDeprecations reports what deprecations mean for subscribers: a
+// deprecated default channel or channel head strands them on something
+// deprecated (warnings); upgrade paths that pass a deprecated bundle, and a
+// deprecated package, are facts (info).
+func checkDeprecations(pkg *Package, r *Report, add addFunc) {
+	d := pkg.Deprecations
+	if d.Package != "" {
+		add(Info, "", "", "package %s is deprecated (%q)", pkg.Name, d.Package)
+	}
+	if msg, ok := d.Channels[pkg.DefaultChannel]; ok {
+		add(Warning, pkg.DefaultChannel, "", "is the default channel and deprecated (%q): a Subscription that names no channel lands in it; make another channel the default", msg)
+	}
+	for _, c := range r.Channels {
+		if msg, ok := d.Bundles[c.Head]; ok && c.Head != "" {
+			add(Warning, c.Name, c.Head, "is the channel's head and deprecated (%q): every subscriber of the channel ends on it; release a successor into the channel", msg)
+		}
+		passing := map[string][]string{}
+		for _, from := range c.Bundles() {
+			path, _ := c.Path(from)
+			for _, b := range path[:max(len(path)-1, 0)] {
+				if _, ok := d.Bundles[b]; ok {
+					passing[b] = append(passing[b], from)
+				}
+			}
+		}
+		names := make([]string, 0, len(passing))
+		for b := range passing {
+			names = append(names, b)
+		}
+		sort.Strings(names)
+		for _, b := range names {
+			add(Info, c.Name, b, "is deprecated (%q); upgrades from %s pass through it on the way to the head", d.Bundles[b], summarize(passing[b]))
+		}
+	}
+}
