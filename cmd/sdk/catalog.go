@@ -64,14 +64,16 @@ func printProblems(w io.Writer, file string, r *graph.Report) {
 	}
 }
 
-// catalogAnalyze prints the upgrade analysis of an FBC directory. It exits
-// 1 when the analysis finds errors (what makes OLM fail or strand a user),
-// 2 when it finds warnings only (policy), 0 otherwise.
+// catalogAnalyze prints the upgrade analysis of an FBC directory, every
+// package or --package's. It exits 1 when the analysis finds errors (what
+// makes OLM fail or strand a user), 2 when it finds warnings only (policy),
+// 0 otherwise.
 func catalogAnalyze(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("catalog analyze", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	output := fs.String("o", "text", "Output: text or json.")
+	output := fs.String("o", "text", "Output: text or json ({\"packages\": [one report per package]}).")
 	strict := fs.Bool("strict", false, "Warnings (policy: versions that do not increase, skipRanges that cover later versions) are errors.")
+	pkg := fs.String("package", "", "Analyse only this package.")
 	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return err
 	}
@@ -87,7 +89,7 @@ func catalogAnalyze(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	report, err := catalog.Analyze(ctx, cfg)
+	report, err := catalog.AnalyzeCatalog(ctx, cfg, catalog.AnalyzeOptions{Package: *pkg})
 	if err != nil {
 		return fmt.Errorf("%s: %w", dir, err)
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/example-inc/memcached-operator/internal/atomicdir"
 	"github.com/example-inc/memcached-operator/internal/catalog"
-	"github.com/example-inc/memcached-operator/internal/graph"
 )
 
 var (
@@ -152,7 +151,7 @@ func TestCatalogAnalyze(t *testing.T) {
 	if err := run([]string{"catalog", "analyze", "-o", "json", local}, nil, &js, &stderr); err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
-	var report graph.Report
+	var report catalog.CatalogReport
 	if err := json.Unmarshal(js.Bytes(), &report); err != nil {
 		t.Fatal(err)
 	}
@@ -207,6 +206,76 @@ func TestCatalogShow(t *testing.T) {
 	err = run([]string{"catalog", "show", "--package", "nope", repoCatalog}, nil, &js, &stderr)
 	if want := repoCatalog + `: no package "nope"; the catalog has memcached-operator`; err == nil || err.Error() != want {
 		t.Errorf("--package nope: err = %v, want %s", err, want)
+	}
+}
+
+// A catalog of several packages: each is analysed on its own (one with a
+// replaces cycle, which opm reports only as stranded bundles, says so with
+// its entries, and opm's words), a summary names who has errors and
+// warnings; --package selects one; an unknown one names those there are.
+func TestCatalogAnalyzeManyPackages(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "catalog")
+	bundle := func(pkg, v string) declcfg.Bundle {
+		return declcfg.Bundle{Schema: declcfg.SchemaBundle, Name: pkg + ".v" + v, Package: pkg, Image: "example.com/" + pkg + "-bundle:v" + v,
+			Properties: []property.Property{property.MustBuildPackage(pkg, v)}}
+	}
+	fbc := declcfg.DeclarativeConfig{
+		Packages: []declcfg.Package{
+			{Schema: declcfg.SchemaPackage, Name: "good", DefaultChannel: "c"},
+			{Schema: declcfg.SchemaPackage, Name: "cyclic", DefaultChannel: "c"},
+			{Schema: declcfg.SchemaPackage, Name: "respin", DefaultChannel: "c"},
+		},
+		Channels: []declcfg.Channel{
+			{Schema: declcfg.SchemaChannel, Name: "c", Package: "good", Entries: []declcfg.ChannelEntry{{Name: "good.v1.0.0"}, {Name: "good.v1.1.0", Replaces: "good.v1.0.0"}}},
+			{Schema: declcfg.SchemaChannel, Name: "c", Package: "cyclic", Entries: []declcfg.ChannelEntry{
+				{Name: "cyclic.v1.0.0"}, {Name: "cyclic.v1.1.0", Replaces: "cyclic.v1.2.0"}, {Name: "cyclic.v1.2.0", Replaces: "cyclic.v1.1.0"}}},
+			{Schema: declcfg.SchemaChannel, Name: "c", Package: "respin", Entries: []declcfg.ChannelEntry{{Name: "respin.v1.0.0"}, {Name: "respin.v1.0.0-1", Replaces: "respin.v1.0.0"}}},
+		},
+		Bundles: []declcfg.Bundle{bundle("good", "1.0.0"), bundle("good", "1.1.0"), bundle("cyclic", "1.0.0"), bundle("cyclic", "1.1.0"), bundle("cyclic", "1.2.0"),
+			bundle("respin", "1.0.0"), bundle("respin", "1.0.0-1")},
+	}
+	var b bytes.Buffer
+	if err := declcfg.WriteYAML(fbc, &b); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "catalog.yaml"), b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, stderr bytes.Buffer
+	err := run([]string{"catalog", "analyze", dir}, nil, &out, &stderr)
+	if err == nil || err.Error() != dir+": 2 errors in the upgrade graph" {
+		t.Errorf("err = %v, want 2 errors", err)
+	}
+	for _, want := range []string{
+		"package cyclic (default channel c)\n",
+		"package good (default channel c)\n",
+		"package respin (default channel c)\n",
+		"  error: channel c entry cyclic.v1.1.0: is on a replaces cycle cyclic.v1.1.0 -> cyclic.v1.2.0 -> cyclic.v1.1.0: OLM can never upgrade out of it; make each entry replace an older one\n",
+		"  error: opm validate: invalid index:\n    └── invalid package \"cyclic\":\n",
+		"\nsummary: 3 packages, 1 with errors, 1 with warnings only, 1 clean\n  errors: cyclic (2)\n  warnings: respin (1)\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("catalog analyze lacks\n%s\nin\n%s", want, out.String())
+		}
+	}
+	if strings.Index(out.String(), "package cyclic") > strings.Index(out.String(), "package good") {
+		t.Errorf("packages not in name order:\n%s", out.String())
+	}
+
+	out.Reset()
+	if err := run([]string{"catalog", "analyze", "--package", "good", "-o", "json", dir}, nil, &out, &stderr); err != nil {
+		t.Fatalf("--package good: %v", err)
+	}
+	var report catalog.CatalogReport
+	if err := json.Unmarshal(out.Bytes(), &report); err != nil || len(report.Packages) != 1 || report.Packages[0].Package != "good" || report.Packages[0].Channels[0].Head != "good.v1.1.0" {
+		t.Errorf("--package good -o json: %v\n%s", err, out.String())
+	}
+	err = run([]string{"catalog", "analyze", "--package", "nope", dir}, nil, &out, &stderr)
+	if want := dir + `: no package "nope" in the catalog; it has cyclic, good, respin`; err == nil || err.Error() != want {
+		t.Errorf("--package nope: %v, want %s", err, want)
 	}
 }
 

@@ -33,7 +33,7 @@ const usage = `usage:
   sdk generate bundle [flags]    write bundle/ and bundle.Dockerfile from rendered manifests
   sdk bundle validate DIR [flags]
   sdk catalog render [flags]     render, validate and analyse the catalog into catalog/
-  sdk catalog analyze DIR [-o text|json]
+  sdk catalog analyze DIR [--package NAME] [-o text|json] [--strict]
   sdk catalog release [flags]    add bundle/ to the released history and the template
   sdk catalog show DIR [--package NAME] [-o text|json]
   sdk run bundle DIR [flags]     install a bundle through OLM (KUBECONFIG)

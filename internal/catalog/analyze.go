@@ -23,21 +23,31 @@ func Validate(_ context.Context, cfg *declcfg.DeclarativeConfig) error {
 	return nil
 }
 
-// Analyze validates cfg (Validate), then analyses its upgrade graph and the
-// CRDs on every edge (AnalyzeCRDs). A validation failure is an error;
-// analysis findings are in the report.
+// Analyze validates a one-package cfg (Validate), then analyses its upgrade
+// graph and the CRDs on every edge (AnalyzeCRDs). A validation failure is
+// an error; analysis findings are in the report. AnalyzeCatalog analyses
+// catalogs of any number of packages.
 func Analyze(ctx context.Context, cfg *declcfg.DeclarativeConfig) (*graph.Report, error) {
 	if err := Validate(ctx, cfg); err != nil {
 		return nil, err
 	}
 	if len(cfg.Packages) != 1 {
-		return nil, fmt.Errorf("the catalog holds %d packages; this tool analyses one", len(cfg.Packages))
+		return nil, fmt.Errorf("the catalog holds %d packages; Analyze takes one (AnalyzeCatalog takes any)", len(cfg.Packages))
 	}
+	return analyzePackage(cfg, true)
+}
+
+// analyzePackage analyses one package's graph, and its CRDs when the
+// package is valid (they need its bundles to load).
+func analyzePackage(cfg *declcfg.DeclarativeConfig, valid bool) (*graph.Report, error) {
 	pkg, err := Package(cfg)
 	if err != nil {
 		return nil, err
 	}
 	report := graph.Analyze(pkg)
+	if !valid {
+		return report, nil
+	}
 	crdProblems, err := AnalyzeCRDs(cfg, report.Edges)
 	if err != nil {
 		return nil, err

@@ -229,11 +229,18 @@ func analyzeChannel(pkg *Package, ch Channel, res *resolver, add addFunc) Channe
 	for _, e := range ch.Entries {
 		checkEntry(pkg, ch.Name, e, add)
 	}
+	onCycle := map[string]bool{}
+	for _, c := range replacesCycles(ch) {
+		add(Error, ch.Name, c[0], "is on a replaces cycle %s: OLM can never upgrade out of it; make each entry replace an older one", strings.Join(append(c, c[0]), " -> "))
+		for _, n := range c {
+			onCycle[n] = true
+		}
+	}
 
 	heads := res.heads()
 	switch len(heads) {
 	case 0:
-		add(Error, ch.Name, "", "channel has no head: every entry is replaced or skipped by another (a cycle)")
+		add(Error, ch.Name, "", "channel has no head: every entry is replaced or skipped by another")
 		return cr
 	case 1:
 		cr.Head = heads[0]
@@ -260,6 +267,9 @@ func analyzeChannel(pkg *Package, ch Channel, res *resolver, add addFunc) Channe
 	}
 
 	for _, e := range ch.Entries {
+		if onCycle[e.Name] {
+			continue // reported with its cycle
+		}
 		if err := res.walkToHead(e.Name, cr.Head, cr.Next, cr.Hops); err != nil {
 			add(Error, ch.Name, e.Name, "%v", err)
 		}

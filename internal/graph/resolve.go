@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/blang/semver/v4"
 )
@@ -201,9 +202,9 @@ func (r *resolver) walkToHead(from, head string, next map[string]string, hops ma
 		nxt, ok := r.next(cur)
 		if !ok {
 			if cur == from {
-				return fmt.Errorf("cannot reach the head %s: nothing replaces, skips or skipRange-covers it", head)
+				return fmt.Errorf("cannot reach the head %s: %s", head, r.whyStuck(cur))
 			}
-			return fmt.Errorf("cannot reach the head %s: stuck at %s after %d upgrades", head, cur, len(chain))
+			return fmt.Errorf("cannot reach the head %s: stuck at %s after %d upgrades: %s", head, cur, len(chain), r.whyStuck(cur))
 		}
 		if onChain[nxt] || nxt == from {
 			return fmt.Errorf("upgrades loop back to %s after %d upgrades", nxt, len(chain)+1)
@@ -219,6 +220,39 @@ func (r *resolver) walkToHead(from, head string, next map[string]string, hops ma
 		hops[chain[i]] = base
 	}
 	return nil
+}
+
+// whyStuck says why OLM finds no upgrade from the bundle: nothing in the
+// channel replaces, skips or skipRange-covers it, or what does is itself
+// skipped, and OLM prunes skipped entries.
+func (r *resolver) whyStuck(from string) string {
+	var pruned []string
+	note := func(i int, how string) {
+		if e := r.ch.Entries[i]; r.pruned[e.Name] && e.Name != from {
+			var by []string
+			for _, j := range r.skippedBy[e.Name] {
+				by = append(by, r.ch.Entries[j].Name)
+			}
+			pruned = append(pruned, fmt.Sprintf("%s (%s it) is skipped by %s", e.Name, how, strings.Join(by, ", ")))
+		}
+	}
+	for _, i := range r.replacedBy[from] {
+		note(i, "replaces")
+	}
+	for _, i := range r.skippedBy[from] {
+		note(i, "skips")
+	}
+	if v, ok := r.pkg.Versions[from]; ok {
+		for _, i := range r.withRange {
+			if r.ranges[r.ch.Entries[i].Name](v) {
+				note(i, "its skipRange covers")
+			}
+		}
+	}
+	if len(pruned) == 0 {
+		return "nothing replaces, skips or skipRange-covers it"
+	}
+	return strings.Join(pruned, "; ") + ", and OLM prunes skipped entries"
 }
 
 // edges lists the upgrades the channel declares (replaces and skips, to

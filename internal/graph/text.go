@@ -24,7 +24,8 @@ func (r *Report) Text() string {
 	if len(r.Problems) > 0 {
 		fmt.Fprintf(&b, "\nfindings\n")
 		for _, p := range r.Problems {
-			fmt.Fprintf(&b, "  %s\n", p)
+			// A multi-line finding (opm's tree) stays indented under it.
+			fmt.Fprintf(&b, "  %s\n", strings.ReplaceAll(p.String(), "\n", "\n    "))
 		}
 	}
 	return b.String()
