@@ -29,7 +29,7 @@ type AnalyzeOptions struct {
 // a cycle is named with its entries even where opm only says "stranded
 // bundles"), its upgrade graph and, for a valid package, its CRDs.
 func AnalyzeCatalog(ctx context.Context, cfg *declcfg.DeclarativeConfig, o AnalyzeOptions) (*CatalogReport, error) {
-	parts := byPackage(cfg)
+	parts := ByPackage(cfg)
 	names := slices.Sorted(maps.Keys(parts))
 	if o.Package != "" {
 		if _, ok := parts[o.Package]; !ok {
@@ -65,10 +65,10 @@ func analyzePart(ctx context.Context, name string, part *declcfg.DeclarativeConf
 	return report
 }
 
-// byPackage splits cfg into one config per package name that any of its
+// ByPackage splits cfg into one config per package name that any of its
 // objects names (a channel of a package without olm.package gets its own,
 // which validation then refuses).
-func byPackage(cfg *declcfg.DeclarativeConfig) map[string]*declcfg.DeclarativeConfig {
+func ByPackage(cfg *declcfg.DeclarativeConfig) map[string]*declcfg.DeclarativeConfig {
 	out := map[string]*declcfg.DeclarativeConfig{}
 	part := func(name string) *declcfg.DeclarativeConfig {
 		if out[name] == nil {

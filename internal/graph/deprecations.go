@@ -1,6 +1,9 @@
 package graph
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // Deprecations are the messages of a package's olm.deprecations: the
 // package's own, and by channel and bundle name.
@@ -26,15 +29,7 @@ func checkDeprecations(pkg *Package, r *Report, add addFunc) {
 		if msg, ok := d.Bundles[c.Head]; ok && c.Head != "" {
 			add(Warning, c.Name, c.Head, "is the channel's head and deprecated (%q): every subscriber of the channel ends on it; release a successor into the channel", msg)
 		}
-		passing := map[string][]string{}
-		for _, from := range c.Bundles() {
-			path, _ := c.Path(from)
-			for _, b := range path[:max(len(path)-1, 0)] {
-				if _, ok := d.Bundles[b]; ok {
-					passing[b] = append(passing[b], from)
-				}
-			}
-		}
+		passing := upstreamOf(c, d.Bundles)
 		names := make([]string, 0, len(passing))
 		for b := range passing {
 			names = append(names, b)
@@ -44,4 +39,36 @@ func checkDeprecations(pkg *Package, r *Report, add addFunc) {
 			add(Info, c.Name, b, "is deprecated (%q); upgrades from %s pass through it on the way to the head", d.Bundles[b], summarize(passing[b]))
 		}
 	}
+}
+
+// upstreamOf lists, for each deprecated bundle of the channel that is not
+// its head, the bundles whose path to the head passes through it: the
+// subtree above it in the tree of next hops. Linear in the channel for
+// each deprecated bundle, so a long replaces chain stays cheap.
+func upstreamOf(c ChannelReport, deprecated map[string]string) map[string][]string {
+	out := map[string][]string{}
+	if len(deprecated) == 0 {
+		return out
+	}
+	from := map[string][]string{} // next hop -> bundles that take it
+	for b, n := range c.Next {
+		from[n] = append(from[n], b)
+	}
+	for b := range deprecated {
+		if _, ok := c.Hops[b]; !ok || b == c.Head {
+			continue
+		}
+		var up []string
+		for stack := slices.Clone(from[b]); len(stack) > 0; {
+			x := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			up = append(up, x)
+			stack = append(stack, from[x]...)
+		}
+		if len(up) > 0 {
+			sort.Strings(up)
+			out[b] = up
+		}
+	}
+	return out
 }
