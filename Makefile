@@ -206,7 +206,7 @@ verify: $(CONTROLLER_GEN) $(KUSTOMIZE) ## Fail on drift: run generate manifests 
 ##@ Test
 
 .PHONY: test
-test: deps verify vet test-unit test-integration test-e2e docker-build test-bundle-image test-catalog test-olm scorecard scorecard-build test-node ## Everything CI runs: drift check, unit, envtest, tutorial flow, images, catalog, OLM end to end, scorecard, the real-node lane.
+test: deps verify vet catalog-diff test-unit test-integration test-e2e docker-build test-bundle-image test-catalog test-olm scorecard scorecard-build test-node ## Everything CI runs: drift check, the catalog's release gate against the previous commit, unit, envtest, tutorial flow, images, catalog, OLM end to end, scorecard, the real-node lane.
 
 .PHONY: test-unit
 test-unit: ## Unit tests of the pure builders.
@@ -313,10 +313,23 @@ catalog-analyze: catalog ## Print the upgrade analysis of the catalog, CRDs incl
 	$(SDK) catalog analyze $(LOCAL_CATALOG) -o $(or $(OUTPUT),text)
 
 .PHONY: catalog-release
-catalog-release: bundle sdk ## Release bundle/ (VERSION): copy it into config/catalog/releases, add it to the template's CHANNELS, re-render.
+catalog-release: bundle sdk ## Release bundle/ (VERSION): copy it into config/catalog/releases, add it to the template's CHANNELS, re-render, and print what changes for users (catalog diff; fails on a regression).
+	rm -rf $(WORKDIR)/catalog-before && mkdir -p $(WORKDIR) && cp -r catalog $(WORKDIR)/catalog-before
 	$(SDK) catalog release --bundle bundle --releases config/catalog/releases --template config/catalog/template.yaml \
 		--image $(BUNDLE_IMG_BASE):v$(VERSION) --channels $(CHANNELS) --skip-range "$(SKIP_RANGE)"
 	$(MAKE) catalog
+	@$(SDK) catalog diff $(WORKDIR)/catalog-before catalog || { echo "error: the release strands or slows down users (above); fix config/catalog/template.yaml or undo it with git checkout config/catalog catalog" >&2; exit 1; }
+
+# The catalog of CATALOG_DIFF_BASE (a git revision), the release gate's "before".
+CATALOG_DIFF_BASE ?= HEAD~1
+
+.PHONY: catalog-diff
+catalog-diff: sdk ## What catalog/ changes for users against CATALOG_DIFF_BASE's catalog (default the previous commit); fails on a regression. Skipped when that revision has no catalog.
+	@rm -rf $(WORKDIR)/catalog-base && mkdir -p $(WORKDIR)/catalog-base
+	@if git archive $(CATALOG_DIFF_BASE) catalog 2>/dev/null | tar -x -C $(WORKDIR)/catalog-base 2>/dev/null && [ -d $(WORKDIR)/catalog-base/catalog ]; then \
+		echo "==> catalog diff $(CATALOG_DIFF_BASE) -> working tree"; \
+		$(SDK) catalog diff $(WORKDIR)/catalog-base/catalog catalog; \
+	else echo "catalog-diff: $(CATALOG_DIFF_BASE) has no catalog/ (a shallow clone or the first commit): nothing to compare"; fi
 
 .PHONY: opm-image
 opm-image: $(OPM) deps ## Build the opm base image locally from bin/opm (nothing can be pulled here).

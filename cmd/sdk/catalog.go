@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/operator-framework/operator-registry/alpha/declcfg"
+
 	"github.com/example-inc/memcached-operator/internal/catalog"
 	"github.com/example-inc/memcached-operator/internal/graph"
 )
@@ -110,6 +112,49 @@ func catalogAnalyze(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s: %d errors in the upgrade graph", dir, report.Errors())
 	case report.Warnings() > 0:
 		return &exitError{code: 2, prefix: "warning:", err: fmt.Errorf("%s: %d warnings in the upgrade graph (policy; --strict makes them errors)", dir, report.Warnings())}
+	}
+	return nil
+}
+
+// catalogDiff prints what changing catalog OLD into NEW means for users
+// (the release gate) and exits 1 when it strands or slows down anyone.
+func catalogDiff(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("catalog diff", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	output := fs.String("o", "text", "Output: text or json.")
+	if err := fs.Parse(reorder(fs, args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return errors.New("catalog diff takes two catalog directories: OLD NEW")
+	}
+	if *output != "text" && *output != "json" {
+		return fmt.Errorf("-o %s: want text or json", *output)
+	}
+	ctx := context.Background()
+	var cfgs [2]*declcfg.DeclarativeConfig
+	for i, dir := range fs.Args() {
+		cfg, err := catalog.Load(ctx, dir)
+		if err != nil {
+			return err
+		}
+		cfgs[i] = cfg
+	}
+	d, err := catalog.DiffCatalogs(ctx, cfgs[0], cfgs[1])
+	if err != nil {
+		return err
+	}
+	if *output == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(d); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprint(stdout, d.Text())
+	}
+	if regs := d.Regressions(); len(regs) > 0 {
+		return fmt.Errorf("%s -> %s: %d user-visible regressions:\n  %s", fs.Arg(0), fs.Arg(1), len(regs), strings.Join(regs, "\n  "))
 	}
 	return nil
 }

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -276,6 +278,41 @@ func TestCatalogAnalyzeManyPackages(t *testing.T) {
 	err = run([]string{"catalog", "analyze", "--package", "nope", dir}, nil, &out, &stderr)
 	if want := dir + `: no package "nope" in the catalog; it has cyclic, good, respin`; err == nil || err.Error() != want {
 		t.Errorf("--package nope: %v, want %s", err, want)
+	}
+}
+
+// catalog diff: our catalog against itself has no regressions; without its
+// fast channel, the removal is a regression and the exit is an error that
+// names it.
+func TestCatalogDiff(t *testing.T) {
+	var out, stderr bytes.Buffer
+	if err := run([]string{"catalog", "diff", repoCatalog, repoCatalog}, nil, &out, &stderr); err != nil || !strings.HasSuffix(out.String(), "\nno regressions\n") {
+		t.Fatalf("diff of a catalog with itself: %v\n%s", err, out.String())
+	}
+	cfg, err := catalog.Load(context.Background(), repoCatalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Channels = slices.DeleteFunc(cfg.Channels, func(c declcfg.Channel) bool { return c.Name == "fast" })
+	dir := filepath.Join(t.TempDir(), "catalog")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := declcfg.WriteYAML(*cfg, &b); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "catalog.yaml"), b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	err = run([]string{"catalog", "diff", repoCatalog, dir}, nil, &out, &stderr)
+	want := repoCatalog + " -> " + dir + ": 1 user-visible regressions:\n  memcached-operator: channel fast was removed: its subscribers find no upgrade"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %s", err, want)
+	}
+	if !strings.Contains(out.String(), "  channel fast: removed (head was memcached-operator.v0.3.1)\n") {
+		t.Errorf("printed:\n%s", out.String())
 	}
 }
 

@@ -7,6 +7,7 @@
 //	sdk catalog analyze   upgrade-graph analysis of an FBC directory
 //	sdk catalog release   add the working bundle to the release history
 //	sdk catalog show      what OperatorHub lists for each package of an FBC directory
+//	sdk catalog diff      what a catalog change means for users; fails on regressions
 //	sdk run bundle        install a bundle directory through OLM
 //	sdk run bundle-upgrade  upgrade what run bundle installed to another bundle
 //	sdk cleanup           remove what run bundle installed
@@ -36,6 +37,7 @@ const usage = `usage:
   sdk catalog analyze DIR [--package NAME] [-o text|json] [--strict]
   sdk catalog release [flags]    add bundle/ to the released history and the template
   sdk catalog show DIR [--package NAME] [-o text|json]
+  sdk catalog diff OLD NEW [-o text|json]   exit 1 on a user-visible regression
   sdk run bundle DIR [flags]     install a bundle through OLM (KUBECONFIG)
   sdk run bundle-upgrade DIR [flags]
   sdk cleanup PACKAGE [flags]
@@ -99,6 +101,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return catalogRelease(args[2:], stdout, stderr)
 	case "catalog show":
 		return catalogShow(args[2:], stdout, stderr)
+	case "catalog diff":
+		return catalogDiff(args[2:], stdout, stderr)
 	case "run bundle":
 		return runBundle(args[2:], false, stdout, stderr)
 	case "run bundle-upgrade":

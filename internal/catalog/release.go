@@ -84,17 +84,6 @@ func alreadyReleased(bundleDir, releases string) (bool, error) {
 	return true, nil
 }
 
-func union(a, b map[string][]byte) map[string]bool {
-	u := map[string]bool{}
-	for k := range a {
-		u[k] = true
-	}
-	for k := range b {
-		u[k] = true
-	}
-	return u
-}
-
 // ReleaseOptions say which bundle Release adds to which history.
 type ReleaseOptions struct {
 	// Source holds the template to edit and the released bundles.

@@ -1,0 +1,418 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/blang/semver/v4"
+	"github.com/operator-framework/operator-registry/alpha/declcfg"
+
+	"github.com/example-inc/memcached-operator/internal/graph"
+)
+
+// Diff is what a catalog change means for users, package by package: the
+// release gate. Regressions are the changes that leave a user worse off: a
+// package or channel removed, a bundle users may run that no longer finds
+// an upgrade, an upgrade path that got longer.
+type Diff struct {
+	Packages []PackageDiff `json:"packages"`
+}
+
+// PackageDiff is one package's change.
+type PackageDiff struct {
+	Name           string        `json:"name"`
+	Added          bool          `json:"added,omitempty"`
+	Removed        bool          `json:"removed,omitempty"`
+	DefaultBefore  string        `json:"defaultChannelBefore,omitempty"`
+	DefaultAfter   string        `json:"defaultChannelAfter,omitempty"`
+	Channels       []ChannelDiff `json:"channels"`
+	Regressions    []string      `json:"regressions"`
+	BundlesAdded   []string      `json:"bundlesAdded,omitempty"`
+	BundlesRemoved []string      `json:"bundlesRemoved,omitempty"`
+	// Deprecations added (or reworded) and lifted: "channel c: message".
+	DeprecationsAdded   []string `json:"deprecationsAdded,omitempty"`
+	DeprecationsRemoved []string `json:"deprecationsRemoved,omitempty"`
+}
+
+// ChannelDiff is one channel's change.
+type ChannelDiff struct {
+	Name           string       `json:"name"`
+	Added          bool         `json:"added,omitempty"`
+	Removed        bool         `json:"removed,omitempty"`
+	HeadBefore     string       `json:"headBefore,omitempty"`
+	HeadAfter      string       `json:"headAfter,omitempty"`
+	EntriesAdded   []string     `json:"entriesAdded,omitempty"`
+	EntriesRemoved []string     `json:"entriesRemoved,omitempty"`
+	EdgesAdded     []string     `json:"edgesAdded,omitempty"`
+	EdgesRemoved   []string     `json:"edgesRemoved,omitempty"`
+	NewlyStranded  []string     `json:"newlyStranded,omitempty"`
+	NewlySkipped   []string     `json:"newlySkipped,omitempty"`
+	Paths          []PathChange `json:"paths,omitempty"`
+	// Unchanged counts the bundles whose path to the head is the same.
+	Unchanged int `json:"unchangedPaths"`
+}
+
+// PathChange is how an installed bundle's upgrade path to the head changed.
+type PathChange struct {
+	From   string   `json:"from"`
+	Before []string `json:"before"`
+	After  []string `json:"after"`
+}
+
+// Regressions lists every package's regressions, prefixed by the package.
+func (d *Diff) Regressions() []string {
+	var out []string
+	for _, p := range d.Packages {
+		for _, r := range p.Regressions {
+			out = append(out, p.Name+": "+r)
+		}
+	}
+	return out
+}
+
+// DiffCatalogs compares two catalogs package by package with the same
+// analysis `catalog analyze` runs on each.
+func DiffCatalogs(ctx context.Context, before, after *declcfg.DeclarativeConfig) (*Diff, error) {
+	rb, err := AnalyzeCatalog(ctx, before, AnalyzeOptions{})
+	if err != nil {
+		return nil, err
+	}
+	ra, err := AnalyzeCatalog(ctx, after, AnalyzeOptions{})
+	if err != nil {
+		return nil, err
+	}
+	pb, pa := ByPackage(before), ByPackage(after)
+	reports := func(r *CatalogReport) map[string]*graph.Report {
+		m := map[string]*graph.Report{}
+		for _, p := range r.Packages {
+			m[p.Package] = p
+		}
+		return m
+	}
+	repB, repA := reports(rb), reports(ra)
+	names := slices.Sorted(maps.Keys(union(pb, pa)))
+	d := &Diff{Packages: []PackageDiff{}}
+	for _, name := range names {
+		d.Packages = append(d.Packages, diffPackage(name, side{pb[name], repB[name]}, side{pa[name], repA[name]}))
+	}
+	return d, nil
+}
+
+// side is one package on one side of the diff: its objects and analysis.
+type side struct {
+	cfg    *declcfg.DeclarativeConfig
+	report *graph.Report
+}
+
+func (s side) present() bool { return s.cfg != nil && len(s.cfg.Packages) == 1 }
+
+func (s side) channel(name string) (*declcfg.Channel, *graph.ChannelReport) {
+	var ch *declcfg.Channel
+	for i := range s.cfg.Channels {
+		if s.cfg.Channels[i].Name == name {
+			ch = &s.cfg.Channels[i]
+		}
+	}
+	var cr *graph.ChannelReport
+	if s.report != nil {
+		for i := range s.report.Channels {
+			if s.report.Channels[i].Name == name {
+				cr = &s.report.Channels[i]
+			}
+		}
+	}
+	return ch, cr
+}
+
+func (s side) channelNames() map[string]bool {
+	out := map[string]bool{}
+	if s.cfg != nil {
+		for _, c := range s.cfg.Channels {
+			out[c.Name] = true
+		}
+	}
+	return out
+}
+
+func (s side) bundleNames() map[string]bool {
+	out := map[string]bool{}
+	if s.cfg != nil {
+		for _, b := range s.cfg.Bundles {
+			out[b.Name] = true
+		}
+	}
+	return out
+}
+
+func diffPackage(name string, b, a side) PackageDiff {
+	pd := PackageDiff{Name: name, Channels: []ChannelDiff{}, Regressions: []string{}}
+	switch {
+	case !b.present() && !a.present():
+		return pd
+	case !b.present():
+		pd.Added = true
+	case !a.present():
+		pd.Removed = true
+		pd.Regressions = append(pd.Regressions, "the package was removed: its subscribers find no upgrade and new installs fail")
+		return pd
+	}
+	if b.present() {
+		pd.DefaultBefore = b.cfg.Packages[0].DefaultChannel
+	}
+	pd.DefaultAfter = a.cfg.Packages[0].DefaultChannel
+	bb, ba := b.bundleNames(), a.bundleNames()
+	pd.BundlesAdded, pd.BundlesRemoved = onlyIn(ba, bb), onlyIn(bb, ba)
+	versions := map[string]semver.Version{}
+	deprB := map[string]bool{}
+	if b.cfg != nil {
+		versions = bundleVersions(b.cfg)
+		deprB = deprecationSet(deprecations(b.cfg, name))
+	}
+	deprA := deprecationSet(deprecations(a.cfg, name))
+	pd.DeprecationsAdded, pd.DeprecationsRemoved = onlyIn(deprA, deprB), onlyIn(deprB, deprA)
+	for _, ch := range slices.Sorted(maps.Keys(union(b.channelNames(), a.channelNames()))) {
+		cd, regs := diffChannel(ch, b, a, versions)
+		pd.Channels = append(pd.Channels, cd)
+		pd.Regressions = append(pd.Regressions, regs...)
+	}
+	return pd
+}
+
+func diffChannel(name string, b, a side, versions map[string]semver.Version) (ChannelDiff, []string) {
+	cd := ChannelDiff{Name: name}
+	var regs []string
+	var chB, chA *declcfg.Channel
+	var crB, crA *graph.ChannelReport
+	if b.present() {
+		chB, crB = b.channel(name)
+	}
+	chA, crA = a.channel(name)
+	if crB != nil {
+		cd.HeadBefore = crB.Head
+	}
+	if crA != nil {
+		cd.HeadAfter = crA.Head
+	}
+	switch {
+	case chB == nil:
+		cd.Added = true
+		cd.EntriesAdded = entryNames(chA)
+		return cd, nil
+	case chA == nil:
+		cd.Removed = true
+		return cd, []string{fmt.Sprintf("channel %s was removed: its subscribers find no upgrade", name)}
+	}
+	eb, ea := toSet(entryNames(chB)), toSet(entryNames(chA))
+	cd.EntriesAdded, cd.EntriesRemoved = onlyIn(ea, eb), onlyIn(eb, ea)
+	edges := func(r *graph.Report) map[string]bool {
+		out := map[string]bool{}
+		if r != nil {
+			for _, e := range r.Edges {
+				if e.Channel == name {
+					out[fmt.Sprintf("%s -> %s (%s)", e.From, e.To, e.By)] = true
+				}
+			}
+		}
+		return out
+	}
+	gb, ga := edges(b.report), edges(a.report)
+	cd.EdgesAdded, cd.EdgesRemoved = onlyIn(ga, gb), onlyIn(gb, ga)
+	if crB == nil || crA == nil {
+		return cd, regs
+	}
+	cd.NewlySkipped = onlyIn(toSet(crA.Skipped), toSet(crB.Skipped))
+	for _, from := range crB.Bundles() {
+		before, _ := crB.Path(from)
+		if !ea[from] {
+			if !upgradesFrom(chA, from, versions[from]) {
+				regs = append(regs, fmt.Sprintf("channel %s: %s was removed and nothing in the channel replaces, skips or skipRange-covers it: its users are stranded", name, from))
+			}
+			continue
+		}
+		after, reaches := crA.Path(from)
+		switch {
+		case !reaches:
+			cd.NewlyStranded = append(cd.NewlyStranded, from)
+			regs = append(regs, fmt.Sprintf("channel %s: %s no longer reaches the head %s", name, from, crA.Head))
+		case slices.Equal(before, after):
+			cd.Unchanged++
+		default:
+			cd.Paths = append(cd.Paths, PathChange{From: from, Before: before, After: after})
+			// A new head adds one hop to a path that reached the old one.
+			allowed := len(before)
+			if crA.Head != crB.Head {
+				allowed++
+			}
+			if len(after) > allowed {
+				regs = append(regs, fmt.Sprintf("channel %s: the path from %s grew from %d to %d upgrades (%s); add a skip or skipRange", name, from, len(before), len(after), strings.Join(after, " -> ")))
+			}
+		}
+	}
+	return cd, regs
+}
+
+// upgradesFrom: an entry of ch replaces or skips the bundle by name, or
+// its skipRange covers the bundle's version (OLM upgrades from a bundle
+// the catalog no longer holds that way).
+func upgradesFrom(ch *declcfg.Channel, name string, v semver.Version) bool {
+	for _, e := range ch.Entries {
+		if e.Replaces == name || slices.Contains(e.Skips, name) {
+			return true
+		}
+		if e.SkipRange != "" {
+			if r, err := semver.ParseRange(e.SkipRange); err == nil && r(v) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// deprecationSet names each deprecation with its message.
+func deprecationSet(d graph.Deprecations) map[string]bool {
+	out := map[string]bool{}
+	if d.Package != "" {
+		out["package: "+d.Package] = true
+	}
+	for c, m := range d.Channels {
+		out["channel "+c+": "+m] = true
+	}
+	for b, m := range d.Bundles {
+		out["bundle "+b+": "+m] = true
+	}
+	return out
+}
+
+func bundleVersions(cfg *declcfg.DeclarativeConfig) map[string]semver.Version {
+	out := map[string]semver.Version{}
+	for _, b := range cfg.Bundles {
+		if v, err := bundleVersion(b); err == nil {
+			out[b.Name] = v
+		}
+	}
+	return out
+}
+
+func entryNames(ch *declcfg.Channel) []string {
+	var out []string
+	for _, e := range ch.Entries {
+		out = append(out, e.Name)
+	}
+	return out
+}
+
+func toSet(s []string) map[string]bool {
+	out := map[string]bool{}
+	for _, x := range s {
+		out[x] = true
+	}
+	return out
+}
+
+// onlyIn lists, sorted, what a holds and b does not.
+func onlyIn(a, b map[string]bool) []string {
+	var out []string
+	for x := range a {
+		if !b[x] {
+			out = append(out, x)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// union is the set of keys of either map.
+func union[V any](a, b map[string]V) map[string]bool {
+	out := map[string]bool{}
+	for k := range a {
+		out[k] = true
+	}
+	for k := range b {
+		out[k] = true
+	}
+	return out
+}
+
+// Text is the diff as a release reviewer reads it.
+func (d *Diff) Text() string {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	for _, pd := range d.Packages {
+		switch {
+		case pd.Added:
+			p("package %s: added (default channel %s)\n", pd.Name, pd.DefaultAfter)
+		case pd.Removed:
+			p("package %s: removed\n", pd.Name)
+		default:
+			p("package %s\n", pd.Name)
+			if pd.DefaultBefore != pd.DefaultAfter {
+				p("  default channel: %s -> %s\n", pd.DefaultBefore, pd.DefaultAfter)
+			}
+		}
+		list := func(what string, items []string) {
+			if len(items) > 0 {
+				p("    %s: %s\n", what, strings.Join(items, ", "))
+			}
+		}
+		if len(pd.BundlesAdded)+len(pd.BundlesRemoved) > 0 {
+			p("  bundles:\n")
+			list("added", pd.BundlesAdded)
+			list("removed", pd.BundlesRemoved)
+		}
+		if len(pd.DeprecationsAdded)+len(pd.DeprecationsRemoved) > 0 {
+			p("  deprecations:\n")
+			for _, x := range pd.DeprecationsAdded {
+				p("    added %s\n", x)
+			}
+			for _, x := range pd.DeprecationsRemoved {
+				p("    lifted %s\n", x)
+			}
+		}
+		for _, c := range pd.Channels {
+			switch {
+			case c.Added:
+				p("  channel %s: added, head %s\n", c.Name, c.HeadAfter)
+				continue
+			case c.Removed:
+				p("  channel %s: removed (head was %s)\n", c.Name, c.HeadBefore)
+				continue
+			case c.HeadBefore != c.HeadAfter:
+				p("  channel %s: head %s -> %s\n", c.Name, orNone(c.HeadBefore), orNone(c.HeadAfter))
+			default:
+				p("  channel %s: head %s\n", c.Name, c.HeadAfter)
+			}
+			list("entries added", c.EntriesAdded)
+			list("entries removed", c.EntriesRemoved)
+			list("edges added", c.EdgesAdded)
+			list("edges removed", c.EdgesRemoved)
+			list("newly stranded", c.NewlyStranded)
+			list("newly skipped", c.NewlySkipped)
+			for _, pc := range c.Paths {
+				p("    path from %s: %s -> now %s\n", pc.From, pathText(pc.Before), pathText(pc.After))
+			}
+			p("    %d installed versions keep their path\n", c.Unchanged)
+		}
+		if len(pd.Regressions) > 0 {
+			p("  REGRESSIONS:\n")
+			for _, r := range pd.Regressions {
+				p("    %s\n", r)
+			}
+		}
+	}
+	if n := len(d.Regressions()); n > 0 {
+		p("\n%d regressions\n", n)
+	} else {
+		p("\nno regressions\n")
+	}
+	return b.String()
+}
+
+func pathText(path []string) string {
+	if len(path) == 0 {
+		return "(the head)"
+	}
+	return strings.Join(path, " -> ")
+}
