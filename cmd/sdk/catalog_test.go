@@ -236,16 +236,7 @@ func TestCatalogAnalyzeManyPackages(t *testing.T) {
 		Bundles: []declcfg.Bundle{bundle("good", "1.0.0"), bundle("good", "1.1.0"), bundle("cyclic", "1.0.0"), bundle("cyclic", "1.1.0"), bundle("cyclic", "1.2.0"),
 			bundle("respin", "1.0.0"), bundle("respin", "1.0.0-1")},
 	}
-	var b bytes.Buffer
-	if err := declcfg.WriteYAML(fbc, &b); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "catalog.yaml"), b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFBC(t, dir, fbc)
 	var out, stderr bytes.Buffer
 	err := run([]string{"catalog", "analyze", dir}, nil, &out, &stderr)
 	if err == nil || err.Error() != dir+": 2 errors in the upgrade graph" {
@@ -295,16 +286,7 @@ func TestCatalogDiff(t *testing.T) {
 	}
 	cfg.Channels = slices.DeleteFunc(cfg.Channels, func(c declcfg.Channel) bool { return c.Name == "fast" })
 	dir := filepath.Join(t.TempDir(), "catalog")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := declcfg.WriteYAML(*cfg, &b); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "catalog.yaml"), b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFBC(t, dir, *cfg)
 	out.Reset()
 	err = run([]string{"catalog", "diff", repoCatalog, dir}, nil, &out, &stderr)
 	want := repoCatalog + " -> " + dir + ": 1 user-visible regressions:\n  memcached-operator: channel fast was removed: its subscribers find no upgrade"
@@ -332,16 +314,7 @@ func TestCatalogAnalyzeWarnings(t *testing.T) {
 			Entries: []declcfg.ChannelEntry{{Name: "p.v1.0.0"}, {Name: "p.v1.0.0-1", Replaces: "p.v1.0.0"}}}},
 		Bundles: []declcfg.Bundle{bundle("1.0.0"), bundle("1.0.0-1")},
 	}
-	var b bytes.Buffer
-	if err := declcfg.WriteYAML(fbc, &b); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "catalog.yaml"), b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFBC(t, dir, fbc)
 	var out, stderr bytes.Buffer
 	err := run([]string{"catalog", "analyze", dir}, nil, &out, &stderr)
 	var ee *exitError
@@ -360,5 +333,20 @@ func TestCatalogAnalyzeWarnings(t *testing.T) {
 	err = run([]string{"catalog", "analyze", "-o", "yaml", filepath.Join(dir, "no-such-dir")}, nil, &out, &stderr)
 	if err == nil || err.Error() != "-o yaml: want text or json" {
 		t.Errorf("-o yaml on a missing directory: %v, want the flag refused first", err)
+	}
+}
+
+// writeFBC writes cfg as dir/catalog.yaml.
+func writeFBC(t *testing.T, dir string, cfg declcfg.DeclarativeConfig) {
+	t.Helper()
+	var b bytes.Buffer
+	if err := declcfg.WriteYAML(cfg, &b); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "catalog.yaml"), b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

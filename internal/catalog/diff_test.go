@@ -2,8 +2,6 @@ package catalog
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -11,7 +9,7 @@ import (
 	"github.com/operator-framework/operator-registry/alpha/declcfg"
 )
 
-// fbc writes a one-package catalog of the given bundle versions and
+// fbc loads a catalog of the given bundle versions and
 // channel documents, and loads it.
 func fbc(t *testing.T, pkgs string, versions []string, channels string) *declcfg.DeclarativeConfig {
 	t.Helper()
@@ -24,15 +22,7 @@ func fbc(t *testing.T, pkgs string, versions []string, channels string) *declcfg
 		}
 	}
 	b.WriteString(channels)
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "catalog.yaml"), []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := Load(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
+	return loadYAML(t, b.String())
 }
 
 // catalog diff names what users meet: a release added (new head, new

@@ -107,10 +107,11 @@ properties:
   value: {displayName: Alpha}
 `
 
-func loadShowCatalog(t *testing.T) *declcfg.DeclarativeConfig {
+// loadYAML writes content as a catalog's only file and loads it.
+func loadYAML(t *testing.T, content string) *declcfg.DeclarativeConfig {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "catalog.yaml"), []byte(showCatalog), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "catalog.yaml"), []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := Load(context.Background(), dir)
@@ -125,7 +126,7 @@ func loadShowCatalog(t *testing.T) *declcfg.DeclarativeConfig {
 // icon, the default channel's provider, entries newest first, the APIs by
 // name only, deprecations with their messages.
 func TestShow(t *testing.T) {
-	listings, err := Show(loadShowCatalog(t))
+	listings, err := Show(loadYAML(t, showCatalog))
 	if err != nil {
 		t.Fatal(err)
 	}

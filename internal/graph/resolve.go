@@ -105,19 +105,7 @@ func (r *resolver) candidates(from string) []Edge {
 		by[i] = mechanism
 		idx = append(idx, i)
 	}
-	for _, i := range r.replacedBy[from] {
-		add(i, "replaces")
-	}
-	for _, i := range r.skippedBy[from] {
-		add(i, "skips")
-	}
-	if v, ok := r.pkg.Versions[from]; ok {
-		for _, i := range r.withRange {
-			if r.ranges[r.ch.Entries[i].Name](v) {
-				add(i, "skipRange")
-			}
-		}
-	}
+	r.namingUpgrades(from, add)
 	// Channel order, so reports do not depend on the mechanism.
 	sort.Ints(idx)
 	out := make([]Edge, 0, len(idx))
@@ -222,6 +210,24 @@ func (r *resolver) walkToHead(from, head string, next map[string]string, hops ma
 	return nil
 }
 
+// namingUpgrades calls f with every entry that names the bundle as one it
+// upgrades from, pruned or not: by replaces, skips, then skipRange.
+func (r *resolver) namingUpgrades(from string, f func(i int, mechanism string)) {
+	for _, i := range r.replacedBy[from] {
+		f(i, "replaces")
+	}
+	for _, i := range r.skippedBy[from] {
+		f(i, "skips")
+	}
+	if v, ok := r.pkg.Versions[from]; ok {
+		for _, i := range r.withRange {
+			if r.ranges[r.ch.Entries[i].Name](v) {
+				f(i, "skipRange")
+			}
+		}
+	}
+}
+
 // whyStuck says why OLM finds no upgrade from the bundle: nothing in the
 // channel replaces, skips or skipRange-covers it, or what does is itself
 // skipped, and OLM prunes skipped entries.
@@ -236,19 +242,12 @@ func (r *resolver) whyStuck(from string) string {
 			pruned = append(pruned, fmt.Sprintf("%s (%s it) is skipped by %s", e.Name, how, strings.Join(by, ", ")))
 		}
 	}
-	for _, i := range r.replacedBy[from] {
-		note(i, "replaces")
-	}
-	for _, i := range r.skippedBy[from] {
-		note(i, "skips")
-	}
-	if v, ok := r.pkg.Versions[from]; ok {
-		for _, i := range r.withRange {
-			if r.ranges[r.ch.Entries[i].Name](v) {
-				note(i, "its skipRange covers")
-			}
+	r.namingUpgrades(from, func(i int, how string) {
+		if how == "skipRange" {
+			how = "its skipRange covers"
 		}
-	}
+		note(i, how)
+	})
 	if len(pruned) == 0 {
 		return "nothing replaces, skips or skipRange-covers it"
 	}
