@@ -160,6 +160,10 @@ func startManager(t *testing.T, ctx context.Context, cfg *rest.Config, scheme *r
 		Scheme:   scheme,
 		Recorder: mgr.GetEventRecorder("memcached-operator"),
 		Operand:  Operand{Image: "registry.local:5000/memcached@sha256:0123"},
+		// Progress (status.nodes following pods before the Deployment is
+		// ready) within the tests' timeouts; TestHoldProgress covers the
+		// default interval.
+		ProgressInterval: time.Second,
 	}
 	if err := r.SetupWithManager(mgr, controller.Options{}); err != nil {
 		t.Fatal(err)

@@ -52,7 +52,7 @@ const foreignRetry = time.Minute
 // the new status fields is served, and nothing else would queue it again.
 const prunedRetry = 10 * time.Second
 
-// progressInterval bounds how often a status that only reports progress
+// defaultProgressInterval bounds how often a status that only reports progress
 // (not yet Available, not Degraded) is written for one Memcached. The
 // first status of a generation and every final one are written at once;
 // in between, pods become ready one by one, and a write per pod costs the
@@ -61,7 +61,7 @@ const prunedRetry = 10 * time.Second
 // the benchmark cluster a Deployment is ready at most ~30 s after its
 // Memcached is created (B1), while a rollout of many pods still shows
 // progress twice a minute.
-const progressInterval = 30 * time.Second
+const defaultProgressInterval = 30 * time.Second
 
 // MemcachedReconciler keeps a Deployment of spec.size memcached pods for
 // every Memcached and reports what it sees in status.
@@ -71,6 +71,8 @@ type MemcachedReconciler struct {
 	Recorder recorder.EventRecorder
 	Clock    clock.PassiveClock
 	Operand  Operand
+	// ProgressInterval overrides defaultProgressInterval (zero: the default).
+	ProgressInterval time.Duration
 
 	// lastWrite is when each Memcached's status was last written.
 	lastWrite sync.Map // types.NamespacedName -> time.Time
@@ -190,7 +192,7 @@ func (r *MemcachedReconciler) listPods(ctx context.Context, mc *cachev1.Memcache
 
 // holdProgress says how long to wait before writing status, when it only
 // reports more progress of the same generation and the last write was less
-// than progressInterval ago; zero means write now (or nothing changed).
+// than the progress interval ago; zero means write now (or nothing changed).
 func (r *MemcachedReconciler) holdProgress(key types.NamespacedName, old, status cachev1.MemcachedStatus, now time.Time) time.Duration {
 	if equality.Semantic.DeepEqual(old, status) || old.ObservedGeneration != status.ObservedGeneration ||
 		meta.IsStatusConditionTrue(status.Conditions, cachev1.ConditionAvailable) ||
@@ -201,8 +203,12 @@ func (r *MemcachedReconciler) holdProgress(key types.NamespacedName, old, status
 	if !ok {
 		return 0
 	}
-	if since := now.Sub(last.(time.Time)); since < progressInterval {
-		return progressInterval - since
+	interval := r.ProgressInterval
+	if interval == 0 {
+		interval = defaultProgressInterval
+	}
+	if since := now.Sub(last.(time.Time)); since < interval {
+		return interval - since
 	}
 	return 0
 }

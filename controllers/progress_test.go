@@ -34,9 +34,9 @@ func TestHoldProgress(t *testing.T) {
 		at       time.Time
 		want     time.Duration
 	}{
-		{"more progress soon after a write waits", progress(1), progress(1, "a"), t0.Add(300 * time.Millisecond), progressInterval - 300*time.Millisecond},
-		{"more progress just before the interval still waits", progress(1), progress(1, "a"), t0.Add(progressInterval - time.Millisecond), time.Millisecond},
-		{"more progress after the interval is written", progress(1), progress(1, "a"), t0.Add(progressInterval), 0},
+		{"more progress soon after a write waits", progress(1), progress(1, "a"), t0.Add(300 * time.Millisecond), defaultProgressInterval - 300*time.Millisecond},
+		{"more progress just before the interval still waits", progress(1), progress(1, "a"), t0.Add(defaultProgressInterval - time.Millisecond), time.Millisecond},
+		{"more progress after the interval is written", progress(1), progress(1, "a"), t0.Add(defaultProgressInterval), 0},
 		{"becoming Available is written at once", progress(1, "a"), done, t0.Add(100 * time.Millisecond), 0},
 		{"a new generation is written at once", progress(1, "a"), progress(2, "a"), t0.Add(100 * time.Millisecond), 0},
 		{"no change holds nothing", progress(1, "a"), progress(1, "a"), t0.Add(100 * time.Millisecond), 0},
