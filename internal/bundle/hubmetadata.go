@@ -98,9 +98,9 @@ func checkHubMetadata(b *manifests.Bundle) errors.ManifestResult {
 			fail("metadata.annotations.createdAt", "createdAt %q is not an RFC 3339 time (make bundle sets it)", a[csv.AnnotationCreatedAt])
 		}
 	}
-	if text("metadata.annotations.containerImage", "containerImage", a[csv.AnnotationContainerImage]) && !slices.Contains(operatorImages(b), a[csv.AnnotationContainerImage]) {
+	if images := operatorImages(b); text("metadata.annotations.containerImage", "containerImage", a[csv.AnnotationContainerImage]) && !slices.Contains(images, a[csv.AnnotationContainerImage]) {
 		fail("metadata.annotations.containerImage", "containerImage %s is not the image of any container the CSV deploys (%s): make bundle sets it from IMG",
-			a[csv.AnnotationContainerImage], strings.Join(operatorImages(b), ", "))
+			a[csv.AnnotationContainerImage], strings.Join(images, ", "))
 	}
 
 	if len(c.Spec.Keywords) == 0 {

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/blang/semver/v4"
@@ -87,6 +88,9 @@ func Render(ctx context.Context, src Source, mode Mode) (*declcfg.DeclarativeCon
 // so the package's icon is the only one OLM's package server (OperatorHub's
 // tile) can show; opm init asks for it as --icon.
 func packageIcons(cfg *declcfg.DeclarativeConfig) error {
+	if !slices.ContainsFunc(cfg.Packages, func(p declcfg.Package) bool { return p.Icon == nil }) {
+		return nil // every package names its icon: no model to build
+	}
 	m, err := declcfg.ConvertToModel(*cfg)
 	if err != nil {
 		return nil // Validate reports it with opm's words

@@ -13,6 +13,10 @@ import (
 func (l Listing) Text() string {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	if len(l.Channels) == 0 {
+		p("package %s: no channel with a head; the package server does not list it\n", l.PackageName)
+		return b.String()
+	}
 	head := l.defaultHead()
 	d := head.CurrentCSVDesc
 	p("package %s: %s %s, by %s\n", l.PackageName, orNone(d.DisplayName), d.Version.String(), link(l.Provider))

@@ -51,7 +51,7 @@ const (
 func TestPackageManifestsNeedRBAC(t *testing.T) {
 	ctx, e := setup(t)
 	cs := e.catalogFromImage(ctx, t)
-	e.packageManifest(ctx, t, cs, time.Minute)
+	e.packageManifest(ctx, t, cs)
 	user := "viewer-" + e.ns
 	asUser := impersonating(t, user)
 

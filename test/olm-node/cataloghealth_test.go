@@ -12,7 +12,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -46,7 +45,7 @@ func TestCatalogSourceHealth(t *testing.T) {
 	if err := e.olm.WaitForCatalog(within(ctx, t, catalogTimeout), e.ns, cs.Name); err != nil {
 		t.Fatal(err)
 	}
-	e.packageManifest(ctx, t, cs.Name, time.Minute)
+	e.packageManifest(ctx, t, cs.Name)
 
 	start := time.Now()
 	e.scaleRegistry(ctx, t, reg, 0)
@@ -92,7 +91,7 @@ func (e *env) registryDeployment(ctx context.Context, t *testing.T) *appsv1.Depl
 	}
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: d.Name, Namespace: e.ns},
-		Spec: corev1.ServiceSpec{Selector: labels, Ports: []corev1.ServicePort{{Name: "grpc", Port: registryPort, TargetPort: intstr.FromInt32(registryPort)}}},
+		Spec:       corev1.ServiceSpec{Selector: labels, Ports: []corev1.ServicePort{{Name: "grpc", Port: registryPort, TargetPort: intstr.FromInt32(registryPort)}}},
 	}
 	for _, obj := range []client.Object{d, svc} {
 		if err := e.k8s.Create(ctx, obj); err != nil {
@@ -154,24 +153,4 @@ func (e *env) waitConnection(ctx context.Context, t *testing.T, name string, ok 
 		t.Fatal(err)
 	}
 	return state
-}
-
-// waitListed waits until the package server lists the package from the
-// CatalogSource (listed) or no longer does.
-func (e *env) waitListed(ctx context.Context, t *testing.T, source string, listed bool) {
-	t.Helper()
-	err := wait.For(ctx, wait.Options{What: fmt.Sprintf("PackageManifest %s from %s listed=%t", e.pkg, source, listed), Timeout: 3 * time.Minute},
-		func(ctx context.Context) (bool, string, error) {
-			found := false
-			names, err := e.listPackageManifests(ctx, func(item *unstructured.Unstructured, s string) {
-				found = found || (item.GetName() == e.pkg && s == source)
-			})
-			if err != nil {
-				return false, err.Error(), nil
-			}
-			return found == listed, fmt.Sprintf("listed: %v", names), nil
-		})
-	if err != nil {
-		t.Fatal(err)
-	}
 }

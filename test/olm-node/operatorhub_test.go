@@ -47,7 +47,7 @@ func TestAdminInstallsFromOperatorHub(t *testing.T) {
 	})
 	cs := e.catalogFromImage(ctx, t)
 	start := time.Now()
-	hub := readHubChoice(t, e.packageManifest(ctx, t, cs, time.Minute))
+	hub := readHubChoice(t, e.packageManifest(ctx, t, cs))
 
 	if !hub.modes[operatorsv1alpha1.InstallModeTypeOwnNamespace] {
 		t.Fatalf("PackageManifest %s: the default channel's CSV does not support OwnNamespace (%v)", hub.pkg, hub.modes)

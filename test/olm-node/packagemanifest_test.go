@@ -38,7 +38,7 @@ func TestPackageServerListsTheCatalog(t *testing.T) {
 	ctx, e := setup(t)
 	cs := e.catalogFromImage(ctx, t)
 	dir := framework.Env(t, "CATALOG_DIR", "test-olm-node")
-	pm := e.packageManifest(ctx, t, cs, time.Minute)
+	pm := e.packageManifest(ctx, t, cs)
 
 	report := analyzeCatalog(t, dir)
 	want := map[string]string{}
@@ -83,46 +83,46 @@ func TestPackageServerListsTheCatalog(t *testing.T) {
 	t.Logf("PackageManifest %s/%s: default channel %s, channels %v; equal to the offline listing in %d fields", e.ns, pm.GetName(), defaultChannel, got, countLeaves(offline))
 }
 
+// listTimeout bounds how long the package server takes to list, or drop,
+// a CatalogSource's package after its connection changes.
+const listTimeout = 3 * time.Minute
+
 // packageManifest waits until the package server lists the package from
-// the CatalogSource cs in the test's namespace.
-func (e *env) packageManifest(ctx context.Context, t *testing.T, cs string, timeout time.Duration) *unstructured.Unstructured {
+// the CatalogSource source in the test's namespace, and returns it.
+func (e *env) packageManifest(ctx context.Context, t *testing.T, source string) *unstructured.Unstructured {
+	t.Helper()
+	return e.waitListed(ctx, t, source, true)
+}
+
+// waitListed waits until the package server lists the package from the
+// CatalogSource source (listed) or no longer does; listed, it returns the
+// PackageManifest.
+func (e *env) waitListed(ctx context.Context, t *testing.T, source string, listed bool) *unstructured.Unstructured {
 	t.Helper()
 	var pm *unstructured.Unstructured
-	err := wait.For(ctx, wait.Options{What: fmt.Sprintf("PackageManifest %s/%s from CatalogSource %s", e.ns, e.pkg, cs), Timeout: timeout},
-		func(ctx context.Context) (bool, string, error) {
-			pm = nil
-			names, err := e.listPackageManifests(ctx, func(item *unstructured.Unstructured, source string) {
-				if item.GetName() == e.pkg && source == cs {
-					pm = item
-				}
-			})
-			if err != nil {
-				return false, err.Error(), nil
+	what := fmt.Sprintf("PackageManifest %s/%s from CatalogSource %s listed=%t", e.ns, e.pkg, source, listed)
+	err := wait.For(ctx, wait.Options{What: what, Timeout: listTimeout}, func(ctx context.Context) (bool, string, error) {
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(packageManifests)
+		if err := e.k8s.List(ctx, list, client.InNamespace(e.ns)); err != nil {
+			return false, err.Error(), nil
+		}
+		pm = nil
+		var names []string
+		for i := range list.Items {
+			item := &list.Items[i]
+			s, _, _ := unstructured.NestedString(item.Object, "status", "catalogSource")
+			names = append(names, item.GetName()+" from "+s)
+			if item.GetName() == e.pkg && s == source {
+				pm = item
 			}
-			return pm != nil, "listed: " + strings.Join(names, ", "), nil
-		})
+		}
+		return (pm != nil) == listed, "listed: " + strings.Join(names, ", "), nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return pm
-}
-
-// listPackageManifests lists the namespace's PackageManifests, calling
-// each with its CatalogSource, and names them "<package> from <source>".
-func (e *env) listPackageManifests(ctx context.Context, each func(item *unstructured.Unstructured, source string)) ([]string, error) {
-	list := &unstructured.UnstructuredList{}
-	list.SetGroupVersionKind(packageManifests)
-	if err := e.k8s.List(ctx, list, client.InNamespace(e.ns)); err != nil {
-		return nil, err
-	}
-	var names []string
-	for i := range list.Items {
-		item := &list.Items[i]
-		source, _, _ := unstructured.NestedString(item.Object, "status", "catalogSource")
-		names = append(names, item.GetName()+" from "+source)
-		each(item, source)
-	}
-	return names, nil
 }
 
 // offlineListing is `sdk catalog show`'s listing of the package.
