@@ -213,8 +213,8 @@ test-unit: ## Unit tests of the pure builders.
 	$(GOTEST) $(TEST_FLAGS) -short ./...
 
 .PHONY: test-integration
-test-integration: $(KUBE_APISERVER) $(ETCD) $(KUBECTL) ## Reconciler tests, and scorecard-test cleaning up on SIGTERM, against a real kube-apiserver and etcd (envtest with our binaries).
-	KUBEBUILDER_ASSETS=$(LOCALBIN) $(GOTEST) $(TEST_FLAGS) -count=1 -run Integration ./controllers/... ./cmd/scorecard-test/...
+test-integration: $(KUBE_APISERVER) $(ETCD) $(KUBECTL) ## Reconciler tests, and scorecard-test cleaning up on SIGTERM, against a real kube-apiserver and etcd (envtest with our binaries), and the metrics endpoint's token and access reviews.
+	KUBEBUILDER_ASSETS=$(LOCALBIN) $(GOTEST) $(TEST_FLAGS) -count=1 -run Integration ./controllers/... ./cmd/scorecard-test/... ./internal/metricsauth/...
 
 .PHONY: test-e2e
 test-e2e: build cluster-up install ## The tutorial flow on the local cluster: install, run, sample reconciled, scale.
@@ -413,7 +413,7 @@ scorecard-push: ## Push the scorecard test image.
 
 ##@ Benchmarks (numbers, not pass/fail; results in docs/bench and docs/benchmarks.md)
 
-BENCH_N ?= 100,300,1000
+BENCH_N ?= 100,1000,5000
 BENCH_CONCURRENCY ?= 1,4
 BENCH_STEADY ?= 60s
 

@@ -15,12 +15,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
 	"github.com/example-inc/memcached-operator/controllers"
 	"github.com/example-inc/memcached-operator/internal/apimetrics"
+	"github.com/example-inc/memcached-operator/internal/metricsauth"
 )
 
 func main() {
@@ -36,6 +36,7 @@ type options struct {
 	secureMetrics  bool
 	enableHTTP2    bool
 	probeAddr      string
+	pprofAddr      string
 	leaderElect    bool
 	leaderElectNS  string
 	maxReconciles  int
@@ -82,6 +83,7 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.secureMetrics, "metrics-secure", true, "Serve metrics over https, for authenticated and authorized clients only.")
 	fs.BoolVar(&o.enableHTTP2, "enable-http2", false, "Serve metrics over HTTP/2 as well (off: HTTP/2 Rapid Reset and Stream Cancellation CVEs).")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to; 0 disables them.")
+	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "0", "Address Go's profiling endpoints (/debug/pprof) bind to, e.g. 127.0.0.1:8082; 0 disables them. Unauthenticated: bind to localhost.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
 	fs.StringVar(&o.leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election lease (default: the pod's namespace).")
 	fs.IntVar(&o.maxReconciles, "max-concurrent-reconciles", defaultMaxReconciles,
@@ -126,13 +128,14 @@ func managerOptions(o *options) ctrl.Options {
 		TLSOpts:       tlsOpts,
 	}
 	if o.secureMetrics {
-		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+		metricsOpts.FilterProvider = metricsauth.FilterProvider
 	}
 	return ctrl.Options{
 		Scheme:                  scheme,
 		Cache:                   controllers.CacheOptions(o.namespaces),
 		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  o.probeAddr,
+		PprofBindAddress:        o.pprofAddr,
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        "memcached-operator.cache.example.com",
 		LeaderElectionNamespace: o.leaderElectNS,

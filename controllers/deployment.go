@@ -117,6 +117,26 @@ func mergeDeployment(current, desired *appsv1.Deployment) {
 	tpl.Spec.Containers = want.Containers
 }
 
+// inSync says whether a cached Deployment (see slimDeployment) already has
+// what mergeDeployment would write from desired, so reconcile needs neither
+// the whole object nor a write.
+func inSync(cached, desired *appsv1.Deployment) bool {
+	return hasLabels(cached.Labels, desired.Labels) &&
+		ptr.Deref(cached.Spec.Replicas, 1) == ptr.Deref(desired.Spec.Replicas, 1) &&
+		hasLabels(cached.Spec.Template.Labels, desired.Spec.Template.Labels) &&
+		cached.Spec.Template.Annotations[ownedTemplateAnnotation] == ownedTemplateHash(&desired.Spec.Template.Spec)
+}
+
+// hasLabels says whether every key of want is set to its value in labels.
+func hasLabels(labels, want map[string]string) bool {
+	for k, v := range want {
+		if got, ok := labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
 // mergeLabels returns current with want's keys set; it never drops a label
 // someone else added.
 func mergeLabels(current, want map[string]string) map[string]string {

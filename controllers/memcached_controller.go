@@ -67,10 +67,14 @@ const defaultProgressInterval = 30 * time.Second
 // every Memcached and reports what it sees in status.
 type MemcachedReconciler struct {
 	client.Client
-	Scheme   *runtime.Scheme
-	Recorder recorder.EventRecorder
-	Clock    clock.PassiveClock
-	Operand  Operand
+	// APIReader reads around the cache: a Deployment whole, before it is
+	// written (the cache keeps a slim copy, see CacheOptions). The
+	// manager's API reader when nil.
+	APIReader client.Reader
+	Scheme    *runtime.Scheme
+	Recorder  recorder.EventRecorder
+	Clock     clock.PassiveClock
+	Operand   Operand
 	// ProgressInterval overrides defaultProgressInterval (zero: the default).
 	ProgressInterval time.Duration
 
@@ -167,16 +171,25 @@ func (r *MemcachedReconciler) ensureDeployment(ctx context.Context, mc *cachev1.
 	if !metav1.IsControlledBy(current, mc) {
 		return nil, false, fmt.Errorf("Deployment %s is controlled by another owner: %w", current.Name, errNotOurs)
 	}
-
-	updated := current.DeepCopy()
-	mergeDeployment(updated, desired)
-	if equality.Semantic.DeepEqual(current, updated) {
+	if inSync(current, desired) {
 		return current, false, nil
+	}
+
+	// The cached copy has no pod template to write back: read the whole
+	// Deployment, merge what the operator owns, write only if that changed it.
+	live := &appsv1.Deployment{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(desired), live); err != nil {
+		return current, false, fmt.Errorf("get Deployment %s: %w", desired.Name, err)
+	}
+	updated := live.DeepCopy()
+	mergeDeployment(updated, desired)
+	if equality.Semantic.DeepEqual(live, updated) {
+		return live, false, nil
 	}
 	if err := r.Update(ctx, updated); err != nil {
 		return current, false, fmt.Errorf("update Deployment %s: %w", current.Name, err)
 	}
-	if from, to := ptr.Deref(current.Spec.Replicas, 1), mc.Spec.Size; from != to {
+	if from, to := ptr.Deref(live.Spec.Replicas, 1), mc.Spec.Size; from != to {
 		r.Recorder.Eventf(mc, updated, corev1.EventTypeNormal, EventScaled, "Scale", "scaled Deployment %s from %d to %d pods", updated.Name, from, to)
 	}
 	return updated, false, nil
@@ -234,6 +247,9 @@ func (r *MemcachedReconciler) patchStatus(ctx context.Context, mc *cachev1.Memca
 func (r *MemcachedReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
+	}
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&cachev1.Memcached{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).

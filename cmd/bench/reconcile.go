@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -66,6 +67,7 @@ func benchReconcile(args []string) error {
 	manager := fs.String("manager", "bin/manager", "The operator binary.")
 	workdir := fs.String("workdir", ".work/bench-reconcile", "State of the benchmark's cluster.")
 	out := fs.String("out", "docs/bench", "Where results go.")
+	profiles := fs.String("heap-profiles", "", "If set, a directory the operator's heap profiles go to (heap-N-workers.pb.gz, taken when every CR has converged); read them with go tool pprof.")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -80,7 +82,7 @@ func benchReconcile(args []string) error {
 			if err != nil {
 				return err
 			}
-			r, err := reconcileRun(reconcileRunOptions{N: n, Concurrency: k, Steady: *steady, Manager: *manager, Workdir: *workdir})
+			r, err := reconcileRun(reconcileRunOptions{N: n, Concurrency: k, Steady: *steady, Manager: *manager, Workdir: *workdir, HeapProfiles: *profiles})
 			if err != nil {
 				return fmt.Errorf("N=%d concurrency=%d: %w", n, k, err)
 			}
@@ -132,6 +134,9 @@ type reconcileRunOptions struct {
 	Steady time.Duration
 	// Manager is the operator binary; Workdir holds the run's cluster.
 	Manager, Workdir string
+	// HeapProfiles, when set, is where the operator's heap profile goes once
+	// every CR has converged.
+	HeapProfiles string
 }
 
 // benchNamespaces spread the Memcacheds, as users' would be.
@@ -189,6 +194,11 @@ func reconcileRun(o reconcileRunOptions) (reconcileResult, error) {
 	res.P50, res.P95, res.ConvergedMax = quantiles(t.converged)
 	res.SizedP50, _, _ = quantiles(t.sized)
 	res.ReadyP50, _, res.ReadyMax = quantiles(t.ready)
+	if o.HeapProfiles != "" {
+		if err := op.heapProfile(filepath.Join(o.HeapProfiles, fmt.Sprintf("heap-%d-%d.pb.gz", o.N, o.Concurrency))); err != nil {
+			return res, err
+		}
+	}
 
 	atConvergence, after, err := steadyState(op.metricsURL, o.Steady)
 	if err != nil {
@@ -211,7 +221,9 @@ func startCluster(c *cluster) (client.Client, error) {
 type benchOperator struct {
 	*operator.Process
 	metricsURL string
-	log        *os.File
+	// pprofURL is the operator's /debug/pprof.
+	pprofURL string
+	log      *os.File
 }
 
 // startOperator runs the manager against the run's cluster, watching every
@@ -219,6 +231,10 @@ type benchOperator struct {
 // they answer.
 func startOperator(ctx context.Context, c *cluster, o reconcileRunOptions) (*benchOperator, error) {
 	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	pprofPort, err := freePort()
 	if err != nil {
 		return nil, err
 	}
@@ -230,14 +246,16 @@ func startOperator(ctx context.Context, c *cluster, o reconcileRunOptions) (*ben
 		Binary:      o.Manager,
 		Kubeconfig:  c.kubeconfig(),
 		MetricsAddr: fmt.Sprintf("127.0.0.1:%d", port),
-		Args:        []string{"--metrics-secure=false", fmt.Sprintf("--max-concurrent-reconciles=%d", o.Concurrency)},
-		Log:         logf,
+		Args: []string{"--metrics-secure=false", fmt.Sprintf("--max-concurrent-reconciles=%d", o.Concurrency),
+			fmt.Sprintf("--pprof-bind-address=127.0.0.1:%d", pprofPort)},
+		Log: logf,
 	})
 	if err != nil {
 		logf.Close()
 		return nil, err
 	}
-	op := &benchOperator{Process: p, metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", port), log: logf}
+	op := &benchOperator{Process: p, metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", port),
+		pprofURL: fmt.Sprintf("http://127.0.0.1:%d/debug/pprof", pprofPort), log: logf}
 	err = wait.For(ctx, wait.Options{What: "the operator's metrics at " + op.metricsURL, Interval: pollInterval}, func(context.Context) (bool, string, error) {
 		select {
 		case <-p.Exited():
@@ -254,6 +272,30 @@ func startOperator(ctx context.Context, c *cluster, o reconcileRunOptions) (*ben
 		return nil, fmt.Errorf("the operator's metrics never came up (see %s): %w", logf.Name(), err)
 	}
 	return op, nil
+}
+
+// heapProfile writes the operator's heap profile (after a GC) to path.
+func (op *benchOperator) heapProfile(path string) error {
+	resp, err := http.Get(op.pprofURL + "/heap?gc=1")
+	if err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("heap profile: %s from %s", resp.Status, op.pprofURL)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("heap profile %s: %w", path, err)
+	}
+	return f.Close()
 }
 
 // stop kills the manager, as the benchmark always has, and closes its log.
