@@ -275,12 +275,16 @@ func (it *integration) revertsDrift(t *testing.T) {
 
 	d.Spec.Replicas = ptr.To[int32](7)
 	d.Spec.Template.Spec.Containers[0].Image = "someone/else:1"
+	// Without its managed-by label the Deployment leaves the operator's
+	// cache; it is still the Memcached's and must come back.
+	d.Labels[LabelManagedBy] = "someone"
 	g.Expect(it.k8s.Update(context.Background(), d)).To(Succeed())
 
 	g.Eventually(func(g Gomega) {
 		d := it.deployment(g, mc)
 		g.Expect(d.Spec.Replicas).To(HaveValue(BeEquivalentTo(2)))
 		g.Expect(d.Spec.Template.Spec.Containers[0].Image).To(Equal(it.r.Operand.Image))
+		g.Expect(d.Labels).To(HaveKeyWithValue(LabelManagedBy, ManagerName))
 	}, timeout, poll).Should(Succeed())
 }
 

@@ -1,6 +1,11 @@
 package controllers
 
 import (
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
 )
 
@@ -31,4 +36,15 @@ func objectLabels(mc *cachev1.Memcached) map[string]string {
 	l := selectorLabels(mc)
 	l[LabelManagedBy] = ManagerName
 	return l
+}
+
+// checkName refuses a Memcached whose name is not a label value: it labels
+// the Deployment and the pods (LabelInstance), and a label value has at most
+// 63 characters, while the API server accepts names of up to 253.
+func checkName(mc *cachev1.Memcached) error {
+	if errs := validation.IsValidLabelValue(mc.Name); len(errs) > 0 {
+		return fmt.Errorf("the name %s... (%d characters) cannot label its pods (%s): %s: %w",
+			mc.Name[:min(len(mc.Name), 20)], len(mc.Name), LabelInstance, strings.Join(errs, "; "), errNameTooLong)
+	}
+	return nil
 }

@@ -27,22 +27,35 @@ func TestHoldProgress(t *testing.T) {
 	if d := r.holdProgress(key, progress(1), progress(1, "a"), t0); d != 0 {
 		t.Errorf("never written before: held %s", d)
 	}
-	r.lastWrite.Store(key, t0)
+	r.lastWrite.Store(key, statusWrite{at: t0})
+	unavailable := done
+	unavailable.Nodes = []string{"a"}
+	unavailable.Conditions = []metav1.Condition{cond(cachev1.ConditionAvailable, metav1.ConditionFalse), cond(cachev1.ConditionDegraded, metav1.ConditionFalse)}
+	two := 2 * defaultProgressInterval
 	for _, tc := range []struct {
 		name     string
 		old, new cachev1.MemcachedStatus
 		at       time.Time
 		want     time.Duration
 	}{
-		{"more progress soon after a write waits", progress(1), progress(1, "a"), t0.Add(300 * time.Millisecond), defaultProgressInterval - 300*time.Millisecond},
-		{"more progress just before the interval still waits", progress(1), progress(1, "a"), t0.Add(defaultProgressInterval - time.Millisecond), time.Millisecond},
-		{"more progress after the interval is written", progress(1), progress(1, "a"), t0.Add(defaultProgressInterval), 0},
+		{"more progress soon after the generation's first status waits two intervals", progress(1), progress(1, "a"), t0.Add(300 * time.Millisecond), two - 300*time.Millisecond},
+		{"more progress after one interval still waits", progress(1), progress(1, "a"), t0.Add(defaultProgressInterval), defaultProgressInterval},
+		{"more progress after two intervals is written", progress(1), progress(1, "a"), t0.Add(two), 0},
 		{"becoming Available is written at once", progress(1, "a"), done, t0.Add(100 * time.Millisecond), 0},
+		{"losing Available is written at once", done, unavailable, t0.Add(100 * time.Millisecond), 0},
 		{"a new generation is written at once", progress(1, "a"), progress(2, "a"), t0.Add(100 * time.Millisecond), 0},
 		{"no change holds nothing", progress(1, "a"), progress(1, "a"), t0.Add(100 * time.Millisecond), 0},
 	} {
 		if got := r.holdProgress(key, tc.old, tc.new, tc.at); got != tc.want {
 			t.Errorf("%s: held %s, want %s", tc.name, got, tc.want)
 		}
+	}
+	// After a progress write, the next one waits one interval.
+	r.lastWrite.Store(key, statusWrite{at: t0, progress: true})
+	if got := r.holdProgress(key, progress(1, "a"), progress(1, "a", "b"), t0.Add(defaultProgressInterval-time.Second)); got != time.Second {
+		t.Errorf("progress after a progress write: held %s, want 1s", got)
+	}
+	if got := r.holdProgress(key, progress(1, "a"), progress(1, "a", "b"), t0.Add(defaultProgressInterval)); got != 0 {
+		t.Errorf("progress one interval after a progress write: held %s, want 0", got)
 	}
 }

@@ -3,6 +3,7 @@ package controllers
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -256,5 +257,25 @@ func TestPrunedFields(t *testing.T) {
 	}
 	if got := prunedFields(cachev1.MemcachedStatus{}, cachev1.MemcachedStatus{}); got != nil {
 		t.Errorf("nothing sent, got %v", got)
+	}
+}
+
+// A name the API server accepts but a label value cannot hold is Degraded
+// at once, with the fix, and not retried.
+func TestCheckName(t *testing.T) {
+	ok := memcached(strings.Repeat("n", 63), 1)
+	if err := checkName(ok); err != nil {
+		t.Errorf("63 characters: %v", err)
+	}
+	long := memcached(strings.Repeat("n", 64), 1)
+	err := checkName(long)
+	want := "the name nnnnnnnnnnnnnnnnnnnn... (64 characters) cannot label its pods (app.kubernetes.io/instance): must be no more than 63 bytes: recreate it with a name of at most 63 characters"
+	if err == nil || err.Error() != want {
+		t.Fatalf("64 characters: %v\nwant %s", err, want)
+	}
+	st := computeStatus(long, observation{applyErr: err}, metav1.Now())
+	d := meta.FindStatusCondition(st.Conditions, cachev1.ConditionDegraded)
+	if d == nil || d.Status != metav1.ConditionTrue || d.Reason != cachev1.ReasonReconcileFailed || d.Message != want {
+		t.Errorf("Degraded = %+v", d)
 	}
 }

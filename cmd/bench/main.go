@@ -5,6 +5,7 @@
 //	bench lifecycle   B3: cold cluster + OLM to the first CSV, each upgrade hop, cleanup
 //	bench lifecycle-real  B3 on the real node: catalog image, OLM in the cluster, whole-stack RSS
 //	bench reconcile   B1: N Memcacheds at once on a local cluster without QPS limits
+//	bench reliability the fault, bad-input and atomicity scenarios (docs/reliability.md)
 package main
 
 import (
@@ -25,7 +26,7 @@ func main() {
 	logrus.SetLevel(logrus.WarnLevel)
 	ctrllog.SetLogger(logr.Discard())
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench catalog|lifecycle|lifecycle-real|reconcile [flags]")
+		fmt.Fprintln(os.Stderr, "usage: bench catalog|lifecycle|lifecycle-real|reconcile|reliability [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -40,6 +41,8 @@ func main() {
 		err = benchLifecycleReal(os.Args[2:])
 	case "reconcile":
 		err = benchReconcile(os.Args[2:])
+	case "reliability":
+		err = benchReliability(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown benchmark %q", os.Args[1])
 	}

@@ -137,6 +137,8 @@ type reconcileRunOptions struct {
 	// HeapProfiles, when set, is where the operator's heap profile goes once
 	// every CR has converged.
 	HeapProfiles string
+	// ExtraArgs are further manager flags (reliability: leader election).
+	ExtraArgs []string
 }
 
 // benchNamespaces spread the Memcacheds, as users' would be.
@@ -238,7 +240,8 @@ func startOperator(ctx context.Context, c *cluster, o reconcileRunOptions) (*ben
 	if err != nil {
 		return nil, err
 	}
-	logf, err := os.Create(filepath.Join(c.workdir, "manager.log"))
+	// Appended to: a restarted operator (reliability) keeps the log before.
+	logf, err := os.OpenFile(filepath.Join(c.workdir, "manager.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, err
 	}
@@ -246,8 +249,8 @@ func startOperator(ctx context.Context, c *cluster, o reconcileRunOptions) (*ben
 		Binary:      o.Manager,
 		Kubeconfig:  c.kubeconfig(),
 		MetricsAddr: fmt.Sprintf("127.0.0.1:%d", port),
-		Args: []string{"--metrics-secure=false", fmt.Sprintf("--max-concurrent-reconciles=%d", o.Concurrency),
-			fmt.Sprintf("--pprof-bind-address=127.0.0.1:%d", pprofPort)},
+		Args: append([]string{"--metrics-secure=false", fmt.Sprintf("--max-concurrent-reconciles=%d", o.Concurrency),
+			fmt.Sprintf("--pprof-bind-address=127.0.0.1:%d", pprofPort)}, o.ExtraArgs...),
 		Log: logf,
 	})
 	if err != nil {

@@ -224,19 +224,27 @@ func catalogRelease(args []string, stdout, stderr io.Writer) error {
 	image := fs.String("image", "", "The bundle image reference (BUNDLE_IMG), tagged v<version>.")
 	channels := fs.String("channels", "", "Channels to add the release to (CHANNELS).")
 	skipRange := fs.String("skip-range", "", "skipRange of the new channel entries (SKIP_RANGE).")
+	output := fs.String("output", "", "Catalog directory to render from the new template and releases in the same change (catalog/); empty for none.")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *image == "" || *channels == "" {
 		return errors.New("catalog release needs --image and --channels")
 	}
-	name, err := catalog.Release(catalog.ReleaseOptions{
-		Source: cf.src, Bundle: cf.bundle, Image: *image, Channels: strings.Split(*channels, ","), SkipRange: *skipRange,
+	res, err := catalog.Release(context.Background(), catalog.ReleaseOptions{
+		Source: cf.src, Bundle: cf.bundle, Image: *image, Channels: strings.Split(*channels, ","), SkipRange: *skipRange, Output: *output,
 	})
+	if res != nil && res.Diff != nil {
+		fmt.Fprint(stdout, res.Diff.Text())
+	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "released %s into %s and %s; run make catalog\n", name, cf.src.Releases, cf.src.Template)
+	if *output != "" {
+		fmt.Fprintf(stdout, "released %s into %s, %s and %s\n", res.Name, cf.src.Releases, cf.src.Template, *output)
+		return nil
+	}
+	fmt.Fprintf(stdout, "released %s into %s and %s; run make catalog\n", res.Name, cf.src.Releases, cf.src.Template)
 	return nil
 }
 

@@ -27,6 +27,7 @@ import (
 	"github.com/sirupsen/logrus"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
+	"github.com/example-inc/memcached-operator/internal/atomicdir"
 	"github.com/example-inc/memcached-operator/internal/bundle"
 )
 
@@ -41,6 +42,7 @@ const usage = `usage:
   sdk run bundle DIR [flags]     install a bundle through OLM (KUBECONFIG)
   sdk run bundle-upgrade DIR [flags]
   sdk cleanup PACKAGE [flags]
+  sdk recover [PATH...]          finish or discard changes a killed make bundle/catalog/catalog-release left
   sdk scorecard BUNDLE [-l selector] [-o text|json|xunit] [flags]
 Run a command with -h for its flags.`
 
@@ -83,6 +85,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return cleanup(args[1:], stdout, stderr)
 		case "scorecard":
 			return runScorecard(args[1:], stdout, stderr)
+		case "recover":
+			return recoverPaths(args[1:], stdout)
 		}
 	}
 	if len(args) < 2 {
@@ -109,6 +113,22 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return runBundle(args[2:], true, stdout, stderr)
 	}
 	return fmt.Errorf("unknown command %q\n%s", strings.Join(args[:2], " "), usage)
+}
+
+// recoverPaths finishes the changes of the generated paths that a killed
+// process committed and discards those it had not (atomicdir.Txn); the
+// next make bundle, catalog or catalog-release does the same by itself.
+func recoverPaths(paths []string, stdout io.Writer) error {
+	if len(paths) == 0 {
+		paths = []string{"bundle", "bundle.Dockerfile", "catalog", "config/catalog/template.yaml"}
+	}
+	for _, p := range paths {
+		if err := atomicdir.Recover(p); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "%s: no interrupted change left\n", strings.Join(paths, ", "))
+	return nil
 }
 
 // bundleFlags are generate bundle's flags: the options of bundle.Generate
@@ -204,6 +224,10 @@ func validateBundle(args []string, stdout, stderr io.Writer) error {
 	}
 	if fs.NArg() != 1 {
 		return errors.New("bundle validate takes one bundle directory")
+	}
+	// A bundle a killed `generate bundle` committed is finished first.
+	if err := atomicdir.Recover(fs.Arg(0)); err != nil {
+		return err
 	}
 	problems, err := bundle.Validate(fs.Arg(0), bundle.Options{K8sVersion: *k8sVersion})
 	if err != nil {

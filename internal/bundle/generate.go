@@ -77,11 +77,21 @@ func Generate(o GenerateOptions) ([]Problem, error) {
 	if err != nil {
 		return nil, err
 	}
-	problems, err := Write(o.Dir, files, o.Validation)
+	// The bundle and its Dockerfile change together (a kill leaves both
+	// old or both new).
+	txn, err := atomicdir.Begin(o.Dir, atomicdir.BeginOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer txn.Close()
+	problems, err := stage(txn, o.Dir, files, o.Validation)
 	if err != nil {
 		return problems, err
 	}
-	return problems, writeDockerfile(o)
+	if err := stageDockerfile(txn, o); err != nil {
+		return problems, err
+	}
+	return problems, txn.Commit()
 }
 
 // checkRelease rejects a release OLM could not upgrade along, naming the
@@ -139,10 +149,10 @@ func buildCSV(o GenerateOptions, v semver.Version, replaces string) (*csv.Result
 	return result, nil
 }
 
-// writeDockerfile writes the bundle's Dockerfile, if one is wanted, with
+// stageDockerfile stages the bundle's Dockerfile, if one is wanted, with
 // the bundle directory relative to the Dockerfile's directory (the build
 // context).
-func writeDockerfile(o GenerateOptions) error {
+func stageDockerfile(txn *atomicdir.Txn, o GenerateOptions) error {
 	if o.Dockerfile == "" {
 		return nil
 	}
@@ -150,7 +160,8 @@ func writeDockerfile(o GenerateOptions) error {
 	if err != nil {
 		ctxDir = o.Dir
 	}
-	return atomicdir.ReplaceFile(o.Dockerfile, []byte(o.Release.Metadata.Dockerfile(filepath.ToSlash(ctxDir))))
+	_, err = txn.StageFile(o.Dockerfile, []byte(o.Release.Metadata.Dockerfile(filepath.ToSlash(ctxDir))))
+	return err
 }
 
 // ParseVersion reads a semantic version from the named input.

@@ -119,9 +119,23 @@ var ErrInvalid = fmt.Errorf("the bundle has errors; nothing was written")
 // copy: only a bundle without errors is swapped in, so a failure leaves the
 // old bundle whole. Problems name files under dir, as if written.
 func Write(dir string, files map[string][]byte, opts Options) ([]Problem, error) {
+	txn, err := atomicdir.Begin(dir, atomicdir.BeginOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer txn.Close()
+	problems, err := stage(txn, dir, files, opts)
+	if err != nil {
+		return problems, err
+	}
+	return problems, txn.Commit()
+}
+
+// stage stages dir's new files in txn once they validate without errors.
+func stage(txn *atomicdir.Txn, dir string, files map[string][]byte, opts Options) ([]Problem, error) {
 	dir = filepath.Clean(dir)
 	var problems []Problem
-	err := atomicdir.Replace(dir, files, func(staged string) error {
+	_, err := txn.StageDir(dir, files, func(staged string) error {
 		var err error
 		problems, err = Validate(staged, opts)
 		for i := range problems {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -297,9 +298,9 @@ func TestRelease(t *testing.T) {
 	}
 	src := Source{Template: template, Releases: rel}
 	image := "example.com/memcached-operator-bundle:v0.4.0"
-	name, err := Release(ReleaseOptions{Source: src, Bundle: work, Image: image, Channels: []string{"stable", "candidate"}})
-	if err != nil || name != "memcached-operator.v0.4.0" {
-		t.Fatalf("Release = %s, %v", name, err)
+	res, err := Release(context.Background(), ReleaseOptions{Source: src, Bundle: work, Image: image, Channels: []string{"stable", "candidate"}})
+	if err != nil || res.Name != "memcached-operator.v0.4.0" {
+		t.Fatalf("Release = %+v, %v", res, err)
 	}
 	report, err := Generate(context.Background(), src, GenerateOptions{Output: filepath.Join(dir, "catalog")})
 	if err != nil {
@@ -320,7 +321,7 @@ func TestRelease(t *testing.T) {
 	}
 	assertOnlyAdded(t, ourTemplate(t), string(b))
 	// Releasing the same bundle again changes nothing.
-	if _, err := Release(ReleaseOptions{Source: src, Bundle: work, Image: image, Channels: []string{"stable"}}); err != nil {
+	if _, err := Release(context.Background(), ReleaseOptions{Source: src, Bundle: work, Image: image, Channels: []string{"stable"}}); err != nil {
 		t.Fatal(err)
 	}
 	if again, _ := os.ReadFile(template); string(again) != string(b) {
@@ -380,4 +381,73 @@ func TestMain(m *testing.M) {
 	// operator-registry notes missing optional bundle files at info level.
 	logrus.SetLevel(logrus.WarnLevel)
 	os.Exit(m.Run())
+}
+
+// With an output catalog, a release is its own gate: the catalog is
+// rendered with it and compared with the one before; a change that leaves
+// users worse off releases nothing at all.
+func TestReleaseGateReleasesNothingOnARegression(t *testing.T) {
+	rel := copyReleases(t)
+	dir := t.TempDir()
+	template := filepath.Join(dir, "template.yaml")
+	if err := os.WriteFile(template, []byte(ourTemplate(t)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := Source{Template: template, Releases: rel}
+	out := filepath.Join(dir, "catalog")
+	if _, err := Generate(context.Background(), src, GenerateOptions{Output: out, Strict: true}); err != nil {
+		t.Fatal(err)
+	}
+	work := filepath.Join(dir, "bundle")
+	files, _ := atomicdir.Read(filepath.Join(rel, "memcached-operator.v0.3.1"))
+	csv := "manifests/memcached-operator.clusterserviceversion.yaml"
+	files[csv] = []byte(strings.ReplaceAll(strings.ReplaceAll(string(files[csv]), "v0.3.1", "v0.4.0"), "version: 0.3.1", "version: 0.4.0"))
+	if err := atomicdir.Replace(work, files, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Someone drops fast's skip of 0.2.0: 0.1.0 now takes one hop more.
+	editYAMLFile(t, template, "    replaces: memcached-operator.v0.1.0\n    skips:\n    - memcached-operator.v0.2.0\n", "    replaces: memcached-operator.v0.2.0\n")
+	tplBefore, _ := os.ReadFile(template)
+	catBefore, _ := atomicdir.Read(out)
+	opts := ReleaseOptions{Source: src, Bundle: work, Image: "example.com/memcached-operator-bundle:v0.4.0", Channels: []string{"candidate"}, Output: out}
+
+	res, err := Release(context.Background(), opts)
+	if err == nil || !strings.Contains(err.Error(), "memcached-operator.v0.4.0 strands or slows down users, nothing was released (fix "+template+")") ||
+		!strings.Contains(err.Error(), "memcached-operator.v0.1.0") {
+		t.Fatalf("err = %v", err)
+	}
+	if res == nil || res.Diff == nil || len(res.Diff.Regressions()) == 0 {
+		t.Errorf("the refused release did not say what regressed: %+v", res)
+	}
+	if tpl, _ := os.ReadFile(template); string(tpl) != string(tplBefore) {
+		t.Error("the refused release changed the template")
+	}
+	if cat, _ := atomicdir.Read(out); !reflect.DeepEqual(cat, catBefore) {
+		t.Error("the refused release changed the catalog")
+	}
+	if _, err := os.Stat(filepath.Join(rel, "memcached-operator.v0.4.0")); !os.IsNotExist(err) {
+		t.Errorf("the refused release added its bundle to the releases: %v", err)
+	}
+
+	// Without the bad edit it is released, catalog included, in one change.
+	if err := os.WriteFile(template, []byte(ourTemplate(t)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res, err = Release(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Diff.Regressions()) != 0 || !strings.Contains(res.Diff.Text(), "memcached-operator.v0.4.0") {
+		t.Errorf("diff of the release:\n%s", res.Diff.Text())
+	}
+	cfg, err := Load(context.Background(), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, b := range cfg.Bundles {
+		found = found || b.Name == "memcached-operator.v0.4.0"
+	}
+	if !found {
+		t.Error("the released catalog lacks memcached-operator.v0.4.0")
+	}
 }

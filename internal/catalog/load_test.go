@@ -55,3 +55,47 @@ func TestLoadOurCatalog(t *testing.T) {
 		t.Errorf("%d packages, %d bundles", len(cfg.Packages), len(cfg.Bundles))
 	}
 }
+
+// FuzzAnalyzeCatalog: any catalog.yaml is refused by Load with an error
+// naming the catalog, or loaded, analysed, listed and compared with
+// itself without a panic; a catalog compared with itself has no regression.
+func FuzzAnalyzeCatalog(f *testing.F) {
+	ours, err := os.ReadFile(filepath.Join("..", "..", "catalog", "memcached-operator", "catalog.yaml"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(string(ours))
+	f.Add("schema: olm.package\nname: p\ndefaultChannel: c\n---\nschema: olm.channel\npackage: p\nname: c\nentries:\n- name: p.v1.0.0\n  replaces: p.v1.0.0\n")
+	f.Add("schema: olm.bundle\nname: p.v1\npackage: p\nimage: x\nproperties:\n- type: olm.package\n  value: {packageName: p, version: 1.0.0}\n")
+	f.Add("{\"schema\":\"olm.deprecations\",\"package\":\"p\",\"entries\":[{\"reference\":{\"schema\":\"olm.channel\",\"name\":\"c\"},\"message\":\"m\"}]}")
+	f.Fuzz(func(t *testing.T, doc string) {
+		dir := t.TempDir()
+		if err := os.MkdirAll(filepath.Join(dir, "p"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "p", "catalog.yaml"), []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		cfg, err := Load(ctx, dir)
+		if err != nil {
+			if !strings.Contains(err.Error(), dir) {
+				t.Fatalf("the load error does not name the catalog %s: %v", dir, err)
+			}
+			return
+		}
+		if _, err := AnalyzeCatalog(ctx, cfg, AnalyzeOptions{}); err != nil {
+			return
+		}
+		if _, err := Show(cfg); err != nil {
+			return
+		}
+		d, err := DiffCatalogs(ctx, cfg, cfg)
+		if err != nil {
+			return
+		}
+		if regs := d.Regressions(); len(regs) > 0 {
+			t.Fatalf("a catalog compared with itself regresses: %v", regs)
+		}
+	})
+}

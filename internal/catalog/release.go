@@ -2,12 +2,15 @@ package catalog
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/operator-framework/operator-registry/alpha/declcfg"
 	yamlv3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/yaml"
 
@@ -96,45 +99,109 @@ type ReleaseOptions struct {
 	Channels []string
 	// SkipRange is the new entries' skipRange; empty for none.
 	SkipRange string
+	// Output, when set, is the catalog directory rendered from the new
+	// template and releases (as Generate with Strict does) in the same
+	// change: the releases, the template and the catalog change together
+	// or not at all.
+	Output string
 }
 
 // Release copies the bundle into the releases (unless that exact release is
 // there already) and adds it to the template: an olm.bundle entry for its
 // image, and in each of its channels an entry replacing the channel's
-// current head, with the skipRange. It returns the bundle's name and
-// writes nothing on error.
-func Release(o ReleaseOptions) (string, error) {
+// current head, with the skipRange; with o.Output, it renders the catalog
+// from them, and is the release gate: what changes for users (DiffCatalogs
+// of the old and new catalog) comes back, and a regression releases
+// nothing. Everything it writes changes as one (atomicdir.Txn, anchored at
+// the template): on error, or killed at any moment, it leaves the old
+// state or the complete new one; a second release while one runs fails at
+// once.
+func Release(ctx context.Context, o ReleaseOptions) (*Released, error) {
+	txn, err := atomicdir.Begin(o.Template, atomicdir.BeginOptions{NoWait: true})
+	if err != nil {
+		return nil, fmt.Errorf("catalog release: %w", err)
+	}
+	defer txn.Close()
+	if err := recoverInputs(o.Bundle); err != nil {
+		return nil, err
+	}
 	already, err := alreadyReleased(o.Bundle, o.Releases)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	name, err := bundleName(o.Bundle)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
+	res := Released{Name: name}
 	raw, err := os.ReadFile(o.Template)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	updated, changed, err := addToTemplate(raw, name, o)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", o.Template, err)
+		return nil, fmt.Errorf("%s: %w", o.Template, err)
 	}
+	src := Source{Template: o.Template, Releases: o.Releases}
 	if !already {
 		files, err := readParts(o.Bundle)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		if err := atomicdir.Replace(filepath.Join(o.Releases, name), files, nil); err != nil {
-			return "", err
+		staged, err := txn.StageDir(filepath.Join(o.Releases, name), files, nil)
+		if err != nil {
+			return nil, err
 		}
+		src.Staged = map[string]string{name: staged}
 	}
 	if changed {
-		if err := atomicdir.ReplaceFile(o.Template, updated); err != nil {
-			return "", err
+		if src.Template, err = txn.StageFile(o.Template, updated); err != nil {
+			return nil, err
 		}
 	}
-	return name, nil
+	if o.Output != "" {
+		report, files, err := build(ctx, src, GenerateOptions{Strict: true})
+		if errors.Is(err, ErrInvalid) {
+			return nil, fmt.Errorf("the catalog with %s has errors, nothing was released:\n%s", name, report.Text())
+		}
+		if err != nil {
+			return nil, err
+		}
+		staged, err := txn.StageDir(o.Output, files, nil)
+		if err != nil {
+			return nil, err
+		}
+		if res.Diff, err = diffDirs(ctx, o.Output, staged); err != nil {
+			return nil, err
+		}
+		if regs := res.Diff.Regressions(); len(regs) > 0 {
+			return &res, fmt.Errorf("%s strands or slows down users, nothing was released (fix %s):\n  %s", name, o.Template, strings.Join(regs, "\n  "))
+		}
+	}
+	return &res, txn.Commit()
+}
+
+// Released is what Release did.
+type Released struct {
+	// Name is the released bundle's.
+	Name string
+	// Diff is what the release changes for users (with Output).
+	Diff *Diff
+}
+
+// diffDirs compares the catalog in dir (none yet: empty) with the one in staged.
+func diffDirs(ctx context.Context, dir, staged string) (*Diff, error) {
+	before := &declcfg.DeclarativeConfig{}
+	if _, err := os.Stat(dir); err == nil {
+		if before, err = Load(ctx, dir); err != nil {
+			return nil, err
+		}
+	}
+	after, err := Load(ctx, staged)
+	if err != nil {
+		return nil, err
+	}
+	return DiffCatalogs(ctx, before, after)
 }
 
 // addToTemplate adds the release name to the template raw and says

@@ -48,6 +48,9 @@ type Source struct {
 	// Releases holds one released bundle directory per version, named
 	// <package>.v<version>.
 	Releases string
+	// Staged are released bundle directories by name that are not in
+	// Releases yet (a release being made), looked up first.
+	Staged map[string]string
 }
 
 // Render runs the basic template through operator-registry, resolving each
@@ -58,7 +61,7 @@ func Render(ctx context.Context, src Source, mode Mode) (*declcfg.DeclarativeCon
 		return nil, err
 	}
 	renderBundle := func(ctx context.Context, ref string) (*declcfg.DeclarativeConfig, error) {
-		dir, err := releaseDir(src.Releases, ref)
+		dir, err := releaseDir(src, ref)
 		if err != nil {
 			return nil, err
 		}
@@ -123,7 +126,7 @@ func packageIcons(cfg *declcfg.DeclarativeConfig) error {
 
 // releaseDir maps a bundle image reference (…:v<version>) to its released
 // directory.
-func releaseDir(releases, ref string) (string, error) {
+func releaseDir(src Source, ref string) (string, error) {
 	i := strings.LastIndex(ref, ":")
 	if i < 0 || strings.Contains(ref[i:], "/") {
 		return "", fmt.Errorf("bundle %s: the reference has no tag; tag bundle images v<version>", ref)
@@ -135,7 +138,11 @@ func releaseDir(releases, ref string) (string, error) {
 	}
 	name := filepath.Base(ref[:i])
 	pkg := strings.TrimSuffix(name, "-bundle")
-	dir := filepath.Join(releases, fmt.Sprintf("%s.v%s", pkg, v))
+	name = fmt.Sprintf("%s.v%s", pkg, v)
+	if dir, ok := src.Staged[name]; ok {
+		return dir, nil
+	}
+	dir := filepath.Join(src.Releases, name)
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return "", fmt.Errorf("bundle %s: no released bundle at %s: release it first (make catalog-release VERSION=%s)", ref, dir, v)
 	}

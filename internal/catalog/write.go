@@ -79,9 +79,36 @@ type GenerateOptions struct {
 // write only a catalog without errors. The report comes back in every case
 // it could be made, so callers can print its problems.
 func Generate(ctx context.Context, src Source, opts GenerateOptions) (*graph.Report, error) {
+	// A release or bundle a killed process committed is finished first.
+	if err := recoverInputs(src.Template, opts.Bundle); err != nil {
+		return nil, err
+	}
+	report, files, err := build(ctx, src, opts)
+	if err != nil {
+		return report, err
+	}
+	return report, atomicdir.Replace(opts.Output, files, nil)
+}
+
+// recoverInputs finishes (or discards) interrupted changes of the paths
+// given (see atomicdir.Txn); empty ones are skipped.
+func recoverInputs(paths ...string) error {
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		if err := atomicdir.Recover(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// build is Generate up to the files it writes.
+func build(ctx context.Context, src Source, opts GenerateOptions) (*graph.Report, map[string][]byte, error) {
 	if opts.Bundle != "" {
 		if _, err := alreadyReleased(opts.Bundle, src.Releases); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	mode := Publish
@@ -90,27 +117,29 @@ func Generate(ctx context.Context, src Source, opts GenerateOptions) (*graph.Rep
 	}
 	cfg, err := Render(ctx, src, mode)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	report, err := Analyze(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", src.Template, err)
+		return nil, nil, fmt.Errorf("%s: %w", src.Template, err)
 	}
 	if opts.Strict {
 		report.Escalate()
 	}
 	if report.Errors() > 0 {
-		return report, ErrInvalid
+		return report, nil, ErrInvalid
 	}
 	if opts.Local {
-		return report, Write(opts.Output, cfg, nil)
+		files, err := Files(cfg, nil)
+		return report, files, err
 	}
 	// The analysis above read the bundles' manifests; the published
 	// catalog names the bundle images and carries only their CSV metadata.
 	if err := PublishMetadata(cfg); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return report, Write(opts.Output, cfg, report)
+	files, err := Files(cfg, report)
+	return report, files, err
 }
 
 // PublishMetadata replaces each bundle's inline manifests

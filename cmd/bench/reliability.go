@@ -1,0 +1,174 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// scenario is one row of docs/reliability.md: how often a fault was
+// injected (runs), how often everything the scenario asserts held
+// (passed), and what was measured.
+type scenario struct {
+	Group    string   `json:"group"`
+	Name     string   `json:"scenario"`
+	Runs     int      `json:"runs"`
+	Passed   int      `json:"passed"`
+	Figure   string   `json:"figure"`
+	Failures []string `json:"failures,omitempty"`
+}
+
+func (s *scenario) fail(format string, args ...any) {
+	s.Failures = append(s.Failures, fmt.Sprintf(format, args...))
+}
+
+// reliabilityOptions are what every group gets.
+type reliabilityOptions struct {
+	// Repo is the checkout under test; Bin its built tools.
+	Repo, Bin string
+	// Fast runs each scenario fewer times and for less long (make test).
+	Fast bool
+	// Rand draws the fault moments; Seed is printed to replay them.
+	Rand *rand.Rand
+	Seed uint64
+	// Work is scratch space.
+	Work string
+}
+
+// reliabilityGroups are the groups in the order they run and are printed.
+var reliabilityGroups = []struct {
+	name, title string
+	run         func(reliabilityOptions) ([]scenario, error)
+}{
+	{"files", "Nothing lost: generated files under SIGKILL", filesGroup},
+	{"operator", "The operator under faults (simulated lane, Memcacheds converging)", operatorGroup},
+	{"input", "Bad input: Memcacheds against the real API server", inputGroup},
+	{"fuzz", "Bad input: fuzzing", fuzzGroup},
+}
+
+// benchReliability is `make reliability` (and, with --fast, its subset in
+// `make test`): it runs the groups, writes the tables and JSON, and fails
+// when any scenario failed.
+func benchReliability(args []string) error {
+	fs := flag.NewFlagSet("reliability", flag.ContinueOnError)
+	groups := fs.String("groups", "", "Comma-separated groups to run (default: all).")
+	fast := fs.Bool("fast", false, "The subset for make test: fewer runs, shorter budgets.")
+	out := fs.String("out", "docs", "Where reliability.md and reliability.json go.")
+	bin := fs.String("bin", "bin", "The built tools (make reliability builds them).")
+	workdir := fs.String("workdir", ".work/reliability", "Scratch space.")
+	seed := fs.Uint64("seed", 0, "Seed of the fault moments; 0 picks one (printed, to replay a run).")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *seed == 0 {
+		*seed = uint64(time.Now().UnixNano())
+	}
+	repo, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	binDir, err := filepath.Abs(*bin)
+	if err != nil {
+		return err
+	}
+	work, err := filepath.Abs(*workdir)
+	if err != nil {
+		return err
+	}
+	if err := os.RemoveAll(work); err != nil {
+		return err
+	}
+	o := reliabilityOptions{Repo: repo, Bin: binDir, Fast: *fast, Seed: *seed, Rand: rand.New(rand.NewPCG(*seed, *seed^0x9e3779b97f4a7c15)), Work: work}
+	fmt.Printf("reliability: seed %d (replay with --seed %d)\n", *seed, *seed)
+
+	want := map[string]bool{}
+	for _, g := range strings.Split(*groups, ",") {
+		if g != "" {
+			want[g] = true
+		}
+	}
+	var all []scenario
+	var titles []string
+	for _, g := range reliabilityGroups {
+		if len(want) > 0 && !want[g.name] {
+			continue
+		}
+		delete(want, g.name)
+		fmt.Printf("reliability: group %s\n", g.name)
+		rows, err := g.run(o)
+		if err != nil {
+			return fmt.Errorf("group %s: %w", g.name, err)
+		}
+		for _, r := range rows {
+			fmt.Printf("  %s: %d/%d passed; %s\n", r.Name, r.Passed, r.Runs, r.Figure)
+			for _, f := range r.Failures {
+				fmt.Printf("    FAILED: %s\n", f)
+			}
+		}
+		all = append(all, rows...)
+		titles = append(titles, g.name+"\x00"+g.title)
+	}
+	if len(want) > 0 {
+		return fmt.Errorf("unknown groups: %v", keys(want))
+	}
+	if err := writeReliability(*out, o, titles, all); err != nil {
+		return err
+	}
+	var failed []string
+	for _, r := range all {
+		if r.Passed != r.Runs || len(r.Failures) > 0 {
+			failed = append(failed, r.Group+"/"+r.Name)
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d scenarios failed (a failure is a bug to fix): %s", len(failed), strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// writeReliability writes dir/reliability.md (one table per group) and
+// dir/reliability.json.
+func writeReliability(dir string, o reliabilityOptions, titles []string, rows []scenario) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	m := machine()
+	b, err := json.MarshalIndent(map[string]any{"machine": m, "seed": o.Seed, "fast": o.Fast, "scenarios": rows}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "reliability.json"), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	var md strings.Builder
+	md.WriteString("# Reliability\n\n<!-- Written by `make reliability` (bin/bench reliability). DO NOT EDIT. -->\n\n")
+	fmt.Fprintf(&md, "What the operator and its tooling survive, measured by injecting the faults. Run %s on %d CPUs (%s), %s, %s; fault moments from seed %d (`make reliability RELIABILITY_SEED=%d` replays them). A scenario that fails is a bug to fix, not a row to delete.\n",
+		m["date"], m["cpus"], m["cpu"], m["memory"], m["go"], o.Seed, o.Seed)
+	for _, t := range titles {
+		name, title, _ := strings.Cut(t, "\x00")
+		fmt.Fprintf(&md, "\n## %s\n\n| scenario | runs | passed | figure |\n|---|---|---|---|\n", title)
+		for _, r := range rows {
+			if r.Group != name {
+				continue
+			}
+			fmt.Fprintf(&md, "| %s | %d | %d | %s |\n", r.Name, r.Runs, r.Passed, r.Figure)
+			for _, f := range r.Failures {
+				fmt.Fprintf(&md, "| ↳ failed: %s | | | |\n", strings.ReplaceAll(f, "|", `\|`))
+			}
+		}
+	}
+	return os.WriteFile(filepath.Join(dir, "reliability.md"), []byte(md.String()), 0o644)
+}

@@ -1,0 +1,434 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// The paths `make bundle`, `make catalog` and `make catalog-release` write,
+// relative to the checkout; a killed run must leave them old or new.
+var generatedPaths = []string{"bundle", "bundle.Dockerfile", "catalog", "config/catalog"}
+
+// makeTarget is one generating make invocation killed at random moments.
+type makeTarget struct {
+	name string
+	// prepare turns a fresh clone into the state before the target runs,
+	// committed, so that a reset returns to it.
+	prepare func(c *clone) error
+	args    []string
+}
+
+// release040 are the variables of the release the scenarios make.
+var release040 = []string{"VERSION=0.4.0", "REPLACES=0.3.1", "CHANNELS=candidate,fast,stable"}
+
+var killedTargets = []makeTarget{
+	{name: "make bundle", args: append([]string{"bundle"}, release040...)},
+	{name: "make catalog", args: []string{"catalog"}, prepare: func(c *clone) error {
+		// A template change catalog/ does not have yet.
+		return c.edit("config/catalog/template.yaml", "candidate takes every release one hop at a time", "candidate takes each release one hop at a time")
+	}},
+	{name: "make catalog-release", args: append([]string{"catalog-release"}, release040...), prepare: func(c *clone) error {
+		// As a release is made: make bundle first, then catalog-release.
+		return c.make(append([]string{"bundle"}, release040...)...)
+	}},
+}
+
+// filesGroup kills each generating make target (its whole process group,
+// as a closed terminal or an OOM kill would) at random moments, then runs
+// `sdk recover` (what the next make does first) and checks that the
+// generated paths are byte for byte the state before or the complete state
+// after, with nothing left beside them. Then two releases at once.
+func filesGroup(o reliabilityOptions) ([]scenario, error) {
+	kills := 20
+	if o.Fast {
+		kills = 3
+	}
+	var rows []scenario
+	for i, t := range killedTargets {
+		c, err := newClone(o, fmt.Sprintf("files-%d", i))
+		if err != nil {
+			return nil, err
+		}
+		row, err := killRuns(c, o, t, kills)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.name, err)
+		}
+		rows = append(rows, row)
+	}
+	c, err := newClone(o, "files-concurrent")
+	if err != nil {
+		return nil, err
+	}
+	row, err := concurrentReleases(c, o)
+	if err != nil {
+		return nil, err
+	}
+	return append(rows, row), nil
+}
+
+func killRuns(c *clone, o reliabilityOptions, t makeTarget, kills int) (scenario, error) {
+	s := scenario{Group: "files", Name: fmt.Sprintf("`%s` killed (SIGKILL to its process group) at a random moment", t.name)}
+	if t.prepare != nil {
+		if err := t.prepare(c); err != nil {
+			return s, err
+		}
+		if err := c.commit("prepared " + t.name); err != nil {
+			return s, err
+		}
+	}
+	before, err := c.snapshot()
+	if err != nil {
+		return s, err
+	}
+	// The complete run: the state after, and how long a run takes.
+	start := time.Now()
+	if err := c.make(t.args...); err != nil {
+		return s, fmt.Errorf("the uninterrupted run failed: %w", err)
+	}
+	took := time.Since(start)
+	after, err := c.snapshot()
+	if err != nil {
+		return s, err
+	}
+	if before.equal(after) {
+		return s, fmt.Errorf("the run changed nothing: the scenario would prove nothing")
+	}
+	var outcomes = map[string]int{}
+	for k := 0; k < kills; k++ {
+		if err := c.reset(); err != nil {
+			return s, err
+		}
+		at := time.Duration(o.Rand.Int64N(int64(took)))
+		s.Runs++
+		pending, err := c.killAt(at, t.args...)
+		if err != nil {
+			return s, err
+		}
+		if err := c.sdk("recover"); err != nil {
+			s.fail("kill at %.1fs: sdk recover: %v", at.Seconds(), err)
+			continue
+		}
+		got, err := c.snapshot()
+		if err != nil {
+			return s, err
+		}
+		switch {
+		case got.equal(before):
+			outcomes["old"]++
+			s.Passed++
+		case got.equal(after):
+			outcomes["new"]++
+			s.Passed++
+		default:
+			s.fail("kill at %.1fs of %.1fs: a mix of old and new: %s", at.Seconds(), took.Seconds(), got.mixDetail(before, after))
+		}
+		if pending {
+			outcomes["interrupted mid-commit, finished by recover"]++
+		}
+	}
+	s.Figure = fmt.Sprintf("a run takes %.1f s; kill moments uniform over it; afterwards: %d old, %d complete new state", took.Seconds(), outcomes["old"], outcomes["new"])
+	if n := outcomes["interrupted mid-commit, finished by recover"]; n > 0 {
+		s.Figure += fmt.Sprintf(" (%d killed mid-commit and finished by recover)", n)
+	}
+	return s, nil
+}
+
+// concurrentReleases starts two releases of the same bundle at the same
+// moment: exactly one releases, the other fails at once saying another run
+// is changing the catalog, and the result is the complete release.
+func concurrentReleases(c *clone, o reliabilityOptions) (scenario, error) {
+	s := scenario{Group: "files", Name: "two `sdk catalog release` (what `make catalog-release` runs) at the same moment"}
+	if err := c.make(append([]string{"bundle"}, release040...)...); err != nil {
+		return s, err
+	}
+	if err := c.commit("bundle 0.4.0"); err != nil {
+		return s, err
+	}
+	runs := 5
+	if o.Fast {
+		runs = 2
+	}
+	args := []string{"catalog", "release", "--image", "example.com/memcached-operator-bundle:v0.4.0", "--channels", "candidate,fast,stable", "--output", "catalog"}
+	var want *snapshot
+	for k := 0; k < runs; k++ {
+		if err := c.reset(); err != nil {
+			return s, err
+		}
+		s.Runs++
+		var wg sync.WaitGroup
+		var outs [2]bytes.Buffer
+		var errs [2]error
+		for i := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				cmd := exec.Command(filepath.Join(c.o.Bin, "sdk"), args...)
+				cmd.Dir, cmd.Stdout, cmd.Stderr = c.dir, &outs[i], &outs[i]
+				errs[i] = cmd.Run()
+			}()
+		}
+		wg.Wait()
+		got, err := c.snapshot()
+		if err != nil {
+			return s, err
+		}
+		if want == nil {
+			want = got
+		}
+		failed := 0
+		for i := range 2 {
+			if errs[i] != nil {
+				failed++
+				if !strings.Contains(outs[i].String(), "another run is changing it") {
+					s.fail("the losing release's message does not say another run holds the catalog: %s", strings.TrimSpace(outs[i].String()))
+				}
+			}
+		}
+		switch {
+		case failed != 1:
+			s.fail("%d of the 2 releases failed, want exactly 1: %q / %q", failed, outs[0].String(), outs[1].String())
+		case !got.equal(want):
+			s.fail("the result differs from the first run's: %s", got.mixDetail(want, want))
+		case !strings.Contains(got.files["config/catalog/template.yaml"], "0.4.0"):
+			s.fail("the winning release is not in the template")
+		default:
+			s.Passed++
+		}
+	}
+	s.Figure = "one release wins, the other fails at once naming the lock; the catalog is the complete release"
+	return s, nil
+}
+
+// clone is a scratch clone of the checkout's HEAD, using the checkout's
+// built tools.
+type clone struct {
+	o   reliabilityOptions
+	dir string
+}
+
+func newClone(o reliabilityOptions, name string) (*clone, error) {
+	dir := filepath.Join(o.Work, name)
+	if out, err := exec.Command("git", "clone", "-q", "--shared", o.Repo, dir).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("git clone: %v: %s", err, out)
+	}
+	c := &clone{o: o, dir: dir}
+	// The tools' sources are as old as the checkout's built tools, so make
+	// uses those instead of rebuilding them into the checkout.
+	err := filepath.WalkDir(filepath.Join(dir, "hack", "tools"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		return os.Chtimes(p, time.Unix(0, 0), time.Unix(0, 0))
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, args := range [][]string{{"config", "user.email", "reliability@example.com"}, {"config", "user.name", "reliability"}} {
+		if err := c.git(args...); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func (c *clone) git(args ...string) error {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = c.dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("git %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+// makeCmd runs make in the clone with the checkout's tools, in a process
+// group of its own.
+func (c *clone) makeCmd(args ...string) *exec.Cmd {
+	tools := []string{"SDK=" + filepath.Join(c.dir, "bin", "sdk")}
+	for _, t := range []string{"CONTROLLER_GEN=controller-gen", "KUSTOMIZE=kustomize"} {
+		v, bin, _ := strings.Cut(t, "=")
+		tools = append(tools, v+"="+filepath.Join(c.o.Bin, bin))
+	}
+	cmd := exec.Command("make", append(append([]string{"-s"}, tools...), args...)...)
+	cmd.Dir = c.dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return cmd
+}
+
+func (c *clone) make(args ...string) error {
+	if out, err := c.makeCmd(args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("make %s: %v: %s", strings.Join(args, " "), err, tail(string(out), 2000))
+	}
+	return nil
+}
+
+func (c *clone) sdk(args ...string) error {
+	cmd := exec.Command(filepath.Join(c.dir, "bin", "sdk"), args...)
+	cmd.Dir = c.dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%v: %s", err, out)
+	}
+	return nil
+}
+
+// killAt runs make and SIGKILLs its process group after d (or lets it end
+// first). pending says whether it died with a change committed but not
+// yet moved into place (a journal left).
+func (c *clone) killAt(d time.Duration, args ...string) (bool, error) {
+	cmd := c.makeCmd(args...)
+	if err := cmd.Start(); err != nil {
+		return false, err
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+	// Children that left the group (none should) would still write.
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	journals, _ := filepath.Glob(filepath.Join(c.dir, "*", ".*.txn", "journal.json"))
+	root, _ := filepath.Glob(filepath.Join(c.dir, ".*.txn", "journal.json"))
+	return len(journals)+len(root) > 0, nil
+}
+
+// reset returns the clone to its last commit, generated paths included.
+func (c *clone) reset() error {
+	if err := c.git("checkout", "-q", "--", "."); err != nil {
+		return err
+	}
+	return c.git("clean", "-q", "-fdx", "-e", "bin", "-e", ".work")
+}
+
+func (c *clone) commit(msg string) error {
+	if err := c.git("add", "-A"); err != nil {
+		return err
+	}
+	return c.git("commit", "-q", "--allow-empty", "-m", msg)
+}
+
+func (c *clone) edit(path, old, new string) error {
+	p := filepath.Join(c.dir, path)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(string(b), old) {
+		return fmt.Errorf("%s no longer contains %q: update the scenario", path, old)
+	}
+	return os.WriteFile(p, []byte(strings.Replace(string(b), old, new, 1)), 0o644)
+}
+
+// snapshot is the content of the generated paths, and anything hidden
+// beside them (staging debris).
+type snapshot struct {
+	files map[string]string // path -> content (hashed when large)
+}
+
+func (c *clone) snapshot() (*snapshot, error) {
+	s := &snapshot{files: map[string]string{}}
+	for _, p := range generatedPaths {
+		root := filepath.Join(c.dir, p)
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if os.IsNotExist(err) && path == root {
+				s.files[p] = "(missing)"
+				return nil
+			}
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(c.dir, path)
+			s.files[filepath.ToSlash(rel)] = digest(b)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	debris, _ := filepath.Glob(filepath.Join(c.dir, ".*.txn"))
+	for _, d := range debris {
+		s.files[filepath.Base(d)] = "(staging left behind)"
+	}
+	return s, nil
+}
+
+// digest keeps small files readable (the template) and hashes the rest.
+func digest(b []byte) string {
+	if len(b) < 4096 {
+		return string(b)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func (s *snapshot) equal(o *snapshot) bool {
+	if len(s.files) != len(o.files) {
+		return false
+	}
+	for k, v := range s.files {
+		if o.files[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// mixDetail names which paths are old, which new, which neither.
+func (s *snapshot) mixDetail(before, after *snapshot) string {
+	var old, new, neither []string
+	seen := map[string]bool{}
+	for _, m := range []map[string]string{s.files, before.files, after.files} {
+		for k := range m {
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			switch v := s.files[k]; {
+			case v == before.files[k] && v == after.files[k]:
+			case v == before.files[k]:
+				old = append(old, k)
+			case v == after.files[k]:
+				new = append(new, k)
+			default:
+				neither = append(neither, k)
+			}
+		}
+	}
+	sort.Strings(old)
+	sort.Strings(new)
+	sort.Strings(neither)
+	return fmt.Sprintf("old: %s; new: %s; neither: %s", short(old), short(new), short(neither))
+}
+
+func short(l []string) string {
+	if len(l) > 5 {
+		return strings.Join(l[:5], ", ") + fmt.Sprintf(" and %d more", len(l)-5)
+	}
+	if len(l) == 0 {
+		return "-"
+	}
+	return strings.Join(l, ", ")
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// fuzzPackages hold the fuzz targets of the bundle, template, catalog and
+// graph code. A finding is written by go test into the package's
+// testdata/fuzz/<target>/, where every later `go test` runs it: commit it
+// with the fix, and it is a regression test.
+var fuzzPackages = []string{"./internal/bundle", "./internal/catalog", "./internal/graph"}
+
+// fuzzGroup runs every fuzz target for a fixed budget.
+func fuzzGroup(o reliabilityOptions) ([]scenario, error) {
+	budget := 60 * time.Second
+	if o.Fast {
+		budget = 5 * time.Second
+	}
+	var rows []scenario
+	for _, pkg := range fuzzPackages {
+		targets, err := fuzzTargets(o.Repo, pkg)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range targets {
+			rows = append(rows, fuzzOne(o, pkg, t, budget))
+		}
+	}
+	return rows, nil
+}
+
+// fuzzTargets lists pkg's Fuzz functions.
+func fuzzTargets(repo, pkg string) ([]string, error) {
+	cmd := exec.Command("go", "test", "-list", "^Fuzz", pkg)
+	cmd.Dir = repo
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go test -list %s: %w", pkg, err)
+	}
+	var targets []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, "Fuzz") {
+			targets = append(targets, strings.TrimSpace(l))
+		}
+	}
+	sort.Strings(targets)
+	if len(targets) == 0 {
+		return nil, fmt.Errorf("%s has no fuzz target", pkg)
+	}
+	return targets, nil
+}
+
+var fuzzExecs = regexp.MustCompile(`execs: (\d+) `)
+
+func fuzzOne(o reliabilityOptions, pkg, target string, budget time.Duration) scenario {
+	s := scenario{Group: "fuzz", Name: fmt.Sprintf("`%s` %s", target, strings.TrimPrefix(pkg, "./")), Runs: 1}
+	// One worker: the machine has two cores and the rest of the suite.
+	cmd := exec.Command("go", "test", "-run", "^$", "-fuzz", "^"+target+"$", "-fuzztime", budget.String(), "-parallel", "1", pkg)
+	cmd.Dir = o.Repo
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+	out, err := cmd.CombinedOutput()
+	execs := "?"
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	for sc.Scan() {
+		if m := fuzzExecs.FindStringSubmatch(sc.Text()); m != nil {
+			execs = m[1]
+		}
+	}
+	s.Figure = fmt.Sprintf("%s inputs in %s", execs, budget)
+	if err != nil {
+		s.fail("%s: %v: %s (the failing input is saved under %s/testdata/fuzz/%s: fix the bug and commit it as a regression test)", target, err, tail(string(out), 1500), pkg, target)
+		return s
+	}
+	s.Passed = 1
+	return s
+}
