@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -92,13 +93,14 @@ func benchReliability(args []string) error {
 			want[g] = true
 		}
 	}
+	unknown := maps.Clone(want)
 	var all []scenario
 	var titles []string
 	for _, g := range reliabilityGroups {
+		delete(unknown, g.name)
 		if len(want) > 0 && !want[g.name] {
 			continue
 		}
-		delete(want, g.name)
 		fmt.Printf("reliability: group %s\n", g.name)
 		rows, err := g.run(o)
 		if err != nil {
@@ -113,8 +115,8 @@ func benchReliability(args []string) error {
 		all = append(all, rows...)
 		titles = append(titles, g.name+"\x00"+g.title)
 	}
-	if len(want) > 0 {
-		return fmt.Errorf("unknown groups: %v", keys(want))
+	if len(unknown) > 0 {
+		return fmt.Errorf("unknown groups: %v", keys(unknown))
 	}
 	if err := writeReliability(*out, o, titles, all); err != nil {
 		return err

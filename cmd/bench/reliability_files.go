@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -354,6 +355,10 @@ func (c *clone) snapshot() (*snapshot, error) {
 				return err
 			}
 			rel, _ := filepath.Rel(c.dir, path)
+			if strings.HasSuffix(path, ".clusterserviceversion.yaml") {
+				// A new version's createdAt is the moment it was generated.
+				b = createdAt.ReplaceAll(b, []byte("${1}(generation time)"))
+			}
 			s.files[filepath.ToSlash(rel)] = digest(b)
 			return nil
 		})
@@ -367,6 +372,8 @@ func (c *clone) snapshot() (*snapshot, error) {
 	}
 	return s, nil
 }
+
+var createdAt = regexp.MustCompile(`(createdAt: )"?[0-9TZ:.-]+"?`)
 
 // digest keeps small files readable (the template) and hashes the rest.
 func digest(b []byte) string {
