@@ -110,7 +110,12 @@ func killRuns(c *clone, o reliabilityOptions, t makeTarget, kills int) (scenario
 		if err := c.reset(); err != nil {
 			return s, err
 		}
+		// Half the moments anywhere in the run, half in its last fifth,
+		// where the files are written.
 		at := time.Duration(o.Rand.Int64N(int64(took)))
+		if k%2 == 1 {
+			at = took*4/5 + time.Duration(o.Rand.Int64N(int64(took/5)))
+		}
 		s.Runs++
 		pending, err := c.killAt(at, t.args...)
 		if err != nil {
@@ -138,7 +143,7 @@ func killRuns(c *clone, o reliabilityOptions, t makeTarget, kills int) (scenario
 			outcomes["interrupted mid-commit, finished by recover"]++
 		}
 	}
-	s.Figure = fmt.Sprintf("a run takes %.1f s; kill moments uniform over it; afterwards: %d old, %d complete new state", took.Seconds(), outcomes["old"], outcomes["new"])
+	s.Figure = fmt.Sprintf("a run takes %.1f s; kill moments uniform over it, half in its last fifth; afterwards: %d old, %d complete new state", took.Seconds(), outcomes["old"], outcomes["new"])
 	if n := outcomes["interrupted mid-commit, finished by recover"]; n > 0 {
 		s.Figure += fmt.Sprintf(" (%d killed mid-commit and finished by recover)", n)
 	}
