@@ -54,6 +54,19 @@ func (comp *component) pid() (int, error) {
 	return strconv.Atoi(strings.TrimSpace(string(b)))
 }
 
+// controlPlane are the components kwokctl runs.
+var controlPlane = []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok-controller"}
+
+// alive says whether the component's recorded process runs.
+func (comp *component) alive() bool {
+	pid, err := comp.pid()
+	if err != nil {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	return err == nil && !strings.Contains(string(b), ") Z ")
+}
+
 // kill SIGKILLs the component and waits until it is gone.
 func (comp *component) kill() error {
 	pid, err := comp.pid()
@@ -157,14 +170,14 @@ func apiServerOutage(o reliabilityOptions) (scenario, error) {
 	}
 	defer r.stop()
 	sup := supervise(r)
-	apiserver, err := r.c.component("kube-apiserver")
-	if err != nil {
-		return s, err
+	// How kwokctl started each component, read while they all run.
+	comps := map[string]*component{}
+	for _, name := range controlPlane {
+		if comps[name], err = r.c.component(name); err != nil {
+			return s, err
+		}
 	}
-	etcd, err := r.c.component("etcd")
-	if err != nil {
-		return s, err
-	}
+	apiserver, etcd := comps["kube-apiserver"], comps["etcd"]
 	time.Sleep(3 * time.Second)
 	if err := apiserver.kill(); err != nil {
 		return s, err
@@ -191,6 +204,17 @@ func apiServerOutage(o reliabilityOptions) (scenario, error) {
 	if err := etcd.start(); err != nil {
 		return s, err
 	}
+	// The controller manager and the scheduler exit when they lose their
+	// leases; the kubelet restarts such static pods, so this does too.
+	var restarted []string
+	for _, name := range controlPlane {
+		if comp := comps[name]; !comp.alive() {
+			if err := comp.start(); err != nil {
+				return s, err
+			}
+			restarted = append(restarted, name)
+		}
+	}
 	if err := r.waitConverged(5 * time.Minute); err != nil {
 		s.fail("%v", err)
 	}
@@ -206,6 +230,9 @@ func apiServerOutage(o reliabilityOptions) (scenario, error) {
 		s.Passed = 1
 	}
 	s.Figure = fmt.Sprintf("first answered request %.1f s after kube-apiserver was back; all converged %.1f s after; operator exits: %d", reconnect.Seconds(), converged.Seconds(), exits)
+	if len(restarted) > 0 {
+		s.Figure += fmt.Sprintf("; control plane restarted as a kubelet would: %s", strings.Join(restarted, ", "))
+	}
 	if exits == 1 {
 		s.Figure += " (it lost its leader lease during the outage and exits by design, so that two replicas never reconcile at once; restarted, it waited for the lease)"
 	}

@@ -63,9 +63,6 @@ func genInput(r *rand.Rand, i int) badInput {
 		return badInput{kind: "size of the wrong type", obj: obj, names: "spec.size"}
 	case 3:
 		delete(spec, "size")
-		if r.IntN(2) == 0 {
-			spec[word()] = int64(1)
-		}
 		return badInput{kind: "size missing", obj: obj, names: "spec.size"}
 	case 4:
 		f := word()

@@ -193,13 +193,14 @@ func killDuringConvergence(o reliabilityOptions) (scenario, error) {
 }
 
 func killRun(r *opRun, s *scenario) (bool, time.Duration, error) {
-	// Five moments over the first 20 s (B1: 300 converge in ~17 s).
+	// Five moments while they converge (B1: 300 in ~17 s, 60 in ~5 s).
+	window := time.Duration(r.n) * 60 * time.Millisecond
 	var at []time.Duration
 	for range 5 {
-		at = append(at, time.Duration(r.o.Rand.Int64N(int64(20*time.Second))))
+		at = append(at, time.Duration(r.o.Rand.Int64N(int64(window))))
 	}
 	slices.Sort(at)
-	resizeAt := time.Duration(r.o.Rand.Int64N(int64(10 * time.Second)))
+	resizeAt := time.Duration(r.o.Rand.Int64N(int64(window / 2)))
 	resized := false
 	var lastRestart time.Time
 	for _, t := range at {
