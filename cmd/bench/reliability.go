@@ -39,6 +39,9 @@ type reliabilityOptions struct {
 	Seed uint64
 	// Work is scratch space.
 	Work string
+	// Only, when set, runs the one scenario of a group so named (kill,
+	// apiserver, fight, drift), to work on it.
+	Only string
 }
 
 // reliabilityGroups are the groups in the order they run and are printed.
@@ -62,6 +65,7 @@ func benchReliability(args []string) error {
 	out := fs.String("out", "docs", "Where reliability.md and reliability.json go.")
 	bin := fs.String("bin", "bin", "The built tools (make reliability builds them).")
 	workdir := fs.String("workdir", ".work/reliability", "Scratch space.")
+	only := fs.String("only", "", "Run only the scenario so named within its group (operator: kill, apiserver, fight, drift).")
 	seed := fs.Uint64("seed", 0, "Seed of the fault moments; 0 picks one (printed, to replay a run).")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -84,7 +88,7 @@ func benchReliability(args []string) error {
 	if err := os.RemoveAll(work); err != nil {
 		return err
 	}
-	o := reliabilityOptions{Repo: repo, Bin: binDir, Fast: *fast, Seed: *seed, Rand: rand.New(rand.NewPCG(*seed, *seed^0x9e3779b97f4a7c15)), Work: work}
+	o := reliabilityOptions{Repo: repo, Bin: binDir, Fast: *fast, Seed: *seed, Only: *only, Rand: rand.New(rand.NewPCG(*seed, *seed^0x9e3779b97f4a7c15)), Work: work}
 	fmt.Printf("reliability: seed %d (replay with --seed %d)\n", *seed, *seed)
 
 	want := map[string]bool{}

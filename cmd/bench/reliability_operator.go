@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -20,6 +22,7 @@ import (
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
+	"github.com/example-inc/memcached-operator/internal/logtail"
 	"github.com/example-inc/memcached-operator/internal/readiness"
 	"github.com/example-inc/memcached-operator/internal/wait"
 )
@@ -28,8 +31,14 @@ import (
 // Memcacheds converging.
 func operatorGroup(o reliabilityOptions) ([]scenario, error) {
 	var rows []scenario
-	for _, f := range []func(reliabilityOptions) (scenario, error){killDuringConvergence, apiServerOutage, fightingWriter, driftAtScale} {
-		s, err := f(o)
+	for _, sc := range []struct {
+		name string
+		run  func(reliabilityOptions) (scenario, error)
+	}{{"kill", killDuringConvergence}, {"apiserver", apiServerOutage}, {"fight", fightingWriter}, {"drift", driftAtScale}} {
+		if o.Only != "" && o.Only != sc.name {
+			continue
+		}
+		s, err := sc.run(o)
 		if err != nil {
 			return nil, err
 		}
@@ -122,8 +131,44 @@ func (r *opRun) stop() {
 }
 
 // waitConverged waits until every Memcached's status is complete for its
-// current generation.
+// current generation; on a timeout it says whether the control plane or
+// the operator is behind.
 func (r *opRun) waitConverged(timeout time.Duration) error {
+	err := r.waitConvergedOnly(timeout)
+	if err != nil {
+		err = fmt.Errorf("%w (%s)", err, r.diagnose())
+	}
+	return err
+}
+
+// diagnose counts ready Deployments and running pods, and quotes the
+// operator's last log lines.
+func (r *opRun) diagnose() string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	deps := &appsv1.DeploymentList{}
+	pods := &corev1.PodList{}
+	if err := r.k8s.List(ctx, deps); err != nil {
+		return err.Error()
+	}
+	if err := r.k8s.List(ctx, pods); err != nil {
+		return err.Error()
+	}
+	ready := 0
+	for _, d := range deps.Items {
+		if d.Status.ReadyReplicas == ptr.Deref(d.Spec.Replicas, 1) && d.Status.ObservedGeneration >= d.Generation {
+			ready++
+		}
+	}
+	phases := map[string]int{}
+	for _, p := range pods.Items {
+		phases[string(p.Status.Phase)]++
+	}
+	log, _ := os.ReadFile(r.op.log.Name())
+	return fmt.Sprintf("%d of %d Deployments ready; pods %v; operator log: %s", ready, len(deps.Items), phases, logtail.Lines(string(log), 5))
+}
+
+func (r *opRun) waitConvergedOnly(timeout time.Duration) error {
 	return wait.For(r.ctx, wait.Options{What: fmt.Sprintf("%d Memcacheds to converge", r.n), Timeout: timeout, Interval: pollInterval},
 		func(context.Context) (bool, string, error) {
 			done := r.w.converged()
