@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -109,6 +110,52 @@ func (comp *component) start() error {
 	return cmd.Process.Release()
 }
 
+// componentKeeper restarts control-plane components that exit.
+type componentKeeper struct {
+	mu        sync.Mutex
+	restarted []string
+	stop      chan struct{}
+	done      chan struct{}
+	once      sync.Once
+}
+
+// restartExited checks every second that each component but those the
+// scenario stops itself runs, and starts it again if not.
+func restartExited(comps map[string]*component, except ...*component) *componentKeeper {
+	k := &componentKeeper{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(k.done)
+		for {
+			select {
+			case <-k.stop:
+				return
+			case <-time.After(time.Second):
+			}
+			for _, name := range controlPlane {
+				comp := comps[name]
+				if slices.Contains(except, comp) || comp.alive() {
+					continue
+				}
+				if err := comp.start(); err == nil {
+					k.mu.Lock()
+					k.restarted = append(k.restarted, name)
+					k.mu.Unlock()
+				}
+			}
+		}
+	}()
+	return k
+}
+
+// end stops the loop and returns what it restarted.
+func (k *componentKeeper) end() []string {
+	k.once.Do(func() { close(k.stop) })
+	<-k.done
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return slices.Clone(k.restarted)
+}
+
 // supervisor restarts the operator when it exits, as the kubelet restarts
 // a container, and counts the exits.
 type supervisor struct {
@@ -178,6 +225,11 @@ func apiServerOutage(o reliabilityOptions) (scenario, error) {
 		}
 	}
 	apiserver, etcd := comps["kube-apiserver"], comps["etcd"]
+	// The controller manager and the scheduler exit when they lose their
+	// leases (during the outage or after it); a kubelet restarts such
+	// static pods, so a loop here does too, from now to the end.
+	kubelet := restartExited(comps, apiserver, etcd)
+	defer kubelet.end()
 	time.Sleep(3 * time.Second)
 	if err := apiserver.kill(); err != nil {
 		return s, err
@@ -204,22 +256,13 @@ func apiServerOutage(o reliabilityOptions) (scenario, error) {
 	if err := etcd.start(); err != nil {
 		return s, err
 	}
-	// The controller manager and the scheduler exit when they lose their
-	// leases; the kubelet restarts such static pods, so this does too.
-	var restarted []string
-	for _, name := range controlPlane {
-		if comp := comps[name]; !comp.alive() {
-			if err := comp.start(); err != nil {
-				return s, err
-			}
-			restarted = append(restarted, name)
-		}
-	}
+
 	if err := r.waitConverged(5 * time.Minute); err != nil {
 		s.fail("%v", err)
 	}
 	converged := time.Since(up)
 	exits := sup.end()
+	restarted := kubelet.end()
 	if exits > 1 {
 		s.fail("the operator exited %d times (a crash loop)", exits)
 	}
