@@ -273,11 +273,11 @@ func apiServerOutage(o reliabilityOptions) (scenario, error) {
 		s.Passed = 1
 	}
 	s.Figure = fmt.Sprintf("first answered request %.1f s after kube-apiserver was back; all converged %.1f s after; operator exits: %d", reconnect.Seconds(), converged.Seconds(), exits)
-	if len(restarted) > 0 {
-		s.Figure += fmt.Sprintf("; control plane restarted as a kubelet would: %s", strings.Join(restarted, ", "))
-	}
 	if exits == 1 {
 		s.Figure += " (it lost its leader lease during the outage and exits by design, so that two replicas never reconcile at once; restarted, it waited for the lease)"
+	}
+	if len(restarted) > 0 {
+		s.Figure += fmt.Sprintf("; control plane components restarted as a kubelet would (they exit on a lost lease too): %s", strings.Join(restarted, ", "))
 	}
 	return s, nil
 }
