@@ -163,6 +163,9 @@ func writeReliability(dir string, o reliabilityOptions, titles []string, rows []
 	md.WriteString("# Reliability\n\n<!-- Written by `make reliability` (bin/bench reliability). DO NOT EDIT. -->\n\n")
 	fmt.Fprintf(&md, "What the operator and its tooling survive, measured by injecting the faults. Run %s on %d CPUs (%s), %s, %s; fault moments from seed %d (`make reliability RELIABILITY_SEED=%d` replays them). A scenario that fails is a bug to fix, not a row to delete.\n",
 		m["date"], m["cpus"], m["cpu"], m["memory"], m["go"], o.Seed, o.Seed)
+	if o.Fast {
+		md.WriteString("\nThis is a `--fast` run (`make reliability-fast`, what `make test` runs): fewer kills, 60 Memcacheds instead of 300, 120 generated objects instead of 1,000, 10 s faults instead of 30 s and a minute, 5 s fuzz budgets instead of 60 s. `make reliability` runs the full set.\n")
+	}
 	for _, t := range titles {
 		name, title, _ := strings.Cut(t, "\x00")
 		fmt.Fprintf(&md, "\n## %s\n\n| scenario | runs | passed | figure |\n|---|---|---|---|\n", title)
