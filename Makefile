@@ -427,12 +427,12 @@ RELIABILITY_SEED ?= 0
 RELIABILITY_GROUPS ?=
 
 .PHONY: reliability
-reliability: bench-tool sdk $(CONTROLLER_GEN) $(KUSTOMIZE) ## Inject the faults of docs/reliability.md (on clones of HEAD: commit first) and write it with docs/reliability.json; fails when a scenario fails.
+reliability: bench-tool build cluster-tools sdk $(CONTROLLER_GEN) $(KUSTOMIZE) ## Inject the faults of docs/reliability.md (on clones of HEAD: commit first) and write it with docs/reliability.json; fails when a scenario fails.
 	$(LOCALBIN)/bench reliability --bin $(LOCALBIN) --workdir $(WORKDIR)/reliability --out docs \
 		--seed $(RELIABILITY_SEED) --groups "$(RELIABILITY_GROUPS)"
 
 .PHONY: reliability-fast
-reliability-fast: bench-tool sdk $(CONTROLLER_GEN) $(KUSTOMIZE) ## The subset of make reliability that make test runs: fewer kills, short fuzz budgets; tables in .work.
+reliability-fast: bench-tool build cluster-tools sdk $(CONTROLLER_GEN) $(KUSTOMIZE) ## The subset of make reliability that make test runs: fewer kills, short fuzz budgets; tables in .work.
 	$(LOCALBIN)/bench reliability --fast --bin $(LOCALBIN) --workdir $(WORKDIR)/reliability-fast --out $(WORKDIR)/reliability-fast \
 		--seed $(RELIABILITY_SEED) --groups "$(RELIABILITY_GROUPS)"
 
