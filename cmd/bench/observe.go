@@ -35,40 +35,52 @@ type observer struct {
 
 // startObserver starts the watches before any Memcached exists.
 func startObserver(ctx context.Context, kubeconfig string, n int) (*observer, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		return nil, err
-	}
 	o := &observer{index: make(map[client.ObjectKey]int, n), sizes: make([]int32, n),
 		sized: make([]time.Time, n), ready: make([]time.Time, n), converged: make([]time.Time, n)}
 	for i := 0; i < n; i++ {
 		o.index[benchKey(i)] = i
 		o.sizes[i] = benchSize(i)
 	}
+	cancel, err := watchAll(ctx, kubeconfig, map[client.Object]func(any){&cachev1.Memcached{}: o.memcached, &appsv1.Deployment{}: o.deployment})
+	if err != nil {
+		return nil, err
+	}
+	o.cancel = cancel
+	return o, nil
+}
+
+// watchAll runs an informer per object type, calling its handler on every
+// add and update, and returns once they have synced; cancel stops them.
+// It is how the harness sees the cluster: watches, never polling.
+func watchAll(ctx context.Context, kubeconfig string, handlers map[client.Object]func(any)) (context.CancelFunc, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return nil, err
+	}
 	c, err := cache.New(cfg, cache.Options{Scheme: kubeclient.Scheme()})
 	if err != nil {
 		return nil, err
 	}
-	ctx, o.cancel = context.WithCancel(ctx)
-	for obj, handle := range map[client.Object]func(any){&cachev1.Memcached{}: o.memcached, &appsv1.Deployment{}: o.deployment} {
+	ctx, cancel := context.WithCancel(ctx)
+	for obj, handle := range handlers {
 		inf, err := c.GetInformer(ctx, obj)
 		if err != nil {
-			o.cancel()
+			cancel()
 			return nil, err
 		}
 		if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 			AddFunc: handle, UpdateFunc: func(_, obj any) { handle(obj) },
 		}); err != nil {
-			o.cancel()
+			cancel()
 			return nil, err
 		}
 	}
 	go func() { _ = c.Start(ctx) }()
 	if !c.WaitForCacheSync(ctx) {
-		o.cancel()
-		return nil, fmt.Errorf("the benchmark's watches did not sync")
+		cancel()
+		return nil, fmt.Errorf("the harness's watches did not sync")
 	}
-	return o, nil
+	return cancel, nil
 }
 
 func (o *observer) stop() { o.cancel() }

@@ -14,14 +14,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	toolscache "k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
-	"github.com/example-inc/memcached-operator/internal/kubeclient"
 	"github.com/example-inc/memcached-operator/internal/logtail"
 	"github.com/example-inc/memcached-operator/internal/readiness"
 	"github.com/example-inc/memcached-operator/internal/wait"
@@ -497,32 +493,12 @@ type crWatch struct {
 }
 
 func watchMemcacheds(ctx context.Context, kubeconfig string) (*crWatch, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		return nil, err
-	}
 	w := &crWatch{ready: map[client.ObjectKey]bool{}, seen: map[client.ObjectKey]int64{}, degraded: map[client.ObjectKey]bool{}}
-	c, err := cache.New(cfg, cache.Options{Scheme: kubeclient.Scheme()})
+	cancel, err := watchAll(ctx, kubeconfig, map[client.Object]func(any){&cachev1.Memcached{}: w.observe})
 	if err != nil {
 		return nil, err
 	}
-	ctx, w.cancel = context.WithCancel(ctx)
-	inf, err := c.GetInformer(ctx, &cachev1.Memcached{})
-	if err != nil {
-		w.cancel()
-		return nil, err
-	}
-	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc: w.observe, UpdateFunc: func(_, obj any) { w.observe(obj) },
-	}); err != nil {
-		w.cancel()
-		return nil, err
-	}
-	go func() { _ = c.Start(ctx) }()
-	if !c.WaitForCacheSync(ctx) {
-		w.cancel()
-		return nil, fmt.Errorf("the watch on Memcacheds did not sync")
-	}
+	w.cancel = cancel
 	return w, nil
 }
 

@@ -281,6 +281,19 @@ func TestReleasedBundlesAreImmutable(t *testing.T) {
 	}
 }
 
+// bundle040 writes dir/bundle: the released 0.3.1 made into 0.4.0.
+func bundle040(t *testing.T, rel, dir string) string {
+	t.Helper()
+	work := filepath.Join(dir, "bundle")
+	files, _ := atomicdir.Read(filepath.Join(rel, "memcached-operator.v0.3.1"))
+	csv := "manifests/memcached-operator.clusterserviceversion.yaml"
+	files[csv] = []byte(strings.ReplaceAll(strings.ReplaceAll(string(files[csv]), "v0.3.1", "v0.4.0"), "version: 0.3.1", "version: 0.4.0"))
+	if err := atomicdir.Replace(work, files, nil); err != nil {
+		t.Fatal(err)
+	}
+	return work
+}
+
 // The release step adds a new version on top of each channel's head.
 func TestRelease(t *testing.T) {
 	rel := copyReleases(t)
@@ -289,13 +302,7 @@ func TestRelease(t *testing.T) {
 	if err := os.WriteFile(template, []byte(ourTemplate(t)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	work := filepath.Join(dir, "bundle")
-	files, _ := atomicdir.Read(filepath.Join(rel, "memcached-operator.v0.3.1"))
-	csv := "manifests/memcached-operator.clusterserviceversion.yaml"
-	files[csv] = []byte(strings.ReplaceAll(strings.ReplaceAll(string(files[csv]), "v0.3.1", "v0.4.0"), "version: 0.3.1", "version: 0.4.0"))
-	if err := atomicdir.Replace(work, files, nil); err != nil {
-		t.Fatal(err)
-	}
+	work := bundle040(t, rel, dir)
 	src := Source{Template: template, Releases: rel}
 	image := "example.com/memcached-operator-bundle:v0.4.0"
 	res, err := Release(context.Background(), ReleaseOptions{Source: src, Bundle: work, Image: image, Channels: []string{"stable", "candidate"}})
@@ -398,13 +405,7 @@ func TestReleaseGateReleasesNothingOnARegression(t *testing.T) {
 	if _, err := Generate(context.Background(), src, GenerateOptions{Output: out, Strict: true}); err != nil {
 		t.Fatal(err)
 	}
-	work := filepath.Join(dir, "bundle")
-	files, _ := atomicdir.Read(filepath.Join(rel, "memcached-operator.v0.3.1"))
-	csv := "manifests/memcached-operator.clusterserviceversion.yaml"
-	files[csv] = []byte(strings.ReplaceAll(strings.ReplaceAll(string(files[csv]), "v0.3.1", "v0.4.0"), "version: 0.3.1", "version: 0.4.0"))
-	if err := atomicdir.Replace(work, files, nil); err != nil {
-		t.Fatal(err)
-	}
+	work := bundle040(t, rel, dir)
 	// Someone drops fast's skip of 0.2.0: 0.1.0 now takes one hop more.
 	editYAMLFile(t, template, "    replaces: memcached-operator.v0.1.0\n    skips:\n    - memcached-operator.v0.2.0\n", "    replaces: memcached-operator.v0.2.0\n")
 	tplBefore, _ := os.ReadFile(template)
