@@ -59,6 +59,12 @@ func (c *fakeClock) step(d time.Duration) {
 // else is refused with the status a scraper acts on, answers are remembered
 // for their TTL, and a revoked binding is refused once the allow expires.
 func TestIntegrationMetricsAuth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test: needs kube-apiserver and etcd (make test-integration)")
+	}
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		t.Fatal("KUBEBUILDER_ASSETS is not set: run 'make test-integration', which builds kube-apiserver and etcd into bin/")
+	}
 	env := &envtest.Environment{}
 	admin, err := env.Start()
 	if err != nil {
