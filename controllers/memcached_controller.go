@@ -51,6 +51,10 @@ var errNameTooLong = errors.New("recreate it with a name of at most 63 character
 // looked at again.
 const foreignRetry = time.Minute
 
+// conflictRetry is how soon a Memcached whose Deployment write met a
+// conflict is reconciled again.
+const conflictRetry = time.Second
+
 // prunedRetry is how soon a Memcached whose status the API server pruned is
 // written again: during an upgrade the operator can start before the CRD with
 // the new status fields is served, and nothing else would queue it again.
@@ -124,10 +128,11 @@ func (r *MemcachedReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		return ctrl.Result{}, nil
 	}
 	if apierrors.IsConflict(applyErr) {
-		// Our cached copy was stale; the watch event of the newer version
-		// has queued this object again.
+		// Someone wrote the Deployment between our read and our write. Its
+		// watch event may never come (relabelled, it left the cache), so
+		// look again soon, quietly: nothing is wrong with the Memcached.
 		log.FromContext(ctx).V(1).Info("Deployment changed under us, retrying")
-		return ctrl.Result{}, nil
+		return ctrl.Result{RequeueAfter: conflictRetry}, nil
 	}
 	pods, err := r.listPods(ctx, mc)
 	if err != nil {
