@@ -166,7 +166,10 @@ func inputGroup(o reliabilityOptions) ([]scenario, error) {
 			}
 			return len(handled) == len(accepted), fmt.Sprintf("%d of %d reconciled", len(handled), len(accepted)), nil
 		})
-	if err != nil && !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "timed out") {
+	// A timeout is a finding (the unreconciled ones fail below); any other
+	// error ends the group.
+	var timedOut *wait.Error
+	if err != nil && !errors.As(err, &timedOut) {
 		return nil, err
 	}
 	for _, in := range accepted {

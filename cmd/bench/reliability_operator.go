@@ -335,8 +335,7 @@ func fightingWriter(o reliabilityOptions) (scenario, error) {
 	if err != nil {
 		s.fail("%v", err)
 	}
-	degraded, err := r.w.degradedEver()
-	if err == nil && len(degraded) > 0 {
+	if degraded := r.w.degradedEver(); len(degraded) > 0 {
 		s.fail("a conflict or drift surfaced as Degraded in status: %s", short(degraded))
 	}
 	if err := r.waitConverged(2 * time.Minute); err != nil {
@@ -545,7 +544,7 @@ func (w *crWatch) regressions() []string {
 	return slices.Clone(w.back)
 }
 
-func (w *crWatch) degradedEver() ([]string, error) {
+func (w *crWatch) degradedEver() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var out []string
@@ -553,7 +552,7 @@ func (w *crWatch) degradedEver() ([]string, error) {
 		out = append(out, k.String())
 	}
 	sort.Strings(out)
-	return out, nil
+	return out
 }
 
 func durations(ds []time.Duration) string {
