@@ -4,8 +4,8 @@
 
 # The release `make bundle` writes. REPLACES is the version it upgrades from;
 # SKIP_RANGE (optional) the olm.skipRange, e.g. '>=0.1.0 <0.2.0'.
-VERSION ?= 0.3.1
-REPLACES ?= 0.3.0
+VERSION ?= 0.3.2
+REPLACES ?= 0.3.1
 SKIP_RANGE ?=
 PACKAGE ?= memcached-operator
 CHANNELS ?= candidate,fast,stable
@@ -425,6 +425,10 @@ bench: bench-catalog bench-lifecycle bench-reconcile ## All three benchmarks (B3
 
 RELIABILITY_SEED ?= 0
 RELIABILITY_GROUPS ?=
+# Set by the real-node group of make reliability for the cluster tests it runs:
+# the file their rows are appended to, and 1 for the full repetitions.
+RELIABILITY_REPORT ?=
+RELIABILITY_FULL ?=
 
 .PHONY: reliability
 reliability: bench-tool build cluster-tools sdk $(CONTROLLER_GEN) $(KUSTOMIZE) ## Inject the faults of docs/reliability.md (on clones of HEAD: commit first) and write it with docs/reliability.json; fails when a scenario fails.

@@ -82,6 +82,6 @@ LOCAL_BUNDLE_IMG_BASE = $(LOCAL_REGISTRY)/$(patsubst $(IMAGE_REGISTRY_HOST)/%,%,
 
 .PHONY: test-olm-node
 test-olm-node: catalog-images ## On the real-node cluster with OLM in it: OLM serves the catalog image, unpacks bundle images, runs every release's operator image; upgrades along every channel; run bundle / bundle-upgrade / cleanup with a registry pod.
-	CATALOG_IMG=$(CATALOG_IMG) BUNDLE_IMG=$(BUNDLE_IMG) IMG=$(IMG) PACKAGE=$(PACKAGE) VERSION=$(VERSION) CHANNEL=$(DEFAULT_CHANNEL) CATALOG_DIR=$(CURDIR)/catalog \
+	RELIABILITY_REPORT=$(RELIABILITY_REPORT) RELIABILITY_FULL=$(RELIABILITY_FULL) CATALOG_IMG=$(CATALOG_IMG) BUNDLE_IMG=$(BUNDLE_IMG) IMG=$(IMG) PACKAGE=$(PACKAGE) VERSION=$(VERSION) CHANNEL=$(DEFAULT_CHANNEL) CATALOG_DIR=$(CURDIR)/catalog \
 		OPM_IMAGE=$(OLM_OPM_IMG) FRONT_PROXY_DIR=$(WORKDIR)/front-proxy LOCAL_BUNDLE_IMG_BASE=$(LOCAL_BUNDLE_IMG_BASE) \
 		$(GOTEST) $(TEST_FLAGS) -count=1 -v -tags $(GO_TAGS),olmnode -timeout 40m ./test/olm-node/...

@@ -59,7 +59,7 @@ func TestTestPod(t *testing.T) {
 		{"untar image", untar.Image, "example.com/util:v1"},
 		{"untar command", strings.Join(untar.Command, " "), "tar -xzf /scorecard/bundle.tar.gz -C /bundle"},
 		{"untar user", *untar.SecurityContext.RunAsUser, int64(untarUser)},
-		{"test image", test.Image, "example.com/memcached-operator-scorecard:v0.3.1"},
+		{"test image", test.Image, "example.com/memcached-operator-scorecard:v0.3.2"},
 		{"test command", strings.Join(test.Command, " "), "scorecard-test memcached-example-reconciles"},
 		{"test env", test.Env, []corev1.EnvVar{{Name: "SCORECARD_NAMESPACE", Value: "ns"}}},
 		{"test mount", test.VolumeMounts[0].MountPath, "/bundle"},

@@ -98,7 +98,7 @@ func TestStaticTestsCatchWhatTheyGuard(t *testing.T) {
 			c.Annotations[csv.AnnotationAlmExamples] = `[{"apiVersion":"cache.example.com/v1","kind":"Memcached","metadata":{"name":"m"}}]`
 		}, nil, "example Memcached m has no spec"},
 		{OLMBundleValidation, func(c *v1alpha1.ClusterServiceVersion) { c.Name = "memcached-operator.v9.9.9" }, nil,
-			`CSV name "memcached-operator.v9.9.9" does not match package "memcached-operator" and spec.version 0.3.1`},
+			`CSV name "memcached-operator.v9.9.9" does not match package "memcached-operator" and spec.version 0.3.2`},
 		{OLMCRDsHaveValidation, func(c *v1alpha1.ClusterServiceVersion) {
 			c.Annotations[csv.AnnotationAlmExamples] = `[{"apiVersion":"cache.example.com/v1","kind":"Memcached","metadata":{"name":"m"},"spec":{"size":3,"memory":"64Mi"}}]`
 		}, nil, "example Memcached m uses spec.memory, which the CRD's schema does not declare"},
@@ -118,7 +118,7 @@ func TestStaticTestsCatchWhatTheyGuard(t *testing.T) {
 			size.Maximum = &max
 			spec.Properties["size"] = size
 			schema(crd).Properties["spec"] = spec
-		}, "upgrade from memcached-operator.v0.3.0: example Memcached memcached-sample no longer validates against CRD memcacheds.cache.example.com v1: spec.size: Invalid value: 3"},
+		}, "upgrade from memcached-operator.v0.3.1: example Memcached memcached-sample no longer validates against CRD memcacheds.cache.example.com v1: spec.size: Invalid value: 3"},
 	} {
 		t.Run(tc.test, func(t *testing.T) {
 			if res := run(t, tc.test, ourBundle); res.State != v1alpha3.PassState {

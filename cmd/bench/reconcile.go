@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
+	"github.com/example-inc/memcached-operator/internal/apimetrics"
 	"github.com/example-inc/memcached-operator/internal/operator"
 	"github.com/example-inc/memcached-operator/internal/wait"
 )
@@ -177,7 +177,7 @@ func reconcileRun(o reconcileRunOptions) (reconcileResult, error) {
 	defer obs.stop()
 	cpuBefore := componentCPU(c)
 	start := time.Now()
-	created, err := createMemcacheds(ctx, k8s, o.N)
+	created, err := createMemcacheds(ctx, k8s, memcachedBatch{N: o.N})
 	if err != nil {
 		return res, err
 	}
@@ -324,9 +324,21 @@ func benchKey(i int) client.ObjectKey {
 // benchSize is the i-th Memcached's size: 1 to 3.
 func benchSize(i int) int32 { return int32(i%3 + 1) }
 
-// createMemcacheds creates n Memcacheds (sizes 1 to 3) from 32 clients at once
-// and returns when each was created.
-func createMemcacheds(ctx context.Context, k8s client.Client, n int) ([]time.Time, error) {
+// memcachedBatch is which Memcacheds createMemcacheds makes: the
+// indices [First, First+N), named by benchKey and sized by Size (benchSize,
+// 1 to 3, when nil).
+type memcachedBatch struct {
+	First, N int
+	Size     func(i int) int32
+}
+
+// createMemcacheds creates a batch of Memcacheds from 32 clients at once
+// and returns when each was created (indexed from the batch's first).
+func createMemcacheds(ctx context.Context, k8s client.Client, b memcachedBatch) ([]time.Time, error) {
+	if b.Size == nil {
+		b.Size = benchSize
+	}
+	n := b.N
 	created := make([]time.Time, n)
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -336,8 +348,8 @@ func createMemcacheds(ctx context.Context, k8s client.Client, n int) ([]time.Tim
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				key := benchKey(i)
-				mc := &cachev1.Memcached{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}, Spec: cachev1.MemcachedSpec{Size: benchSize(i)}}
+				key := benchKey(b.First + i)
+				mc := &cachev1.Memcached{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}, Spec: cachev1.MemcachedSpec{Size: b.Size(b.First + i)}}
 				created[i] = time.Now()
 				if err := k8s.Create(ctx, mc); err != nil {
 					errs <- err
@@ -443,24 +455,15 @@ func scrape(url string) (map[string]int, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	out := map[string]int{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "memcached_operator_api_requests_total{") {
-			continue
-		}
-		labels := map[string]string{}
-		inner := line[strings.Index(line, "{")+1 : strings.Index(line, "}")]
-		for _, kv := range strings.Split(inner, ",") {
-			k, v, _ := strings.Cut(kv, "=")
-			labels[k] = strings.Trim(v, `"`)
-		}
-		val, _ := strconv.ParseFloat(strings.TrimSpace(line[strings.Index(line, "}")+1:]), 64)
-		out[labels["verb"]+" "+labels["resource"]+" "+labels["code"]] = int(val)
+	samples, err := apimetrics.Parse(resp.Body)
+	if err != nil {
+		return nil, err
 	}
-	return out, sc.Err()
+	out := map[string]int{}
+	for _, s := range samples {
+		out[s.Verb+" "+s.Resource+" "+s.Code] = int(s.Count)
+	}
+	return out, nil
 }
 
 // procStats reads a process's peak RSS (VmHWM) and CPU seconds.

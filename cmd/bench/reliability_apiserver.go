@@ -211,7 +211,7 @@ func apiServerOutage(o reliabilityOptions) (scenario, error) {
 		outage = 10 * time.Second
 	}
 	s := scenario{Group: "operator", Name: fmt.Sprintf("kube-apiserver stopped for %s mid-convergence, then etcd restarted (operator with leader election, as deployed)", outage), Runs: 1}
-	r, err := startOpRunWith(o, "rel-apiserver", faultN(o), "--leader-elect", "--leader-election-namespace=default")
+	r, err := startOpRun(o, opRunOptions{Name: "rel-apiserver", N: faultN(o), Args: []string{"--leader-elect", "--leader-election-namespace=default"}})
 	if err != nil {
 		return s, err
 	}

@@ -31,7 +31,7 @@ type makeTarget struct {
 }
 
 // release040 are the variables of the release the scenarios make.
-var release040 = []string{"VERSION=0.4.0", "REPLACES=0.3.1", "CHANNELS=candidate,fast,stable"}
+var release040 = []string{"VERSION=0.4.0", "REPLACES=0.3.2", "CHANNELS=candidate,fast,stable"}
 
 var killedTargets = []makeTarget{
 	{name: "make bundle", args: append([]string{"bundle"}, release040...)},

@@ -30,7 +30,7 @@ func operatorGroup(o reliabilityOptions) ([]scenario, error) {
 	for _, sc := range []struct {
 		name string
 		run  func(reliabilityOptions) (scenario, error)
-	}{{"kill", killDuringConvergence}, {"apiserver", apiServerOutage}, {"fight", fightingWriter}, {"drift", driftAtScale}} {
+	}{{"kill", killDuringConvergence}, {"apiserver", apiServerOutage}, {"fight", fightingWriter}, {"drift", driftAtScale}, {"churn", churn}} {
 		if o.Only != "" && o.Only != sc.name {
 			continue
 		}
@@ -67,16 +67,30 @@ type opRun struct {
 	args []string
 }
 
-func startOpRun(o reliabilityOptions, name string, n int) (*opRun, error) {
-	return startOpRunWith(o, name, n)
+// opRunOptions say what an operator scenario starts with.
+type opRunOptions struct {
+	// Name names the cluster.
+	Name string
+	// N Memcacheds (sizes 1 to 3) are created once the operator runs.
+	N int
+	// Pods is the most pods the scenario runs at once (default 2N: the
+	// cluster gets a fake node per 110).
+	Pods int
+	// Args are further manager flags.
+	Args []string
 }
 
-// startOpRunWith starts the operator with further flags.
-func startOpRunWith(o reliabilityOptions, name string, n int, args ...string) (*opRun, error) {
-	nodes := (n*2+109)/110 + 1
+// startOpRun brings up a cluster of its own, the operator, and ro.N
+// Memcacheds.
+func startOpRun(o reliabilityOptions, ro opRunOptions) (*opRun, error) {
+	n, name := ro.N, ro.Name
+	if ro.Pods == 0 {
+		ro.Pods = 2 * n
+	}
+	nodes := (ro.Pods+109)/110 + 1
 	c := newCluster(name, o.Work+"/"+name, fmt.Sprintf("CLUSTER_NODES=%d", nodes), "KWOKCTL_CREATE_FLAGS=--disable-qps-limits")
 	c.down()
-	r := &opRun{o: o, c: c, n: n, args: args}
+	r := &opRun{o: o, c: c, n: n, args: ro.Args}
 	r.ctx, r.cancel = context.WithTimeout(context.Background(), 15*time.Minute)
 	var err error
 	if r.k8s, err = startCluster(c); err != nil {
@@ -96,7 +110,7 @@ func startOpRunWith(o reliabilityOptions, name string, n int, args ...string) (*
 		return nil, err
 	}
 	r.created = time.Now()
-	if _, err := createMemcacheds(r.ctx, r.k8s, n); err != nil {
+	if _, err := createMemcacheds(r.ctx, r.k8s, memcachedBatch{N: n}); err != nil {
 		r.stop()
 		return nil, err
 	}
@@ -215,7 +229,7 @@ func killDuringConvergence(o reliabilityOptions) (scenario, error) {
 	var afterLast []float64
 	for k := 0; k < runs; k++ {
 		s.Runs++
-		r, err := startOpRun(o, fmt.Sprintf("rel-kill-%d", k), faultN(o))
+		r, err := startOpRun(o, opRunOptions{Name: fmt.Sprintf("rel-kill-%d", k), N: faultN(o)})
 		if err != nil {
 			return s, err
 		}
@@ -312,7 +326,7 @@ func fightingWriter(o reliabilityOptions) (scenario, error) {
 		fight = 10 * time.Second
 	}
 	s := scenario{Group: "operator", Name: fmt.Sprintf("another writer patches 10 owned Deployments' labels, replicas and image every 100 ms for %s", fight), Runs: 1}
-	r, err := startOpRun(o, "rel-fight", faultN(o))
+	r, err := startOpRun(o, opRunOptions{Name: "rel-fight", N: faultN(o)})
 	if err != nil {
 		return s, err
 	}
@@ -423,7 +437,7 @@ func driftAtScale(o reliabilityOptions) (scenario, error) {
 	n := faultN(o)
 	k := min(100, n/3)
 	s := scenario{Group: "operator", Name: fmt.Sprintf("%d Deployments deleted and %d scaled by hand at once (of %d)", k, k, n), Runs: 1}
-	r, err := startOpRun(o, "rel-drift", n)
+	r, err := startOpRun(o, opRunOptions{Name: "rel-drift", N: n})
 	if err != nil {
 		return s, err
 	}

@@ -61,8 +61,8 @@ func TestCatalogRenderBrokenTemplates(t *testing.T) {
 				"  - name: memcached-operator.v0.1.0\n    replaces: memcached-operator.v0.2.1\n  - name: memcached-operator.v0.2.0\n    replaces: memcached-operator.v0.1.0\n  - name: memcached-operator.v0.2.1\n    replaces: memcached-operator.v0.2.0", 1)
 		}, `invalid package "memcached-operator": invalid channel "candidate": detected cycle in replaces chain of upgrade graph`},
 		{"several heads", func(s string) string {
-			return strings.Replace(s, "  - name: memcached-operator.v0.3.1\n    replaces: memcached-operator.v0.3.0\n- schema: olm.channel\n  package: memcached-operator\n  name: fast",
-				"  - name: memcached-operator.v0.3.1\n- schema: olm.channel\n  package: memcached-operator\n  name: fast", 1)
+			return strings.Replace(s, "  - name: memcached-operator.v0.3.2\n    replaces: memcached-operator.v0.3.1\n- schema: olm.channel\n  package: memcached-operator\n  name: fast",
+				"  - name: memcached-operator.v0.3.2\n- schema: olm.channel\n  package: memcached-operator\n  name: fast", 1)
 		}, "multiple channel heads found in graph"},
 		{"stranded bundle", func(s string) string {
 			return strings.Replace(s, "  - name: memcached-operator.v0.2.1\n    replaces: memcached-operator.v0.1.0\n  - name: memcached-operator.v0.3.0\n    replaces: memcached-operator.v0.2.1\n    skipRange",
@@ -146,7 +146,7 @@ func TestCatalogAnalyze(t *testing.T) {
 	if err := run([]string{"catalog", "analyze", repoCatalog}, nil, &published, &stderr); err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
-	note := "  info: CRD safety: not checked for 5 of 5 bundles: no manifests in the catalog (olm.csv.metadata only); analyse a rendering with olm.bundle.object to check them\n"
+	note := "  info: CRD safety: not checked for 6 of 6 bundles: no manifests in the catalog (olm.csv.metadata only); analyse a rendering with olm.bundle.object to check them\n"
 	if got := published.String(); !strings.Contains(got, note) || strings.Replace(got, note, "", 1) != embedded {
 		t.Errorf("catalog analyze %s prints\n%s\nwant the README's analysis plus\n%s", repoCatalog, got, note)
 	}
@@ -293,7 +293,7 @@ func TestCatalogDiff(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %s", err, want)
 	}
-	if !strings.Contains(out.String(), "  channel fast: removed (head was memcached-operator.v0.3.1)\n") {
+	if !strings.Contains(out.String(), "  channel fast: removed (head was memcached-operator.v0.3.2)\n") {
 		t.Errorf("printed:\n%s", out.String())
 	}
 }

@@ -5,6 +5,9 @@
 package apimetrics
 
 import (
+	"bufio"
+	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,9 +17,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
 
+// requestsName is Requests' name.
+const requestsName = "memcached_operator_api_requests_total"
+
 // Requests is memcached_operator_api_requests_total{verb,resource,code}.
 var Requests = prometheus.NewCounterVec(prometheus.CounterOpts{
-	Name: "memcached_operator_api_requests_total",
+	Name: requestsName,
 	Help: "Requests the operator made to the Kubernetes API server, by verb, resource and HTTP status code.",
 }, []string{"verb", "resource", "code"})
 
@@ -96,4 +102,41 @@ func Classify(req *http.Request) (verb, resource string) {
 		verb = strings.ToLower(req.Method)
 	}
 	return verb, resource
+}
+
+// Sample is one series of Requests as the metrics endpoint serves it.
+type Sample struct {
+	Verb, Resource, Code string
+	Count                float64
+}
+
+// Parse reads Requests' series from the metrics endpoint's text format:
+// what the benchmarks count and the permission check compares with what
+// the operator is granted.
+func Parse(r io.Reader) ([]Sample, error) {
+	var out []Sample
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	prefix := requestsName + "{"
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, prefix) {
+			continue
+		}
+		end := strings.LastIndex(line, "}")
+		if end < 0 {
+			return nil, fmt.Errorf("%s: no closing brace in %q", requestsName, line)
+		}
+		labels := map[string]string{}
+		for _, kv := range strings.Split(line[len(prefix):end], ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			labels[k] = strings.Trim(v, `"`)
+		}
+		n, err := strconv.ParseFloat(strings.TrimSpace(line[end+1:]), 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: value of %q: %w", requestsName, line, err)
+		}
+		out = append(out, Sample{Verb: labels["verb"], Resource: labels["resource"], Code: labels["code"], Count: n})
+	}
+	return out, sc.Err()
 }

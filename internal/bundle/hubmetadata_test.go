@@ -48,7 +48,7 @@ func TestHubMetadata(t *testing.T) {
 			`metadata.annotations.categories: category "Caches" is not one of OperatorHub's: AI/Machine Learning, Application Runtime, Big Data, Cloud Provider, Database, Developer Tools, Drivers and plugins, Integration & Delivery, Logging & Tracing, Modernization & Migration, Monitoring, Networking, OpenShift Optional, Security, Storage, Streaming & Messaging`,
 			`metadata.annotations.repository: "github.com/example-inc/memcached-operator" is not an http(s) URL`,
 			`metadata.annotations.createdAt: createdAt "yesterday" is not an RFC 3339 time (make bundle sets it)`,
-			`metadata.annotations.containerImage: containerImage example.com/other:v1 is not the image of any container the CSV deploys (example.com/memcached-operator:v0.3.1): make bundle sets it from IMG`,
+			`metadata.annotations.containerImage: containerImage example.com/other:v1 is not the image of any container the CSV deploys (example.com/memcached-operator:v0.3.2): make bundle sets it from IMG`,
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -281,13 +281,13 @@ func TestReleasedBundlesAreImmutable(t *testing.T) {
 	}
 }
 
-// bundle040 writes dir/bundle: the released 0.3.1 made into 0.4.0.
+// bundle040 writes dir/bundle: the released 0.3.2 made into 0.4.0.
 func bundle040(t *testing.T, rel, dir string) string {
 	t.Helper()
 	work := filepath.Join(dir, "bundle")
-	files, _ := atomicdir.Read(filepath.Join(rel, "memcached-operator.v0.3.1"))
+	files, _ := atomicdir.Read(filepath.Join(rel, "memcached-operator.v0.3.2"))
 	csv := "manifests/memcached-operator.clusterserviceversion.yaml"
-	files[csv] = []byte(strings.ReplaceAll(strings.ReplaceAll(string(files[csv]), "v0.3.1", "v0.4.0"), "version: 0.3.1", "version: 0.4.0"))
+	files[csv] = []byte(strings.ReplaceAll(strings.ReplaceAll(string(files[csv]), "v0.3.2", "v0.4.0"), "version: 0.3.2", "version: 0.4.0"))
 	if err := atomicdir.Replace(work, files, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +316,7 @@ func TestRelease(t *testing.T) {
 	for _, c := range report.Channels {
 		wantHead := "memcached-operator.v0.4.0"
 		if c.Name == "fast" {
-			wantHead = "memcached-operator.v0.3.1"
+			wantHead = "memcached-operator.v0.3.2"
 		}
 		if c.Head != wantHead {
 			t.Errorf("channel %s head = %s, want %s", c.Name, c.Head, wantHead)

@@ -77,8 +77,26 @@ func (c *Client) describeCatalogSource(ctx context.Context, ns, name string) str
 	if cs.Status.Message != "" {
 		msg = ": " + cs.Status.Message
 	}
-	return fmt.Sprintf("  CatalogSource %s/%s: %s%s\n", ns, name, state, msg)
+	out := fmt.Sprintf("  CatalogSource %s/%s: %s%s\n", ns, name, state, msg)
+	if cs.Spec.Image == "" {
+		return out
+	}
+	// OLM runs the catalog image as registry pods: why they do not run
+	// (an image that cannot be pulled) is why the connection is not READY.
+	pods := &corev1.PodList{}
+	if err := c.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{CatalogSourceLabel: name}); err != nil {
+		return out + fmt.Sprintf("    registry pods of %s: %v\n", cs.Spec.Image, err)
+	}
+	sort.Slice(pods.Items, func(i, j int) bool { return pods.Items[i].Name < pods.Items[j].Name })
+	for _, p := range pods.Items {
+		out += fmt.Sprintf("    registry pod %s (%s): %s%s\n", p.Name, cs.Spec.Image, p.Status.Phase, podProblems(&p))
+	}
+	return out
 }
+
+// CatalogSourceLabel names the CatalogSource on the registry pods OLM runs
+// for it.
+const CatalogSourceLabel = "olm.catalogSource"
 
 func (c *Client) describeInstallPlan(ctx context.Context, ns, name string, line func(string, ...any)) {
 	ip := &operatorsv1alpha1.InstallPlan{}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	operatorsv1alpha1 "github.com/operator-framework/api/pkg/operators/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -93,5 +94,27 @@ func TestDeploymentSelectorRejectsBadExpressions(t *testing.T) {
 		}}}}
 	if _, err := deploymentSelector(dep); err == nil || !strings.Contains(err.Error(), "Deployment ns/op selector") {
 		t.Errorf("err = %v, want the Deployment's selector named", err)
+	}
+}
+
+// describeCatalogSource names the catalog image a registry pod cannot pull:
+// that, not the connection state, is what the admin has to fix.
+func TestDescribeCatalogSourceNamesRegistryPodProblems(t *testing.T) {
+	cs := &operatorsv1alpha1.CatalogSource{
+		ObjectMeta: metav1.ObjectMeta{Name: "cat", Namespace: "ns"},
+		Spec:       operatorsv1alpha1.CatalogSourceSpec{SourceType: operatorsv1alpha1.SourceTypeGrpc, Image: "example.com/catalog:nope"},
+		Status: operatorsv1alpha1.CatalogSourceStatus{GRPCConnectionState: &operatorsv1alpha1.GRPCConnectionState{
+			LastObservedState: "TRANSIENT_FAILURE", Address: "cat.ns.svc:50051"}},
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "cat-x1", Namespace: "ns", Labels: map[string]string{CatalogSourceLabel: "cat"}},
+		Status: corev1.PodStatus{Phase: corev1.PodPending, ContainerStatuses: []corev1.ContainerStatus{{Name: "registry-server",
+			State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: `Back-off pulling image "example.com/catalog:nope"`}}}}}}
+	other := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "other", Namespace: "ns", Labels: map[string]string{CatalogSourceLabel: "another"}}}
+	c := &Client{Client: fake.NewClientBuilder().WithScheme(kubeclient.Scheme()).WithObjects(cs, pod, other).Build()}
+	got := c.describeCatalogSource(context.Background(), "ns", "cat")
+	want := "  CatalogSource ns/cat: connection TRANSIENT_FAILURE to cat.ns.svc:50051\n" +
+		`    registry pod cat-x1 (example.com/catalog:nope): Pending; container registry-server waiting: ImagePullBackOff Back-off pulling image "example.com/catalog:nope"` + "\n"
+	if got != want {
+		t.Errorf("describeCatalogSource:\n%s\nwant:\n%s", got, want)
 	}
 }

@@ -103,17 +103,23 @@ func TestMemcachedServes(t *testing.T) {
 	}
 }
 
-// TestRestrictedRefusesPrivileged: patched to run privileged, the memcached
-// Deployment's new pods are refused by the API server (restricted is enforced)
-// and the operator puts the Deployment back.
+// TestRestrictedRefusesPrivileged: the operator and the memcached pods run in
+// namespaces that enforce the restricted Pod Security Standard; patched to
+// run privileged, the memcached Deployment's new pods are refused by the API
+// server and the operator puts the Deployment back.
 func TestRestrictedRefusesPrivileged(t *testing.T) {
 	ctx, c, ns := setup(t)
+	row := framework.Reliability(t, "node", "operator and operand admitted under an enforcing restricted namespace; a privileged pod refused")
+	opNS := framework.Env(t, "OPERATOR_NAMESPACE", "test-node")
+	operatorPod := runningPodIn(ctx, t, c, opNS, client.MatchingLabels{"control-plane": "controller-manager"})
 	mc := &cachev1.Memcached{ObjectMeta: metav1.ObjectMeta{Name: "psa", Namespace: ns}, Spec: cachev1.MemcachedSpec{Size: 1}}
 	if err := c.Create(ctx, mc); err != nil {
 		t.Fatal(err)
 	}
 	framework.Scale(ctx, t, c, mc, 1)
+	operandPod := runningPodIn(ctx, t, c, ns, client.MatchingLabels{controllers.LabelInstance: mc.Name})
 	assertPrivilegedPodRefused(ctx, t, c, ns)
+	reverting := time.Now()
 	dep := &appsv1.Deployment{}
 	if err := c.Get(ctx, client.ObjectKeyFromObject(mc), dep); err != nil {
 		t.Fatal(err)
@@ -135,6 +141,7 @@ func TestRestrictedRefusesPrivileged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	reverted := time.Now()
 	// No privileged pod was ever admitted.
 	pods := &corev1.PodList{}
 	if err := c.List(ctx, pods, client.InNamespace(ns)); err != nil {
@@ -146,6 +153,33 @@ func TestRestrictedRefusesPrivileged(t *testing.T) {
 		}
 	}
 	framework.Scale(ctx, t, c, mc, 1)
+	row.Run(!t.Failed())
+	row.Figuref("operator pod %s running in %s and memcached pod %s in %s, both enforcing restricted; a privileged pod refused by the API server; a Deployment patched to privileged put back by the operator in %.1f s, no privileged pod admitted",
+		operatorPod, opNS, operandPod, ns, reverted.Sub(reverting).Seconds())
+}
+
+// runningPodIn names a running pod of sel in ns, a namespace that must
+// enforce the restricted Pod Security Standard.
+func runningPodIn(ctx context.Context, t *testing.T, c client.Client, ns string, sel client.MatchingLabels) string {
+	t.Helper()
+	n := &corev1.Namespace{}
+	if err := c.Get(ctx, client.ObjectKey{Name: ns}, n); err != nil {
+		t.Fatal(err)
+	}
+	if got := n.Labels["pod-security.kubernetes.io/enforce"]; got != "restricted" {
+		t.Fatalf("namespace %s enforces %q, want restricted", ns, got)
+	}
+	pods := &corev1.PodList{}
+	if err := c.List(ctx, pods, client.InNamespace(ns), sel); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pods.Items {
+		if p.Status.Phase == corev1.PodRunning {
+			return p.Name
+		}
+	}
+	t.Fatalf("no running pod %v in %s", sel, ns)
+	return ""
 }
 
 // assertPrivilegedPodRefused: the API server itself refuses a privileged pod

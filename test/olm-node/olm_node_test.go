@@ -43,7 +43,7 @@ const (
 	// olmNamespace is where make olm-up OLM_LANE=in-cluster runs OLM.
 	olmNamespace = "olm"
 	// catalogSourceLabel names the CatalogSource on the registry pods OLM runs.
-	catalogSourceLabel = "olm.catalogSource"
+	catalogSourceLabel = olm.CatalogSourceLabel
 	// bundleUnpackRefLabel names the ConfigMap an unpack Job fills (OLM's
 	// bundle.BundleUnpackRefLabel).
 	bundleUnpackRefLabel = "operatorframework.io/bundle-unpack-ref"
@@ -100,7 +100,8 @@ func setup(t *testing.T) (context.Context, *env) {
 // TestInstallFromCatalogImage: a CatalogSource naming our catalog image
 // connects (OLM runs its registry pod), a Subscription to the channel's
 // version installs it (OLM unpacks the bundle image with a Job) and the
-// operator runs from our image on the real node.
+// operator runs from our image on the real node; having reconciled, it
+// holds no permission beyond its namespace (checkLeastPrivilege).
 func TestInstallFromCatalogImage(t *testing.T) {
 	ctx, e := setup(t)
 	sub := e.pkg + "-sub"
@@ -128,6 +129,7 @@ func TestInstallFromCatalogImage(t *testing.T) {
 	e.checkBundleUnpacked(ctx, t, sub)
 	e.checkOperatorPod(ctx, t)
 	e.checkMemcachedServes(ctx, t)
+	e.checkLeastPrivilege(ctx, t)
 }
 
 // checkMemcachedServes: the operator OLM installed reconciles a Memcached in

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/google/pprof/profile"
+)
+
+// liveHeap sums the live bytes, and apart those of samples with client-go's
+// event recorder on their stack.
+func TestLiveHeap(t *testing.T) {
+	fn := func(id uint64, name string) *profile.Function { return &profile.Function{ID: id, Name: name} }
+	deepCopy, record, reconcile := fn(1, "k8s.io/api/events/v1.(*Event).DeepCopy"), fn(2, "k8s.io/client-go/tools/events.(*eventBroadcasterImpl).recordToSink.func1"), fn(3, "controllers.(*MemcachedReconciler).Reconcile")
+	loc := func(id uint64, f *profile.Function) *profile.Location {
+		return &profile.Location{ID: id, Line: []profile.Line{{Function: f}}}
+	}
+	l1, l2, l3 := loc(1, deepCopy), loc(2, record), loc(3, reconcile)
+	p := &profile.Profile{
+		SampleType: []*profile.ValueType{{Type: "alloc_space", Unit: "bytes"}, {Type: "inuse_space", Unit: "bytes"}},
+		Sample: []*profile.Sample{
+			{Location: []*profile.Location{l1, l2}, Value: []int64{9000, 4096}},
+			{Location: []*profile.Location{l3}, Value: []int64{9000, 1000}},
+		},
+		Location: []*profile.Location{l1, l2, l3},
+		Function: []*profile.Function{deepCopy, record, reconcile},
+	}
+	var b bytes.Buffer
+	if err := p.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(b.Bytes()) }))
+	defer srv.Close()
+	total, events, err := liveHeap(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != 5096 || events != 4096 {
+		t.Errorf("liveHeap = %v, %v; want 5096 in use, 4096 of them under tools/events", total, events)
+	}
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// nodeTests are the real-node cluster tests whose rows make reliability
+// collects (test/framework.Reliability): make test runs the same tests in
+// make test-node, with fewer repetitions.
+var nodeTests = []struct{ target, run string }{
+	{"test-node-run", "^(TestLeaderFailover|TestRestrictedRefusesPrivileged)$"},
+	{"test-olm-node", "^TestInstallFromCatalogImage$"},
+}
+
+// nodeGroup: the real-node rows (leader failover, restricted admission) and
+// the security rows (the OLM-installed operator's permissions), measured by
+// the cluster tests on a cluster of their own with a real node: the operator
+// deployed as a pod first, then OLM in the cluster installing it from the
+// catalog image. Under --fast it runs nothing: make test runs these tests
+// in make test-node.
+func nodeGroup(o reliabilityOptions) ([]scenario, error) {
+	if o.Fast {
+		fmt.Println("  the real-node rows run in make test as make test-node (fewer repetitions); make reliability collects them")
+		return nil, nil
+	}
+	work := filepath.Join(o.Work, "node-lane")
+	check := exec.Command("hack/node.sh", "check")
+	check.Env = append(os.Environ(), "BIN="+o.Bin, "STATE="+filepath.Join(work, "node"))
+	if out, err := check.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("a real node cannot run here (%s): run make reliability RELIABILITY_GROUPS=files,operator,input,fuzz", strings.TrimSpace(string(out)))
+	}
+	report := filepath.Join(o.Work, "node-rows.jsonl")
+	c := newCluster("rel-node", work, "NODE_LANE=real", "OLM_LANE=in-cluster", "RELIABILITY_REPORT="+report, "RELIABILITY_FULL=1")
+	c.vars = append(c.vars, "KUBECONFIG="+c.kubeconfig())
+	c.down()
+	defer c.down()
+	steps := [][]string{{"cluster-up"}, {"deploy-images", "deploy"}, {nodeTests[0].target, "TEST_FLAGS=-run " + nodeTests[0].run},
+		{"undeploy"}, {"olm-up"}, {nodeTests[1].target, "TEST_FLAGS=-run " + nodeTests[1].run}}
+	var failed error
+	for _, s := range steps {
+		fmt.Printf("  make %s\n", strings.Join(s, " "))
+		if err := c.make(s...); err != nil {
+			// A failing test still wrote its row, marked failed.
+			if !strings.HasPrefix(s[0], "test-") {
+				return nil, err
+			}
+			failed = err
+		}
+	}
+	rows, err := readRows(report)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		if failed != nil {
+			return nil, failed
+		}
+		return nil, fmt.Errorf("%s: the real-node tests wrote no row", report)
+	}
+	return rows, nil
+}
+
+// readRows reads the rows the cluster tests appended, one JSON object a line.
+func readRows(path string) ([]scenario, error) {
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var rows []scenario
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		var s scenario
+		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+		rows = append(rows, s)
+	}
+	return rows, sc.Err()
+}
