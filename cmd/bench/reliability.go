@@ -63,6 +63,7 @@ var groupTitles = []struct{ group, title string }{
 	{"files", "Nothing lost: generated files under SIGKILL"},
 	{"operator", "The operator under faults (simulated lane, Memcacheds converging)"},
 	{"node", "The operator under faults (real node)"},
+	{"olm", "OLM lifecycle under faults (real node, OLM in the cluster)"},
 	{"input", "Bad input: Memcacheds against the real API server"},
 	{"fuzz", "Bad input: fuzzing"},
 	{"security", "Security, checked rather than claimed (real node, OLM in the cluster)"},

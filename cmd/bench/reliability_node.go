@@ -15,11 +15,12 @@ import (
 // make test-node, with fewer repetitions.
 var nodeTests = []struct{ target, run string }{
 	{"test-node-run", "^(TestLeaderFailover|TestRestrictedRefusesPrivileged)$"},
-	{"test-olm-node", "^TestInstallFromCatalogImage$"},
+	{"test-olm-node", "^(TestInstallFromCatalogImage|TestUpgradeSurvivesFaults)$"},
 }
 
-// nodeGroup: the real-node rows (leader failover, restricted admission) and
-// the security rows (the OLM-installed operator's permissions), measured by
+// nodeGroup: the real-node rows (leader failover, restricted admission), the
+// OLM rows (an upgrade, a CatalogSource and a catalog image under faults)
+// and the security rows (the OLM-installed operator's permissions), measured by
 // the cluster tests on a cluster of their own with a real node: the operator
 // deployed as a pod first, then OLM in the cluster installing it from the
 // catalog image. Under --fast it runs nothing: make test runs these tests
