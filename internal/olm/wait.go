@@ -17,7 +17,9 @@ import (
 	"github.com/example-inc/memcached-operator/internal/wait"
 )
 
-// WaitForCatalog waits until OLM is connected to the CatalogSource.
+// WaitForCatalog waits until OLM is connected to the CatalogSource. A
+// registry pod OLM runs for a catalog image that cannot be pulled ends the
+// wait at once, naming the image.
 func (c *Client) WaitForCatalog(ctx context.Context, ns, name string) error {
 	diagnose := func(ctx context.Context) string { return c.describeCatalogSource(ctx, ns, name) }
 	o := c.waitOptions(fmt.Sprintf("CatalogSource %s/%s to connect", ns, name), diagnose)
@@ -26,11 +28,26 @@ func (c *Client) WaitForCatalog(ctx context.Context, ns, name string) error {
 		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, cs); err != nil {
 			return false, "not found", client.IgnoreNotFound(err)
 		}
-		s := cs.Status.GRPCConnectionState
-		if s == nil {
-			return false, "no connection state yet", nil
+		state := "no connection state yet"
+		if s := cs.Status.GRPCConnectionState; s != nil {
+			if s.LastObservedState == "READY" {
+				return true, "", nil
+			}
+			state = "connection " + s.LastObservedState
 		}
-		return s.LastObservedState == "READY", "connection " + s.LastObservedState, nil
+		if cs.Spec.Image == "" {
+			return false, state, nil
+		}
+		pods := &corev1.PodList{}
+		if err := c.List(ctx, pods, client.InNamespace(ns), client.MatchingLabels{CatalogSourceLabel: name}); err != nil {
+			return false, state, err
+		}
+		for _, p := range pods.Items {
+			if why, stuck := podstatus.Stuck(&p); stuck {
+				return false, state, wait.Failed("CatalogSource %s/%s: its registry pod %s cannot run the catalog image %s: %s", ns, name, p.Name, cs.Spec.Image, why)
+			}
+		}
+		return false, state, nil
 	})
 }
 

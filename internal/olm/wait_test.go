@@ -168,3 +168,33 @@ func TestWaitForCatalog(t *testing.T) {
 		t.Errorf("err = %v, want the connection state and the CatalogSource described", err)
 	}
 }
+
+// A registry pod that cannot pull the catalog image ends the wait at once,
+// naming the image, instead of waiting out the timeout.
+func TestWaitForCatalogEndsOnAnUnpullableImage(t *testing.T) {
+	cs := &operatorsv1alpha1.CatalogSource{ObjectMeta: metav1.ObjectMeta{Name: "cat", Namespace: "ns"},
+		Spec: operatorsv1alpha1.CatalogSourceSpec{SourceType: operatorsv1alpha1.SourceTypeGrpc, Image: "example.com/catalog:nope"}}
+	cs.Status.GRPCConnectionState = &operatorsv1alpha1.GRPCConnectionState{LastObservedState: "CONNECTING"}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "cat-x1", Namespace: "ns", Labels: map[string]string{CatalogSourceLabel: "cat"}},
+		Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Name: "registry-server", State: corev1.ContainerState{
+			Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: `Back-off pulling image "example.com/catalog:nope"`}}}}}}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	start := time.Now()
+	err := fakeClient(cs, pod).WaitForCatalog(ctx, "ns", "cat")
+	var werr *wait.Error
+	if !errors.As(err, &werr) || time.Since(start) > 10*time.Second {
+		t.Fatalf("err = %v after %s, want the wait to end at once", err, time.Since(start))
+	}
+	want := `CatalogSource ns/cat: its registry pod cat-x1 cannot run the catalog image example.com/catalog:nope: container registry-server: ImagePullBackOff: Back-off pulling image "example.com/catalog:nope"`
+	if !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("err = %v\nwant it to start %s", err, want)
+	}
+	// Still pulling (no back-off yet): the wait goes on.
+	pod.Status.ContainerStatuses[0].State.Waiting.Reason = "ContainerCreating"
+	short, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel2()
+	if err := fakeClient(cs, pod).WaitForCatalog(short, "ns", "cat"); err == nil || !strings.Contains(err.Error(), "last seen: connection CONNECTING") {
+		t.Errorf("err = %v, want a timeout that saw the connection CONNECTING", err)
+	}
+}

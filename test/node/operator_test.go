@@ -169,7 +169,7 @@ func TestLeaderFailover(t *testing.T) {
 		// The replacement pod becomes the standby before the next deletion.
 		scaleOperator(ctx, t, c, 2)
 	}
-	row.Figuref("per deletion, new leader holding the lease after %s s; every Memcached's change reconciled after %s s",
+	row.Figuref("per deletion, new leader holding the lease after %s s; every Memcached ready at its new size (new memcached pods running when it grew) after %s s",
 		strings.Join(leased, " / "), strings.Join(reconciled, " / "))
 }
 

@@ -28,8 +28,9 @@ const catalogOperator = "catalog-operator"
 // TestUpgradeSurvivesFaults: the default channel's last hop (the release
 // the head replaces, to the head) with the pieces it depends on failing
 // under it: as the upgrade is approved, the catalog's registry pod is
-// deleted and OLM's catalog operator killed (the InstallPlan executing or
-// just done); then the new operator pod is killed during its own rollout.
+// deleted; OLM's catalog operator is killed as the InstallPlan leaves
+// RequiresApproval (it runs the plan); then the new operator pod is killed
+// during its own rollout.
 // The upgrade completes, the Memcached keeps its spec and its pods their
 // data. Then, with the Subscription in place, its CatalogSource is deleted
 // (the Subscription's condition names it) and recreated (the Subscription
@@ -69,10 +70,10 @@ func (u *upgrade) faultyHop(ctx context.Context, t *testing.T, from string) {
 	if len(csvs) != 1 || csvs[0] != next {
 		t.Fatalf("InstallPlan %s installs %v, want %s", plan, csvs, next)
 	}
-	phase := u.installPlanPhase(ctx, t, plan)
 	registry := u.killPods(ctx, t, u.ns, client.MatchingLabels{catalogSourceLabel: u.pkg + "-catalog"})
+	phase := u.waitPlanStarted(ctx, t, plan)
 	killedOLM := u.killPods(ctx, t, olmNamespace, client.MatchingLabels{"app": catalogOperator})
-	t.Logf("approved %s; killed registry pods %v and catalog operator pods %v with the InstallPlan %s", plan, registry, killedOLM, phase)
+	t.Logf("approved %s; killed registry pods %v at once, and catalog operator pods %v with the InstallPlan %s", plan, registry, killedOLM, phase)
 
 	rolling, killedAt := u.killRolloutPod(ctx, t, next)
 	t.Logf("killed the new operator pod %s during the rollout, %s after the approval", rolling, killedAt.Round(100*time.Millisecond))
@@ -100,9 +101,13 @@ func (u *upgrade) faultyHop(ctx context.Context, t *testing.T, from string) {
 	if err := u.olm.WaitForCatalog(within(ctx, t, catalogTimeout), u.ns, u.pkg+"-catalog"); err != nil {
 		t.Fatal(err)
 	}
+	// What the release before granted (cluster-wide, in 0.3.1) went with
+	// its CSV: the upgraded operator holds what a fresh install does.
+	checks, wrong := u.checkCanI(ctx, t, u.ns)
+	t.Logf("after the upgrade: %d can-i checks, %d wrong", checks, wrong)
 	row.Run(!t.Failed())
-	row.Figuref("%s -> %s: registry pod and catalog operator killed at the approval (InstallPlan %s), the new operator pod %.1f s after; CSV Succeeded and OLM's operator pod running the new image %.1f s after the approval; the Memcached kept its spec, %s",
-		from, next, phase, killedAt.Seconds(), rolled.Seconds(), data)
+	row.Figuref("%s -> %s: registry pod killed at the approval, catalog operator as the InstallPlan left RequiresApproval (it was %s), the new operator pod %.1f s after; CSV Succeeded and OLM's operator pod running the new image %.1f s after the approval; the Memcached kept its spec, %s; the upgraded operator's ServiceAccount passes the %d can-i checks of a fresh install",
+		from, next, phase, killedAt.Seconds(), rolled.Seconds(), data, checks)
 }
 
 // catalogSourceDeleted deletes the Subscription's CatalogSource and makes it
@@ -142,8 +147,8 @@ func (u *upgrade) catalogSourceDeleted(ctx context.Context, t *testing.T) {
 }
 
 // catalogImageMissing: a CatalogSource of an image the registry does not
-// have never connects, and the wait's diagnosis names the image and the
-// node's pull failure.
+// have never connects; the wait ends once the node has given up pulling
+// (back-off), naming the image and the node's pull failure.
 func (u *upgrade) catalogImageMissing(ctx context.Context, t *testing.T) {
 	row := framework.Reliability(t, "olm", "a CatalogSource of a catalog image that does not exist")
 	missing := u.catalogImage + "-no-such-tag"
@@ -173,17 +178,27 @@ func (u *upgrade) catalogImageMissing(ctx context.Context, t *testing.T) {
 		}
 	}
 	row.Run(!t.Failed())
-	row.Figuref("the wait gave up after %.0f s saying: %s", time.Since(start).Seconds(), line)
+	row.Figuref("the wait ended after %.0f s: %s", time.Since(start).Seconds(), line)
 }
 
-// installPlanPhase is the plan's phase now.
-func (u *upgrade) installPlanPhase(ctx context.Context, t *testing.T, plan string) string {
+// waitPlanStarted waits, polling fast, for the approved plan to leave
+// RequiresApproval (the catalog operator runs it), and returns its phase.
+func (u *upgrade) waitPlanStarted(ctx context.Context, t *testing.T, plan string) string {
 	t.Helper()
-	ip := &operatorsv1alpha1.InstallPlan{}
-	if err := u.k8s.Get(ctx, client.ObjectKey{Namespace: u.ns, Name: plan}, ip); err != nil {
+	var phase operatorsv1alpha1.InstallPlanPhase
+	err := wait.For(ctx, wait.Options{What: "InstallPlan " + plan + " to start", Timeout: installTimeout, Interval: 20 * time.Millisecond},
+		func(ctx context.Context) (bool, string, error) {
+			ip := &operatorsv1alpha1.InstallPlan{}
+			if err := u.k8s.Get(ctx, client.ObjectKey{Namespace: u.ns, Name: plan}, ip); err != nil {
+				return false, "", err
+			}
+			phase = ip.Status.Phase
+			return phase != operatorsv1alpha1.InstallPlanPhaseRequiresApproval, string(phase), nil
+		})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return string(ip.Status.Phase)
+	return string(phase)
 }
 
 // killPods deletes the pods sel picks in ns at once (no grace period: the
