@@ -11,23 +11,13 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/example-inc/memcached-operator/internal/reliability"
 )
 
-// scenario is one row of docs/reliability.md: how often a fault was
-// injected (runs), how often everything the scenario asserts held
-// (passed), and what was measured.
-type scenario struct {
-	Group    string   `json:"group"`
-	Name     string   `json:"scenario"`
-	Runs     int      `json:"runs"`
-	Passed   int      `json:"passed"`
-	Figure   string   `json:"figure"`
-	Failures []string `json:"failures,omitempty"`
-}
-
-func (s *scenario) fail(format string, args ...any) {
-	s.Failures = append(s.Failures, fmt.Sprintf(format, args...))
-}
+// scenario is one row of docs/reliability.md (internal/reliability: the
+// real-node tests write the same rows).
+type scenario = reliability.Row
 
 // reliabilityOptions are what every group gets.
 type reliabilityOptions struct {
@@ -139,7 +129,7 @@ func benchReliability(args []string) error {
 	}
 	var failed []string
 	for _, r := range all {
-		if r.Passed != r.Runs || len(r.Failures) > 0 {
+		if !r.OK() {
 			failed = append(failed, r.Group+"/"+r.Name)
 		}
 	}

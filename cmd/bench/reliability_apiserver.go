@@ -248,7 +248,7 @@ func apiServerOutage(o reliabilityOptions) (scenario, error) {
 		})
 	reconnect = time.Since(up)
 	if err != nil {
-		s.fail("no reconnect: %v", err)
+		s.Fail("no reconnect: %v", err)
 	}
 	if err := etcd.kill(); err != nil {
 		return s, err
@@ -258,16 +258,16 @@ func apiServerOutage(o reliabilityOptions) (scenario, error) {
 	}
 
 	if err := r.waitConverged(5 * time.Minute); err != nil {
-		s.fail("%v", err)
+		s.Fail("%v", err)
 	}
 	converged := time.Since(up)
 	exits := sup.end()
 	restarted := kubelet.end()
 	if exits > 1 {
-		s.fail("the operator exited %d times (a crash loop)", exits)
+		s.Fail("the operator exited %d times (a crash loop)", exits)
 	}
 	if dup, missing, err := r.deploymentsPerCR(); err != nil || dup+missing > 0 {
-		s.fail("%d Memcacheds with two Deployments, %d with none (%v)", dup, missing, err)
+		s.Fail("%d Memcacheds with two Deployments, %d with none (%v)", dup, missing, err)
 	}
 	if len(s.Failures) == 0 {
 		s.Passed = 1

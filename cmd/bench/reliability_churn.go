@@ -98,11 +98,11 @@ func churn(o reliabilityOptions) (scenario, error) {
 		heapLimit := base.HeapMiB*(1+churnHeapSlackRatio) + churnHeapSlackMiB
 		ok := true
 		if f.HeapMiB > heapLimit {
-			s.fail("after wave %d the live heap is %.1f MiB, over the baseline %.1f MiB (limit %.1f): memory left behind per Memcached", i+2, f.HeapMiB, base.HeapMiB, heapLimit)
+			s.Fail("after wave %d the live heap is %.1f MiB, over the baseline %.1f MiB (limit %.1f): memory left behind per Memcached", i+2, f.HeapMiB, base.HeapMiB, heapLimit)
 			ok = false
 		}
 		if f.Goroutines > base.Goroutines+churnGoroutineSlack {
-			s.fail("after wave %d the operator runs %d goroutines, %d at the baseline", i+2, f.Goroutines, base.Goroutines)
+			s.Fail("after wave %d the operator runs %d goroutines, %d at the baseline", i+2, f.Goroutines, base.Goroutines)
 			ok = false
 		}
 		if ok {

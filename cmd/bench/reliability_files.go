@@ -122,7 +122,7 @@ func killRuns(c *clone, o reliabilityOptions, t makeTarget, kills int) (scenario
 			return s, err
 		}
 		if err := c.sdk("recover"); err != nil {
-			s.fail("kill at %.1fs: sdk recover: %v", at.Seconds(), err)
+			s.Fail("kill at %.1fs: sdk recover: %v", at.Seconds(), err)
 			continue
 		}
 		got, err := c.snapshot()
@@ -137,7 +137,7 @@ func killRuns(c *clone, o reliabilityOptions, t makeTarget, kills int) (scenario
 			outcomes["new"]++
 			s.Passed++
 		default:
-			s.fail("kill at %.1fs of %.1fs: a mix of old and new: %s", at.Seconds(), took.Seconds(), got.mixDetail(before, after))
+			s.Fail("kill at %.1fs of %.1fs: a mix of old and new: %s", at.Seconds(), took.Seconds(), got.mixDetail(before, after))
 		}
 		if pending {
 			outcomes["interrupted mid-commit, finished by recover"]++
@@ -197,17 +197,17 @@ func concurrentReleases(c *clone, o reliabilityOptions) (scenario, error) {
 			if errs[i] != nil {
 				failed++
 				if !strings.Contains(outs[i].String(), "another run is changing it") {
-					s.fail("the losing release's message does not say another run holds the catalog: %s", strings.TrimSpace(outs[i].String()))
+					s.Fail("the losing release's message does not say another run holds the catalog: %s", strings.TrimSpace(outs[i].String()))
 				}
 			}
 		}
 		switch {
 		case failed != 1:
-			s.fail("%d of the 2 releases failed, want exactly 1: %q / %q", failed, outs[0].String(), outs[1].String())
+			s.Fail("%d of the 2 releases failed, want exactly 1: %q / %q", failed, outs[0].String(), outs[1].String())
 		case !got.equal(want):
-			s.fail("the result differs from the first run's: %s", got.mixDetail(want, want))
+			s.Fail("the result differs from the first run's: %s", got.mixDetail(want, want))
 		case !strings.Contains(got.files["config/catalog/template.yaml"], "0.4.0"):
-			s.fail("the winning release is not in the template")
+			s.Fail("the winning release is not in the template")
 		default:
 			s.Passed++
 		}

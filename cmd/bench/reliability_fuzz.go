@@ -75,7 +75,7 @@ func fuzzOne(o reliabilityOptions, pkg, target string, budget time.Duration) sce
 	}
 	s.Figure = fmt.Sprintf("%s inputs in %s", execs, budget)
 	if err != nil {
-		s.fail("%s: %v: %s (the failing input is saved under %s/testdata/fuzz/%s: fix the bug and commit it as a regression test)", target, err, tail(string(out), 1500), pkg, target)
+		s.Fail("%s: %v: %s (the failing input is saved under %s/testdata/fuzz/%s: fix the bug and commit it as a regression test)", target, err, tail(string(out), 1500), pkg, target)
 		return s
 	}
 	s.Passed = 1

@@ -134,11 +134,11 @@ func inputGroup(o reliabilityOptions) ([]scenario, error) {
 		case err == nil && in.names == "":
 			accepted = append(accepted, in)
 		case err == nil:
-			s.fail("%s (%s) was accepted; it should be refused naming %s", in.obj.GetName(), in.kind, in.names)
+			s.Fail("%s (%s) was accepted; it should be refused naming %s", in.obj.GetName(), in.kind, in.names)
 		case in.names == "":
-			s.fail("%s (%s) is valid but was refused: %v", shortName(in.obj.GetName()), in.kind, err)
+			s.Fail("%s (%s) is valid but was refused: %v", shortName(in.obj.GetName()), in.kind, err)
 		case !strings.Contains(err.Error(), in.names):
-			s.fail("%s (%s): the refusal does not name %s: %v", shortName(in.obj.GetName()), in.kind, in.names, err)
+			s.Fail("%s (%s): the refusal does not name %s: %v", shortName(in.obj.GetName()), in.kind, in.names, err)
 		default:
 			t[1]++
 			s.Passed++
@@ -179,7 +179,7 @@ func inputGroup(o reliabilityOptions) ([]scenario, error) {
 			tally[in.kind] = t
 			s.Passed++
 		} else {
-			s.fail("%s (%s) was accepted but never reconciled", shortName(in.obj.GetName()), in.kind)
+			s.Fail("%s (%s) was accepted but never reconciled", shortName(in.obj.GetName()), in.kind)
 		}
 	}
 
@@ -196,11 +196,11 @@ func inputGroup(o reliabilityOptions) ([]scenario, error) {
 	}
 	select {
 	case <-op.Exited():
-		s.fail("the operator exited")
+		s.Fail("the operator exited")
 	default:
 	}
 	if reconciles := after - before; reconciles > float64(len(accepted))/10+10 {
-		s.fail("hot loop: %.0f reconciles in %s after every Memcached settled", reconciles, settle)
+		s.Fail("hot loop: %.0f reconciles in %s after every Memcached settled", reconciles, settle)
 	}
 
 	var parts []string

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/example-inc/memcached-operator/internal/reliability"
 )
 
 // nodeTests are the real-node cluster tests whose rows make reliability
@@ -55,7 +55,7 @@ func nodeGroup(o reliabilityOptions) ([]scenario, error) {
 			failed = err
 		}
 	}
-	rows, err := readRows(report)
+	rows, err := reliability.Read(report)
 	if err != nil {
 		return nil, err
 	}
@@ -66,26 +66,4 @@ func nodeGroup(o reliabilityOptions) ([]scenario, error) {
 		return nil, fmt.Errorf("%s: the real-node tests wrote no row", report)
 	}
 	return rows, nil
-}
-
-// readRows reads the rows the cluster tests appended, one JSON object a line.
-func readRows(path string) ([]scenario, error) {
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var rows []scenario
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		var s scenario
-		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
-		}
-		rows = append(rows, s)
-	}
-	return rows, sc.Err()
 }

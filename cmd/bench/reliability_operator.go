@@ -285,7 +285,7 @@ func killRun(r *opRun, s *scenario) (bool, time.Duration, error) {
 	}
 	ok := true
 	if err := r.waitConverged(5 * time.Minute); err != nil {
-		s.fail("kills at %s s: %v", durations(at), err)
+		s.Fail("kills at %s s: %v", durations(at), err)
 		ok = false
 	}
 	took := time.Since(lastRestart)
@@ -294,11 +294,11 @@ func killRun(r *opRun, s *scenario) (bool, time.Duration, error) {
 		return false, 0, err
 	}
 	if dup > 0 || missing > 0 {
-		s.fail("kills at %s s: %d Memcacheds with two Deployments, %d with none", durations(at), dup, missing)
+		s.Fail("kills at %s s: %d Memcacheds with two Deployments, %d with none", durations(at), dup, missing)
 		ok = false
 	}
 	if reg := r.w.regressions(); len(reg) > 0 {
-		s.fail("kills at %s s: status went back to an older generation: %s", durations(at), short(reg))
+		s.Fail("kills at %s s: status went back to an older generation: %s", durations(at), short(reg))
 		ok = false
 	}
 	return ok, took, nil
@@ -347,13 +347,13 @@ func fightingWriter(o reliabilityOptions) (scenario, error) {
 		})
 	restored = time.Since(stopped)
 	if err != nil {
-		s.fail("%v", err)
+		s.Fail("%v", err)
 	}
 	if degraded := r.w.degradedEver(); len(degraded) > 0 {
-		s.fail("a conflict or drift surfaced as Degraded in status: %s", short(degraded))
+		s.Fail("a conflict or drift surfaced as Degraded in status: %s", short(degraded))
 	}
 	if err := r.waitConverged(2 * time.Minute); err != nil {
-		s.fail("not converged after the fight: %v", err)
+		s.Fail("not converged after the fight: %v", err)
 	}
 	conflicts := 0
 	if req, err := scrape(r.op.metricsURL); err == nil {
@@ -480,10 +480,10 @@ func driftAtScale(o reliabilityOptions) (scenario, error) {
 		})
 	back := time.Since(start)
 	if err != nil {
-		s.fail("%v", err)
+		s.Fail("%v", err)
 	}
 	if err := r.waitConverged(3 * time.Minute); err != nil {
-		s.fail("not converged again: %v", err)
+		s.Fail("not converged again: %v", err)
 	}
 	converged := time.Since(start)
 	if len(s.Failures) == 0 {

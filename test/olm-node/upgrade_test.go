@@ -132,6 +132,22 @@ func (u *upgrade) hop(ctx context.Context, t *testing.T, plan, from, next string
 	}
 	u.waitInstalled(ctx, t, next)
 	rolled := since(start)
+	operand := u.landed(ctx, t, next, operandBefore, before, key)
+	if operand == operandBefore {
+		t.Logf("%s: %s -> %s: operator rolled in %s, complete in %s; operand %s kept, its pods kept their data", u.channel, from, next, rolled, since(start), operand)
+	} else {
+		t.Logf("%s: %s -> %s: operator rolled in %s, complete in %s; operand %s -> %s: pods replaced and serving (memcached keeps data in memory only)",
+			u.channel, from, next, rolled, since(start), operandBefore, operand)
+	}
+	return plan
+}
+
+// landed checks what a user checks once OLM runs next: the Memcached
+// complete under it with its spec, its pods restricted, and, when the
+// release kept the operand, the same pods (before) still holding key;
+// otherwise new pods serving. It returns next's operand.
+func (u *upgrade) landed(ctx context.Context, t *testing.T, next, operandBefore string, before []corev1.Pod, key string) string {
+	t.Helper()
 	operand := u.operandImage(ctx, t, next)
 	u.waitComplete(ctx, t, next, operand)
 	got := &cachev1.Memcached{}
@@ -145,13 +161,10 @@ func (u *upgrade) hop(ctx context.Context, t *testing.T, plan, from, next string
 	if operand == operandBefore {
 		u.assertSamePods(ctx, t, next, before)
 		framework.AssertStored(t, before, key, "kept")
-		t.Logf("%s: %s -> %s: operator rolled in %s, complete in %s; operand %s kept, its pods kept their data", u.channel, from, next, rolled, since(start), operand)
 	} else {
 		framework.AssertServes(ctx, t, u.k8s, u.mc, "after-"+next)
-		t.Logf("%s: %s -> %s: operator rolled in %s, complete in %s; operand %s -> %s: pods replaced and serving (memcached keeps data in memory only)",
-			u.channel, from, next, rolled, since(start), operandBefore, operand)
 	}
-	return plan
+	return operand
 }
 
 // waitInstalled waits for the CSV to succeed and for its Deployments to run
