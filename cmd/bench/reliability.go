@@ -147,6 +147,9 @@ func keys(m map[string]bool) []string {
 	return out
 }
 
+// cell makes text one Markdown table cell.
+var cell = strings.NewReplacer("|", `\|`, "\n", " / ")
+
 // writeReliability writes dir/reliability.md (one table per group with
 // rows) and dir/reliability.json.
 func writeReliability(dir string, o reliabilityOptions, rows []scenario) error {
@@ -182,9 +185,9 @@ func writeReliability(dir string, o reliabilityOptions, rows []scenario) error {
 			if r.Group != t.group {
 				continue
 			}
-			fmt.Fprintf(&md, "| %s | %d | %d | %s |\n", r.Name, r.Runs, r.Passed, r.Figure)
+			fmt.Fprintf(&md, "| %s | %d | %d | %s |\n", cell.Replace(r.Name), r.Runs, r.Passed, cell.Replace(r.Figure))
 			for _, f := range r.Failures {
-				fmt.Fprintf(&md, "| ↳ failed: %s | | | |\n", strings.ReplaceAll(f, "|", `\|`))
+				fmt.Fprintf(&md, "| ↳ failed: %s | | | |\n", cell.Replace(f))
 			}
 		}
 	}
