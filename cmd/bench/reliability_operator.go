@@ -326,7 +326,10 @@ func fightingWriter(o reliabilityOptions) (scenario, error) {
 		fight = 10 * time.Second
 	}
 	s := scenario{Group: "operator", Name: fmt.Sprintf("another writer patches 10 owned Deployments' labels, replicas and image every 100 ms for %s", fight), Runs: 1}
-	r, err := startOpRun(o, opRunOptions{Name: "rel-fight", N: faultN(o)})
+	// Room for every Deployment at the writer's 7 replicas: a pod that cannot
+	// be scheduled would make a Memcached Degraded for a reason of its own
+	// (Unschedulable, "Too many pods": the first full run's finding).
+	r, err := startOpRun(o, opRunOptions{Name: "rel-fight", N: faultN(o), Pods: 7 * faultN(o)})
 	if err != nil {
 		return s, err
 	}
@@ -501,12 +504,13 @@ type crWatch struct {
 	ready    map[client.ObjectKey]bool
 	seen     map[client.ObjectKey]int64
 	back     []string
-	degraded map[client.ObjectKey]bool
+	// degraded is the first Degraded=True each Memcached showed ("reason: message").
+	degraded map[client.ObjectKey]string
 	cancel   context.CancelFunc
 }
 
 func watchMemcacheds(ctx context.Context, kubeconfig string) (*crWatch, error) {
-	w := &crWatch{ready: map[client.ObjectKey]bool{}, seen: map[client.ObjectKey]int64{}, degraded: map[client.ObjectKey]bool{}}
+	w := &crWatch{ready: map[client.ObjectKey]bool{}, seen: map[client.ObjectKey]int64{}, degraded: map[client.ObjectKey]string{}}
 	cancel, err := watchAll(ctx, kubeconfig, map[client.Object]func(any){&cachev1.Memcached{}: w.observe})
 	if err != nil {
 		return nil, err
@@ -534,8 +538,8 @@ func (w *crWatch) observe(obj any) {
 		w.seen[key] = g
 	}
 	for _, c := range mc.Status.Conditions {
-		if c.Type == cachev1.ConditionDegraded && c.Status == metav1.ConditionTrue {
-			w.degraded[key] = true
+		if _, seen := w.degraded[key]; !seen && c.Type == cachev1.ConditionDegraded && c.Status == metav1.ConditionTrue {
+			w.degraded[key] = c.Reason + ": " + c.Message
 		}
 	}
 }
@@ -562,8 +566,8 @@ func (w *crWatch) degradedEver() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var out []string
-	for k := range w.degraded {
-		out = append(out, k.String())
+	for k, why := range w.degraded {
+		out = append(out, fmt.Sprintf("%s (%s)", k, why))
 	}
 	sort.Strings(out)
 	return out
