@@ -500,10 +500,10 @@ func driftAtScale(o reliabilityOptions) (scenario, error) {
 // highest generation its status has reported (a lower one later is a
 // regression), and whether it was ever Degraded.
 type crWatch struct {
-	mu       sync.Mutex
-	ready    map[client.ObjectKey]bool
-	seen     map[client.ObjectKey]int64
-	back     []string
+	mu    sync.Mutex
+	ready map[client.ObjectKey]bool
+	seen  map[client.ObjectKey]int64
+	back  []string
 	// degraded is the first Degraded=True each Memcached showed ("reason: message").
 	degraded map[client.ObjectKey]string
 	cancel   context.CancelFunc
