@@ -452,3 +452,22 @@ func TestReleaseGateReleasesNothingOnARegression(t *testing.T) {
 		t.Error("the released catalog lacks memcached-operator.v0.4.0")
 	}
 }
+
+// An entry that is not an object is refused naming the template, the line
+// and the fix; operator-registry's basic template panicked on an empty one
+// (the FuzzRender finding kept in testdata/fuzz).
+func TestRenderRefusesEntriesThatAreNotObjects(t *testing.T) {
+	for _, tc := range []struct{ template, want string }{
+		{"schema: olm.template.basic\nentries:\n-\n", "line 3: entries[0] is empty: each entry is an object with a schema"},
+		{"schema: olm.template.basic\nentries:\n- schema: olm.package\n  name: p\n- just text\n", "line 5: entries[1] is a str, not an object"},
+	} {
+		src := Source{Template: filepath.Join(t.TempDir(), "template.yaml"), Releases: repo.Releases}
+		if err := os.WriteFile(src.Template, []byte(tc.template), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Render(context.Background(), src, Local)
+		if err == nil || !strings.Contains(err.Error(), src.Template+": "+tc.want) {
+			t.Errorf("Render(%q): err = %v, want %q after the template's path", tc.template, err, tc.want)
+		}
+	}
+}

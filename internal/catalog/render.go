@@ -24,6 +24,7 @@ import (
 	"github.com/operator-framework/api/pkg/operators/v1alpha1"
 	"github.com/operator-framework/operator-registry/alpha/declcfg"
 	"github.com/operator-framework/operator-registry/alpha/template/basic"
+	yamlv3 "go.yaml.in/yaml/v3"
 
 	"github.com/example-inc/memcached-operator/internal/bundle"
 )
@@ -75,6 +76,9 @@ func Render(ctx context.Context, src Source, mode Mode) (*declcfg.DeclarativeCon
 		}
 		return &declcfg.DeclarativeConfig{Bundles: []declcfg.Bundle{*b}}, nil
 	}
+	if err := checkEntries(b); err != nil {
+		return nil, fmt.Errorf("%s: %w", src.Template, err)
+	}
 	tmpl := (&basic.Factory{}).CreateTemplate(renderBundle)
 	cfg, err := tmpl.Render(ctx, bytes.NewReader(b))
 	if err != nil {
@@ -84,6 +88,35 @@ func Render(ctx context.Context, src Source, mode Mode) (*declcfg.DeclarativeCon
 		return nil, fmt.Errorf("%s: %w", src.Template, err)
 	}
 	return cfg, nil
+}
+
+// checkEntries refuses a template entry that is not an object, which
+// operator-registry's basic template does not check: an empty item (a lone
+// "-") made it panic (found by FuzzRender). Anything else it reports itself.
+func checkEntries(b []byte) error {
+	var doc yamlv3.Node
+	if err := yamlv3.Unmarshal(b, &doc); err != nil || len(doc.Content) == 0 {
+		return nil // not YAML, or empty: the template's own parser says so
+	}
+	root := doc.Content[0]
+	if root.Kind != yamlv3.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value != "entries" || root.Content[i+1].Kind != yamlv3.SequenceNode {
+			continue
+		}
+		for n, e := range root.Content[i+1].Content {
+			if e.Kind != yamlv3.MappingNode {
+				what := "empty"
+				if e.Tag != "!!null" {
+					what = fmt.Sprintf("a %s, not an object", strings.TrimPrefix(e.ShortTag(), "!!"))
+				}
+				return fmt.Errorf("line %d: entries[%d] is %s: each entry is an object with a schema (olm.package, olm.channel, olm.bundle, olm.deprecations); complete it or remove it", e.Line, n, what)
+			}
+		}
+	}
+	return nil
 }
 
 // packageIcons gives a package the template leaves without an icon the icon
