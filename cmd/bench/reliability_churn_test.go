@@ -41,3 +41,14 @@ func TestLiveHeap(t *testing.T) {
 		t.Errorf("liveHeap = %v, %v; want 5096 in use, 4096 of them under tools/events", total, events)
 	}
 }
+
+// A fuzz failure is told by its failure lines and saved input, not by the
+// stack trace (whose paths are this machine's).
+func TestFuzzFailure(t *testing.T) {
+	out := "--- FAIL: FuzzRender (0.01s)\n    --- FAIL: FuzzRender/cc84 (0.01s)\npanic: runtime error: nil pointer\n\tgithub.com/x/y.F()\n\t\t/root/go/pkg/mod/x/y.go:50 +0xcb\n    Failing input written to testdata/fuzz/FuzzRender/cc84\n"
+	got := fuzzFailure(out)
+	want := "--- FAIL: FuzzRender (0.01s); --- FAIL: FuzzRender/cc84 (0.01s); panic: runtime error: nil pointer; Failing input written to testdata/fuzz/FuzzRender/cc84"
+	if got != want {
+		t.Errorf("fuzzFailure = %q\nwant %q", got, want)
+	}
+}

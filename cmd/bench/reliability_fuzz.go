@@ -79,9 +79,26 @@ func fuzzOne(o reliabilityOptions, pkg, target string, budget time.Duration) sce
 	}
 	s.Figure = fmt.Sprintf("%s inputs run in %s", execs, budget)
 	if err != nil {
-		s.Fail("%s: %v: %s (the failing input is saved under %s/testdata/fuzz/%s: fix the bug and commit it as a regression test)", target, err, tail(string(out), 1500), pkg, target)
+		s.Fail("%s: %v: %s (the failing input is saved under %s/testdata/fuzz/%s: fix the bug and commit it as a regression test)", target, err, fuzzFailure(string(out)), pkg, target)
 		return s
 	}
 	s.Passed = 1
 	return s
+}
+
+// fuzzFailure is what a failed fuzz run says, without the stack trace and
+// its paths of this machine: the failure lines and where the input went.
+func fuzzFailure(out string) string {
+	var keep []string
+	for _, l := range strings.Split(out, "\n") {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "--- FAIL") || strings.HasPrefix(t, "panic:") || strings.HasPrefix(t, "Failing input written") ||
+			strings.Contains(t, "_test.go:") && !strings.Contains(t, "/") {
+			keep = append(keep, t)
+		}
+	}
+	if len(keep) == 0 {
+		return "no failure line in its output"
+	}
+	return strings.Join(keep, "; ")
 }
