@@ -123,13 +123,7 @@ func (u *upgrade) hop(ctx context.Context, t *testing.T, plan, from, next string
 	before := framework.Store(ctx, t, u.k8s, u.mc, key, "kept")
 	operandBefore := u.operandImage(ctx, t, from)
 	start := time.Now()
-	plan, csvs, err := u.olm.ApproveNext(ctx, u.ns, u.sub, plan)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(csvs, []string{next}) {
-		t.Fatalf("InstallPlan %s installs %v; the analysis predicts %s", plan, csvs, next)
-	}
+	plan = u.approveHop(ctx, t, plan, next)
 	u.waitInstalled(ctx, t, next)
 	rolled := since(start)
 	operand := u.landed(ctx, t, next, operandBefore, before, key)
@@ -138,6 +132,20 @@ func (u *upgrade) hop(ctx context.Context, t *testing.T, plan, from, next string
 	} else {
 		t.Logf("%s: %s -> %s: operator rolled in %s, complete in %s; operand %s -> %s: pods replaced and serving (memcached keeps data in memory only)",
 			u.channel, from, next, rolled, since(start), operandBefore, operand)
+	}
+	return plan
+}
+
+// approveHop approves the InstallPlan after plan and checks it installs
+// next, and only next; it returns the plan approved.
+func (u *upgrade) approveHop(ctx context.Context, t *testing.T, plan, next string) string {
+	t.Helper()
+	plan, csvs, err := u.olm.ApproveNext(ctx, u.ns, u.sub, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(csvs, []string{next}) {
+		t.Fatalf("InstallPlan %s installs %v, want %s (the catalog analysis's next hop)", plan, csvs, next)
 	}
 	return plan
 }
