@@ -48,6 +48,17 @@ why_not() {
 	[ -d /sys/fs/cgroup ] || { echo "no cgroup filesystem at /sys/fs/cgroup"; return; }
 }
 
+# check_free_space refuses to start the node on a disk with less than
+# NODE_MIN_FREE_GIB (default 3) free where its state lives: images unpack
+# there, and a full disk fails pulls and pods far from the cause.
+check_free_space() {
+	local need=${NODE_MIN_FREE_GIB:-3} free
+	mkdir -p "$STATE"
+	free=$(df -Pk "$STATE" | awk 'NR==2 {print int($4 / 1048576)}')
+	[ "$free" -ge "$need" ] ||
+		die "only ${free} GiB free on the disk of $STATE (df $STATE); the node needs ${need} GiB for images and pod logs: free some space, or set NODE_MIN_FREE_GIB to go on with less"
+}
+
 # unbuilt names the first node binary make node-tools has not built.
 unbuilt() {
 	local b
@@ -189,8 +200,11 @@ resolvConf: "$STATE/resolv.conf"
 podCIDR: "$POD_CIDR"
 maxPods: 60
 serializeImagePulls: false
-# A small disk must not evict the demo's pods.
-evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%"}
+# The node shares the host's disk with the checkout, its builds and its
+# registry: disk-pressure eviction would taint the node (and leave every new
+# pod Pending) over space the node itself does not use. As kind does, it is
+# off; up checks for free space before the node starts instead.
+evictionHard: {memory.available: "100Mi", nodefs.available: "0%", nodefs.inodesFree: "0%", imagefs.available: "0%"}
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 healthzBindAddress: 127.0.0.1
@@ -264,6 +278,7 @@ up() {
 	why=$(why_not)$(unbuilt)
 	[ -z "$why" ] || { echo "$why"; exit 3; }
 	: "${KUBECONFIG:?}" "${PKI:?}" "${SANDBOX_IMAGE:?}"
+	check_free_space
 	record_host
 	if ! running containerd; then
 		write_containerd_config

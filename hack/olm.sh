@@ -87,6 +87,7 @@ start_packageserver() {
 		"$KUBECTL" -n olm get csv packageserver -o jsonpath='{.status.phase}: {.status.message}{"\n"}' >&2 || true
 		"$KUBECTL" get "$api" -o jsonpath='{.status.conditions}{"\n"}' >&2 || true
 		"$KUBECTL" -n olm get pods -l app=packageserver -o wide >&2 || true
+		node_trouble >&2
 		exit 1
 	fi
 }
@@ -97,6 +98,13 @@ stop_packageserver() {
 	packageserver_manifest | "$KUBECTL" delete --ignore-not-found -f - >/dev/null 2>&1 || true
 	"$KUBECTL" delete --ignore-not-found apiservice v1.packages.operators.coreos.com >/dev/null 2>&1 || true
 	"$KUBECTL" -n olm wait --for=delete pod -l app=packageserver --timeout=60s >/dev/null 2>&1 || true
+}
+
+# node_trouble prints the nodes' taints and pressure conditions, the usual
+# reason OLM's pods stay Pending ("untolerated taint(s)").
+node_trouble() {
+	echo "the nodes (taints; conditions that are True other than Ready):"
+	"$KUBECTL" get nodes -o go-template='{{range .items}}  {{.metadata.name}}: taints [{{range .spec.taints}}{{.key}}:{{.effect}} {{end}}] conditions [{{range .status.conditions}}{{if and (eq .status "True") (ne .type "Ready")}}{{.type}} {{end}}{{end}}]{{"\n"}}{{end}}' 2>/dev/null || true
 }
 
 start_in_cluster() {
@@ -114,6 +122,7 @@ start_in_cluster() {
 			echo "error: OLM's $d did not become available in 180s; its pods:" >&2
 			"$KUBECTL" -n olm get pods -l "app=$d" -o wide >&2
 			"$KUBECTL" -n olm describe pods -l "app=$d" 2>/dev/null | sed -n '/^Events:/,$p' | tail -15 >&2
+			node_trouble >&2
 			exit 1
 		fi
 	done
