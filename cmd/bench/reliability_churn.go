@@ -49,6 +49,15 @@ const (
 	churnSettle          = 10 * time.Second
 	churnWaveTimeout     = 8 * time.Minute
 	churnDeletionTimeout = 5 * time.Minute
+	// churnRSSSlackMiB is how far resident memory may sit above the
+	// baseline's once the recorder's cache has drained: the runtime hands
+	// freed pages back to the system gradually, not at once.
+	churnRSSSlackMiB = 5
+	// churnEventsWindow is how long client-go's event recorder keeps an
+	// event it sent: it drops those older than 6 minutes every 6 minutes
+	// (tools/events, finishTime), so at most 12 minutes, plus a margin.
+	churnEventsWindow = 12*time.Minute + 30*time.Second
+	churnDrainPoll    = time.Minute
 )
 
 // churn: Memcacheds of size 0 and 1 created and deleted in waves; after each
@@ -59,7 +68,11 @@ func churn(o reliabilityOptions) (scenario, error) {
 		waves, per = 3, 200
 	}
 	s := scenario{Group: "operator", Name: fmt.Sprintf("churn: %d Memcacheds (sizes 0 and 1) created and deleted in %d waves of %d", waves*per, waves, per), Runs: waves - 1}
-	r, err := startOpRun(o, opRunOptions{Name: "rel-churn", Pods: per / 2})
+	if !o.Fast {
+		s.Runs++ // and once the event recorder's cache has drained
+	}
+	// Each wave takes a little over 2 minutes to converge and go.
+	r, err := startOpRun(o, opRunOptions{Name: "rel-churn", Pods: per / 2, Timeout: time.Duration(waves)*4*time.Minute + churnEventsWindow + 5*time.Minute})
 	if err != nil {
 		return s, err
 	}
@@ -118,7 +131,65 @@ func churn(o reliabilityOptions) (scenario, error) {
 	}
 	s.Figure = fmt.Sprintf("idle before any: %s; after each wave's deletion: heap %s MiB (plus the event recorder's cache of the last minutes' events: %s MiB), goroutines %s, RSS %s MiB (peak with a wave converged %.0f MiB); waves converged in %s s",
 		idle, strings.Join(heaps, " / "), strings.Join(events, " / "), strings.Join(gs, " / "), strings.Join(rss, " / "), peakRSS, durations(took))
+	if o.Fast {
+		return s, nil
+	}
+	drained, waited, err := r.drainEvents()
+	if err != nil {
+		return s, err
+	}
+	if why := drainedFails(base, drained); len(why) > 0 {
+		for _, w := range why {
+			s.Fail("%d min after the last wave: %s", int(waited.Minutes()), w)
+		}
+	} else {
+		s.Passed++
+	}
+	s.Figure += fmt.Sprintf("; %d min after the last wave (the recorder's cache drained): %s", int(waited.Minutes()), drained)
 	return s, nil
+}
+
+// drainedFails compares the footprint once the event recorder's cache has
+// drained with the baseline's, the recorder's cache included in both:
+// what the operator holds after 10,000 Memcacheds came and went, against
+// what it held after the first 2,500.
+func drainedFails(base, drained footprint) []string {
+	var why []string
+	baseHeap, heap := base.HeapMiB+base.EventsMiB, drained.HeapMiB+drained.EventsMiB
+	if limit := baseHeap*(1+churnHeapSlackRatio) + churnHeapSlackMiB; heap > limit {
+		why = append(why, fmt.Sprintf("the live heap is %.1f MiB, %.1f MiB of it the event recorder's, over the baseline %.1f MiB (limit %.1f)", heap, drained.EventsMiB, baseHeap, limit))
+	}
+	if limit := base.RSSMiB*(1+churnHeapSlackRatio) + churnRSSSlackMiB; drained.RSSMiB > limit {
+		why = append(why, fmt.Sprintf("resident memory is %.0f MiB, over the baseline %.0f MiB (limit %.0f)", drained.RSSMiB, base.RSSMiB, limit))
+	}
+	if drained.Goroutines > base.Goroutines+churnGoroutineSlack {
+		why = append(why, fmt.Sprintf("the operator runs %d goroutines, %d at the baseline", drained.Goroutines, base.Goroutines))
+	}
+	return why
+}
+
+// drainEvents waits, idle, for the event recorder to drop the events of the
+// last wave, reading its cache every minute; it ends early once the cache
+// holds less than half a MiB.
+func (r *opRun) drainEvents() (footprint, time.Duration, error) {
+	start := time.Now()
+	for time.Since(start) < churnEventsWindow {
+		select {
+		case <-r.ctx.Done():
+			return footprint{}, 0, r.ctx.Err()
+		case <-time.After(churnDrainPoll):
+		}
+		heap, events, err := liveHeap(r.op.pprofURL + "/heap?gc=1")
+		if err != nil {
+			return footprint{}, 0, err
+		}
+		fmt.Printf("    churn drain, %2.0f min: %.1f MiB heap, %.1f MiB of it the event recorder's\n", time.Since(start).Minutes(), heap/(1<<20), events/(1<<20))
+		if events < 0.5*(1<<20) {
+			break
+		}
+	}
+	f, err := r.footprint()
+	return f, time.Since(start), err
 }
 
 // waitAllConverged waits until n Memcacheds exist and each is converged.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/google/pprof/profile"
@@ -50,5 +51,32 @@ func TestFuzzFailure(t *testing.T) {
 	want := "--- FAIL: FuzzRender (0.01s); --- FAIL: FuzzRender/cc84 (0.01s); panic: runtime error: nil pointer; Failing input written to testdata/fuzz/FuzzRender/cc84"
 	if got != want {
 		t.Errorf("fuzzFailure = %q\nwant %q", got, want)
+	}
+}
+
+func TestDrainedFails(t *testing.T) {
+	base := footprint{HeapMiB: 4.1, EventsMiB: 2.0, Goroutines: 83, RSSMiB: 55}
+	for _, tc := range []struct {
+		name    string
+		drained footprint
+		want    []string
+	}{
+		{"back at the baseline", footprint{HeapMiB: 6.6, EventsMiB: 0.8, Goroutines: 84, RSSMiB: 58}, nil},
+		{"heap left behind", footprint{HeapMiB: 9.5, EventsMiB: 0.5, Goroutines: 83, RSSMiB: 58}, []string{"live heap is 10.0 MiB, 0.5 MiB of it the event recorder's, over the baseline 6.1 MiB (limit 9.0)"}},
+		{"events never dropped", footprint{HeapMiB: 6.0, EventsMiB: 16.5, Goroutines: 83, RSSMiB: 58}, []string{"live heap is 22.5 MiB"}},
+		{"resident memory kept", footprint{HeapMiB: 6.0, EventsMiB: 0.5, Goroutines: 83, RSSMiB: 70}, []string{"resident memory is 70 MiB, over the baseline 55 MiB (limit 68)"}},
+		{"goroutines left running", footprint{HeapMiB: 6.0, EventsMiB: 0.5, Goroutines: 95, RSSMiB: 58}, []string{"95 goroutines, 83 at the baseline"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := drainedFails(base, tc.drained)
+			if len(got) != len(tc.want) {
+				t.Fatalf("drainedFails = %q, want %d failures like %q", got, len(tc.want), tc.want)
+			}
+			for i, w := range tc.want {
+				if !strings.Contains(got[i], w) {
+					t.Errorf("failure %d = %q, want it to say %q", i, got[i], w)
+				}
+			}
+		})
 	}
 }

@@ -78,6 +78,8 @@ type opRunOptions struct {
 	Pods int
 	// Args are further manager flags.
 	Args []string
+	// Timeout bounds the whole run (default 15 minutes).
+	Timeout time.Duration
 }
 
 // startOpRun brings up a cluster of its own, the operator, and ro.N
@@ -91,7 +93,10 @@ func startOpRun(o reliabilityOptions, ro opRunOptions) (*opRun, error) {
 	c := newCluster(name, o.Work+"/"+name, fmt.Sprintf("CLUSTER_NODES=%d", nodes), "KWOKCTL_CREATE_FLAGS=--disable-qps-limits")
 	c.down()
 	r := &opRun{o: o, c: c, n: n, args: ro.Args}
-	r.ctx, r.cancel = context.WithTimeout(context.Background(), 15*time.Minute)
+	if ro.Timeout == 0 {
+		ro.Timeout = 15 * time.Minute
+	}
+	r.ctx, r.cancel = context.WithTimeout(context.Background(), ro.Timeout)
 	var err error
 	if r.k8s, err = startCluster(c); err != nil {
 		r.stop()
