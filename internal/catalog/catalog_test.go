@@ -460,6 +460,9 @@ func TestRenderRefusesEntriesThatAreNotObjects(t *testing.T) {
 	for _, tc := range []struct{ template, want string }{
 		{"schema: olm.template.basic\nentries:\n-\n", "line 3: entries[0] is empty: each entry is an object with a schema"},
 		{"schema: olm.template.basic\nentries:\n- schema: olm.package\n  name: p\n- just text\n", "line 5: entries[1] is a str, not an object"},
+		// The template's decoder matches keys as encoding/json does, case aside.
+		{"schema: olm.template.basic\nEntries:\n-\n", "line 3: Entries[0] is empty"},
+		{"{\"schema\": \"olm.template.basic\", \"ENTRIES\": [null]}", "line 1: ENTRIES[0] is empty"},
 	} {
 		src := Source{Template: filepath.Join(t.TempDir(), "template.yaml"), Releases: repo.Releases}
 		if err := os.WriteFile(src.Template, []byte(tc.template), 0o644); err != nil {
@@ -469,5 +472,16 @@ func TestRenderRefusesEntriesThatAreNotObjects(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), src.Template+": "+tc.want) {
 			t.Errorf("Render(%q): err = %v, want %q after the template's path", tc.template, err, tc.want)
 		}
+	}
+}
+
+// A panic inside operator-registry's basic template comes back as an error
+// that says what to check, not as a crash of the tool.
+func TestRenderBasicReturnsAPanicAsAnError(t *testing.T) {
+	template := []byte("schema: olm.template.basic\nentries:\n- schema: olm.bundle\n  image: example.com/b:v1\n")
+	panics := func(context.Context, string) (*declcfg.DeclarativeConfig, error) { panic("boom") }
+	cfg, err := renderBasic(context.Background(), template, panics)
+	if cfg != nil || err == nil || !strings.Contains(err.Error(), "basic template failed on this template (boom)") {
+		t.Fatalf("renderBasic = %v, %v; want no catalog and an error quoting the panic", cfg, err)
 	}
 }

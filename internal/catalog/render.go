@@ -79,8 +79,7 @@ func Render(ctx context.Context, src Source, mode Mode) (*declcfg.DeclarativeCon
 	if err := checkEntries(b); err != nil {
 		return nil, fmt.Errorf("%s: %w", src.Template, err)
 	}
-	tmpl := (&basic.Factory{}).CreateTemplate(renderBundle)
-	cfg, err := tmpl.Render(ctx, bytes.NewReader(b))
+	cfg, err := renderBasic(ctx, b, renderBundle)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src.Template, err)
 	}
@@ -90,9 +89,23 @@ func Render(ctx context.Context, src Source, mode Mode) (*declcfg.DeclarativeCon
 	return cfg, nil
 }
 
+// renderBasic runs operator-registry's basic template on b. A panic in it
+// (input it does not check, as checkEntries's case was) is returned as an
+// error: a template we did not write must not crash the tool.
+func renderBasic(ctx context.Context, b []byte, renderBundle func(context.Context, string) (*declcfg.DeclarativeConfig, error)) (cfg *declcfg.DeclarativeConfig, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			cfg, err = nil, fmt.Errorf("operator-registry's basic template failed on this template (%v): check that it is a basic template (schema olm.template.basic, entries a list of objects)", p)
+		}
+	}()
+	return (&basic.Factory{}).CreateTemplate(renderBundle).Render(ctx, bytes.NewReader(b))
+}
+
 // checkEntries refuses a template entry that is not an object, which
 // operator-registry's basic template does not check: an empty item (a lone
 // "-") made it panic (found by FuzzRender). Anything else it reports itself.
+// Its decoder matches keys as encoding/json does, whatever their case, so
+// "Entries" is the list as much as "entries" is.
 func checkEntries(b []byte) error {
 	var doc yamlv3.Node
 	if err := yamlv3.Unmarshal(b, &doc); err != nil || len(doc.Content) == 0 {
@@ -103,7 +116,8 @@ func checkEntries(b []byte) error {
 		return nil
 	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
-		if root.Content[i].Value != "entries" || root.Content[i+1].Kind != yamlv3.SequenceNode {
+		key := root.Content[i].Value
+		if !strings.EqualFold(key, "entries") || root.Content[i+1].Kind != yamlv3.SequenceNode {
 			continue
 		}
 		for n, e := range root.Content[i+1].Content {
@@ -112,7 +126,7 @@ func checkEntries(b []byte) error {
 				if e.Tag != "!!null" {
 					what = fmt.Sprintf("a %s, not an object", strings.TrimPrefix(e.ShortTag(), "!!"))
 				}
-				return fmt.Errorf("line %d: entries[%d] is %s: each entry is an object with a schema (olm.package, olm.channel, olm.bundle, olm.deprecations); complete it or remove it", e.Line, n, what)
+				return fmt.Errorf("line %d: %s[%d] is %s: each entry is an object with a schema (olm.package, olm.channel, olm.bundle, olm.deprecations); complete it or remove it", e.Line, key, n, what)
 			}
 		}
 	}
