@@ -200,7 +200,8 @@ vet: ## Run go vet.
 	go vet ./...
 
 .PHONY: verify
-verify: $(CONTROLLER_GEN) $(KUSTOMIZE) ## Fail on drift: run generate manifests fmt bundle catalog on a copy of the working tree and diff the generated files (the tree is not written).
+verify: $(CONTROLLER_GEN) $(KUSTOMIZE) ## Fail on drift (generate manifests fmt bundle catalog run on a copy of the working tree, the generated files diffed; the tree is not written) and on build output tracked by git (binaries, files over 1 MiB).
+	@hack/tracked-files.sh
 	@LOCALBIN=$(LOCALBIN) hack/verify.sh
 
 ##@ Test
