@@ -185,7 +185,7 @@ $(KWOKCTL): hack/tools/kwok/go.mod hack/tools/kwok/go.sum
 
 .PHONY: manifests
 manifests: $(CONTROLLER_GEN) ## Generate the CRD and the manager's ClusterRole from markers.
-	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/...;./controllers/..." output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./api/...;./internal/controller/..." output:crd:artifacts:config=config/crd/bases
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
@@ -215,7 +215,7 @@ test-unit: ## Unit tests of the pure builders.
 
 .PHONY: test-integration
 test-integration: $(KUBE_APISERVER) $(ETCD) $(KUBECTL) ## Reconciler tests, and scorecard-test cleaning up on SIGTERM, against a real kube-apiserver and etcd (envtest with our binaries), and the metrics endpoint's token and access reviews.
-	KUBEBUILDER_ASSETS=$(LOCALBIN) $(GOTEST) $(TEST_FLAGS) -count=1 -run Integration ./controllers/... ./cmd/scorecard-test/... ./internal/metricsauth/...
+	KUBEBUILDER_ASSETS=$(LOCALBIN) $(GOTEST) $(TEST_FLAGS) -count=1 -run Integration ./internal/controller/... ./cmd/scorecard-test/... ./internal/metricsauth/...
 
 .PHONY: test-e2e
 test-e2e: build cluster-up install ## The tutorial flow on the local cluster: install, run, sample reconciled, scale.
@@ -226,11 +226,11 @@ test-e2e: build cluster-up install ## The tutorial flow on the local cluster: in
 
 .PHONY: build
 build: generate fmt vet ## Build the manager binary.
-	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $(LOCALBIN)/manager .
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $(LOCALBIN)/manager ./cmd
 
 .PHONY: run
 run: manifests generate fmt vet ## Run the operator on this machine against the cluster KUBECONFIG names (default: the local one).
-	go run . --health-probe-bind-address=0
+	go run ./cmd --health-probe-bind-address=0
 
 .PHONY: docker-build
 docker-build: build ## Build the operator image with CONTAINER_TOOL (buildah works here without a daemon).

@@ -54,7 +54,11 @@ for dir in "$RELEASES"/*/; do
 	image=$(sed -n 's/^ *containerImage: *//p' "$dir"/manifests/*.clusterserviceversion.yaml | head -1)
 	[ -n "$image" ] || fail "$dir: its CSV has no containerImage annotation"
 	echo "==> $name: operator $image from $commit"
-	(cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/manager .)
+	# The manager's main package where that release's tree has it: the root
+	# (kubebuilder's go/v3 layout, up to 0.3.2) or cmd/ (go/v4).
+	main=.
+	[ -f "$src/main.go" ] || main=./cmd
+	(cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/manager "$main")
 	hack/image.sh "$image" "$src/Dockerfile" "$src" --build-arg BASE_IMAGE="$BASE_IMAGE"
 	bundle_image "$dir" "$name"
 done

@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
-	"github.com/example-inc/memcached-operator/controllers"
+	"github.com/example-inc/memcached-operator/internal/controller"
 	"github.com/example-inc/memcached-operator/internal/readiness"
 )
 
@@ -125,7 +125,7 @@ func podsRestricted(ctx context.Context, t *T) {
 		return
 	}
 	pods := &corev1.PodList{}
-	if err := t.Env.Client.List(ctx, pods, client.InNamespace(mc.Namespace), client.MatchingLabels{controllers.LabelInstance: mc.Name}); err != nil {
+	if err := t.Env.Client.List(ctx, pods, client.InNamespace(mc.Namespace), client.MatchingLabels{controller.LabelInstance: mc.Name}); err != nil {
 		t.Errorf("%v", err)
 		return
 	}

@@ -14,7 +14,7 @@ import (
 // event recorder on their stack.
 func TestLiveHeap(t *testing.T) {
 	fn := func(id uint64, name string) *profile.Function { return &profile.Function{ID: id, Name: name} }
-	deepCopy, record, reconcile := fn(1, "k8s.io/api/events/v1.(*Event).DeepCopy"), fn(2, "k8s.io/client-go/tools/events.(*eventBroadcasterImpl).recordToSink.func1"), fn(3, "controllers.(*MemcachedReconciler).Reconcile")
+	deepCopy, record, reconcile := fn(1, "k8s.io/api/events/v1.(*Event).DeepCopy"), fn(2, "k8s.io/client-go/tools/events.(*eventBroadcasterImpl).recordToSink.func1"), fn(3, "controller.(*MemcachedReconciler).Reconcile")
 	loc := func(id uint64, f *profile.Function) *profile.Location {
 		return &profile.Location{ID: id, Line: []profile.Line{{Function: f}}}
 	}

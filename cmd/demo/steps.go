@@ -20,8 +20,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
-	"github.com/example-inc/memcached-operator/controllers"
 	"github.com/example-inc/memcached-operator/internal/catalog"
+	"github.com/example-inc/memcached-operator/internal/controller"
 	"github.com/example-inc/memcached-operator/internal/olm"
 	"github.com/example-inc/memcached-operator/internal/operator"
 	"github.com/example-inc/memcached-operator/internal/readiness"
@@ -209,7 +209,7 @@ func (d *demo) startOperator(ctx context.Context, csv string) error {
 	}
 	go func() { <-p.Exited(); logf.Close() }()
 	d.operator = p
-	fmt.Printf("    %s with %s=%q (log: %s)\n", d.manager, controllers.WatchNamespaceEnv, watch, logPath)
+	fmt.Printf("    %s with %s=%q (log: %s)\n", d.manager, controller.WatchNamespaceEnv, watch, logPath)
 	return nil
 }
 

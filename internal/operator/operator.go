@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/example-inc/memcached-operator/controllers"
+	"github.com/example-inc/memcached-operator/internal/controller"
 )
 
 // stopGrace is how long the manager may take to stop after SIGTERM before it is killed.
@@ -25,7 +25,7 @@ type Options struct {
 	// Binary is the manager (make build: bin/manager).
 	Binary string
 	// WatchNamespace is what OLM's install mode gives the operator: "" for all
-	// namespaces, "a" or "a,b" (controllers.WatchNamespaceEnv).
+	// namespaces, "a" or "a,b" (controller.WatchNamespaceEnv).
 	WatchNamespace string
 	// Kubeconfig points the manager at a cluster; empty keeps the environment's KUBECONFIG.
 	Kubeconfig string
@@ -53,7 +53,7 @@ func Start(o Options) (*Process, error) {
 	}
 	args := []string{"--metrics-bind-address=" + orZero(o.MetricsAddr), "--health-probe-bind-address=" + orZero(o.ProbeAddr)}
 	cmd := exec.Command(o.Binary, append(args, o.Args...)...)
-	cmd.Env = append(os.Environ(), controllers.WatchNamespaceEnv+"="+o.WatchNamespace)
+	cmd.Env = append(os.Environ(), controller.WatchNamespaceEnv+"="+o.WatchNamespace)
 	if o.Kubeconfig != "" {
 		cmd.Env = append(cmd.Env, "KUBECONFIG="+o.Kubeconfig)
 	}

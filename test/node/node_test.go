@@ -24,7 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
-	"github.com/example-inc/memcached-operator/controllers"
+	"github.com/example-inc/memcached-operator/internal/controller"
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
 	"github.com/example-inc/memcached-operator/internal/wait"
 	"github.com/example-inc/memcached-operator/test/framework"
@@ -117,7 +117,7 @@ func TestRestrictedRefusesPrivileged(t *testing.T) {
 		t.Fatal(err)
 	}
 	framework.Scale(ctx, t, c, mc, 1)
-	operandPod := runningPodIn(ctx, t, c, ns, client.MatchingLabels{controllers.LabelInstance: mc.Name})
+	operandPod := runningPodIn(ctx, t, c, ns, client.MatchingLabels{controller.LabelInstance: mc.Name})
 	assertPrivilegedPodRefused(ctx, t, c, ns)
 	reverting := time.Now()
 	dep := &appsv1.Deployment{}
@@ -249,11 +249,11 @@ func operandImage(ctx context.Context, t *testing.T, c client.Client) string {
 		t.Fatal(err)
 	}
 	for _, e := range dep.Spec.Template.Spec.Containers[0].Env {
-		if e.Name == controllers.RelatedImageEnv {
+		if e.Name == controller.RelatedImageEnv {
 			return e.Value
 		}
 	}
-	t.Fatalf("the operator Deployment has no %s", controllers.RelatedImageEnv)
+	t.Fatalf("the operator Deployment has no %s", controller.RelatedImageEnv)
 	return ""
 }
 
@@ -272,7 +272,7 @@ func setOperandImage(ctx context.Context, t *testing.T, c client.Client, image s
 	}
 	patch := client.MergeFrom(dep.DeepCopy())
 	for i, e := range dep.Spec.Template.Spec.Containers[0].Env {
-		if e.Name == controllers.RelatedImageEnv {
+		if e.Name == controller.RelatedImageEnv {
 			dep.Spec.Template.Spec.Containers[0].Env[i].Value = image
 		}
 	}

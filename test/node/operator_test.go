@@ -24,7 +24,7 @@ import (
 	"github.com/example-inc/memcached-operator/test/framework"
 )
 
-// leaseName is the operator's leader election ID (main.go).
+// leaseName is the operator's leader election ID (cmd/main.go).
 const leaseName = "memcached-operator.cache.example.com"
 
 // TestMetricsNeedTheReaderRole: a pod whose service account is bound to the

@@ -21,8 +21,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
-	"github.com/example-inc/memcached-operator/controllers"
 	"github.com/example-inc/memcached-operator/internal/catalog"
+	"github.com/example-inc/memcached-operator/internal/controller"
 	"github.com/example-inc/memcached-operator/internal/csv"
 	"github.com/example-inc/memcached-operator/internal/graph"
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
@@ -236,7 +236,7 @@ func (u *upgrade) operandImage(ctx context.Context, t *testing.T, csvName string
 	}
 	image, ok := csv.OperandImage(c)
 	if !ok {
-		t.Fatalf("CSV %s sets no %s", csvName, controllers.RelatedImageEnv)
+		t.Fatalf("CSV %s sets no %s", csvName, controller.RelatedImageEnv)
 	}
 	return image
 }

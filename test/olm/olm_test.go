@@ -37,9 +37,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
-	"github.com/example-inc/memcached-operator/controllers"
 	"github.com/example-inc/memcached-operator/internal/atomicdir"
 	"github.com/example-inc/memcached-operator/internal/catalog"
+	"github.com/example-inc/memcached-operator/internal/controller"
 	"github.com/example-inc/memcached-operator/internal/graph"
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
 	"github.com/example-inc/memcached-operator/internal/olm"
@@ -247,7 +247,7 @@ func waitGone(ctx context.Context, c client.Client, obj client.Object) error {
 
 func podUIDs(t *testing.T, c client.Client, mc *cachev1.Memcached) []string {
 	pods := &corev1.PodList{}
-	must(t, c.List(context.Background(), pods, client.InNamespace(mc.Namespace), client.MatchingLabels{controllers.LabelInstance: mc.Name}))
+	must(t, c.List(context.Background(), pods, client.InNamespace(mc.Namespace), client.MatchingLabels{controller.LabelInstance: mc.Name}))
 	var uids []string
 	for _, p := range pods.Items {
 		uids = append(uids, string(p.UID))

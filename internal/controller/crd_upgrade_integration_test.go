@@ -1,4 +1,4 @@
-package controllers
+package controller
 
 import (
 	"context"
@@ -25,8 +25,8 @@ import (
 func (it *integration) statusCompleteAfterCRDUpgrade(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	current := filepath.Join("..", "config", "crd", "bases", "cache.example.com_memcacheds.yaml")
-	old := filepath.Join("..", "config", "catalog", "releases", "memcached-operator.v0.2.1", "manifests", "cache.example.com_memcacheds.yaml")
+	current := filepath.Join("..", "..", "config", "crd", "bases", "cache.example.com_memcacheds.yaml")
+	old := filepath.Join("..", "..", "config", "catalog", "releases", "memcached-operator.v0.2.1", "manifests", "cache.example.com_memcacheds.yaml")
 	it.serveCRD(t, old, false)
 	t.Cleanup(func() { it.serveCRD(t, current, true) })
 

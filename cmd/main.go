@@ -12,14 +12,14 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
+	crcontroller "sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
-	"github.com/example-inc/memcached-operator/controllers"
 	"github.com/example-inc/memcached-operator/internal/apimetrics"
+	"github.com/example-inc/memcached-operator/internal/controller"
 	"github.com/example-inc/memcached-operator/internal/metricsauth"
 )
 
@@ -88,22 +88,22 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election lease (default: the pod's namespace).")
 	fs.IntVar(&o.maxReconciles, "max-concurrent-reconciles", defaultMaxReconciles,
 		"Memcacheds reconciled in parallel. 4 by default: with 1,000 Memcacheds created at once (benchmark B1), one worker ends 5 s after the last Deployment is ready and four within 0.5 s, with the same writes (at most one Deployment create and two status writes per Memcached).")
-	fs.StringVar(&o.memcachedImage, "memcached-image", envOr(controllers.RelatedImageEnv, controllers.DefaultMemcachedImage),
+	fs.StringVar(&o.memcachedImage, "memcached-image", envOr(controller.RelatedImageEnv, controller.DefaultMemcachedImage),
 		"Memcached image the pods run, by tag or digest (env RELATED_IMAGE_MEMCACHED).")
 	o.zap = zap.Options{Development: false}
 	o.zap.BindFlags(fs)
 }
 
 // complete checks the flags and reads the watched namespaces from
-// controllers.WatchNamespaceEnv, which OLM sets from the OperatorGroup.
+// controller.WatchNamespaceEnv, which OLM sets from the OperatorGroup.
 func (o *options) complete() error {
 	if o.maxReconciles < 1 {
 		return fmt.Errorf("--max-concurrent-reconciles=%d: must be at least 1", o.maxReconciles)
 	}
-	if err := controllers.ValidateImage(o.memcachedImage); err != nil {
+	if err := controller.ValidateImage(o.memcachedImage); err != nil {
 		return fmt.Errorf("--memcached-image: %w", err)
 	}
-	namespaces, err := controllers.ParseWatchNamespace(os.Getenv(controllers.WatchNamespaceEnv))
+	namespaces, err := controller.ParseWatchNamespace(os.Getenv(controller.WatchNamespaceEnv))
 	if err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func managerOptions(o *options) ctrl.Options {
 	}
 	return ctrl.Options{
 		Scheme:                  scheme,
-		Cache:                   controllers.CacheOptions(o.namespaces),
+		Cache:                   controller.CacheOptions(o.namespaces),
 		Metrics:                 metricsOpts,
 		HealthProbeBindAddress:  o.probeAddr,
 		PprofBindAddress:        o.pprofAddr,
@@ -146,13 +146,13 @@ func managerOptions(o *options) ctrl.Options {
 }
 
 func setupReconciler(mgr ctrl.Manager, o *options) error {
-	r := &controllers.MemcachedReconciler{
+	r := &controller.MemcachedReconciler{
 		Client:   mgr.GetClient(),
 		Scheme:   mgr.GetScheme(),
 		Recorder: mgr.GetEventRecorder("memcached-operator"),
-		Operand:  controllers.Operand{Image: o.memcachedImage},
+		Operand:  controller.Operand{Image: o.memcachedImage},
 	}
-	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.maxReconciles}); err != nil {
+	if err := r.SetupWithManager(mgr, crcontroller.Options{MaxConcurrentReconciles: o.maxReconciles}); err != nil {
 		return fmt.Errorf("set up controller: %w", err)
 	}
 	return nil

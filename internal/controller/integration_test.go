@@ -1,4 +1,4 @@
-package controllers
+package controller
 
 import (
 	"context"
@@ -131,7 +131,7 @@ func startIntegration(t *testing.T) *integration {
 func startEnvironment(t *testing.T) (*rest.Config, *runtime.Scheme) {
 	t.Helper()
 	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
+		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 	}
 	cfg, err := env.Start()

@@ -1,5 +1,5 @@
-// Package controllers holds the Memcached reconciler.
-package controllers
+// Package controller holds the Memcached reconciler.
+package controller
 
 import (
 	"context"
