@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/operator-framework/api/pkg/manifests"
+	"github.com/operator-framework/api/pkg/validation"
 	"github.com/operator-framework/api/pkg/validation/errors"
 	interfaces "github.com/operator-framework/api/pkg/validation/interfaces"
 
@@ -29,16 +30,6 @@ var HubMetadataValidator interfaces.Validator = interfaces.ValidatorFunc(func(ob
 	}
 	return results
 })
-
-// Capability levels and categories OperatorHub knows.
-var (
-	capabilityLevels = []string{"Basic Install", "Seamless Upgrades", "Full Lifecycle", "Deep Insights", "Auto Pilot"}
-	hubCategories    = []string{
-		"AI/Machine Learning", "Application Runtime", "Big Data", "Cloud Provider", "Database", "Developer Tools",
-		"Drivers and plugins", "Integration & Delivery", "Logging & Tracing", "Modernization & Migration", "Monitoring",
-		"Networking", "OpenShift Optional", "Security", "Storage", "Streaming & Messaging",
-	}
-)
 
 // placeholder matches what operator-sdk's scaffolding and templates leave
 // in a CSV base ("memcached-operator description. TODO.", "Provider Name",
@@ -80,15 +71,11 @@ func checkHubMetadata(b *manifests.Bundle) errors.ManifestResult {
 	text("spec.provider.name", "provider", c.Spec.Provider.Name)
 	text("metadata.annotations.support", "support", a[annotationSupport])
 
-	if text("metadata.annotations.capabilities", "capability level", a[annotationCapabilities]) && !slices.Contains(capabilityLevels, a[annotationCapabilities]) {
-		fail("metadata.annotations.capabilities", "capability level %q is not one of %s", a[annotationCapabilities], strings.Join(capabilityLevels, ", "))
+	if text("metadata.annotations.capabilities", "capability level", a[annotationCapabilities]) {
+		knownValues(fail, "metadata.annotations.capabilities", validation.StandardCapabilitiesValidator, b)
 	}
 	if text("metadata.annotations.categories", "categories", a[annotationCategories]) {
-		for cat := range strings.SplitSeq(a[annotationCategories], ",") {
-			if cat = strings.TrimSpace(cat); !slices.Contains(hubCategories, cat) {
-				fail("metadata.annotations.categories", "category %q is not one of OperatorHub's: %s", cat, strings.Join(hubCategories, ", "))
-			}
-		}
+		knownValues(fail, "metadata.annotations.categories", validation.StandardCategoriesValidator, b)
 	}
 	if text("metadata.annotations.repository", "repository", a[annotationRepository]) {
 		checkURL(fail, "metadata.annotations.repository", a[annotationRepository])
@@ -130,6 +117,21 @@ func checkHubMetadata(b *manifests.Bundle) errors.ManifestResult {
 		fail("spec.icon", "no icon: OperatorHub shows OLM's default picture; %s (base64data and mediatype)", fixInBase)
 	}
 	return r
+}
+
+// knownValues reports what one of operator-framework/api's OperatorHub
+// value validators (StandardCapabilitiesValidator,
+// StandardCategoriesValidator) finds, under field and with the fix: the
+// values OperatorHub knows are that library's (categories can be replaced
+// with OPERATOR_BUNDLE_CATEGORIES, as operator-sdk allows), not a list of ours.
+func knownValues(fail func(field, format string, args ...any), field string, v interfaces.Validator, b *manifests.Bundle) {
+	for _, r := range v.Validate(b) {
+		for _, e := range append(r.Errors, r.Warnings...) {
+			// The library prefixes its detail with the CSV's name, which the
+			// file already says.
+			fail(field, "%s (operator-framework/api); %s", strings.TrimPrefix(e.Detail, "("+b.CSV.Name+") "), fixInBase)
+		}
+	}
 }
 
 // checkURL: an absolute http(s) URL a browser can open.

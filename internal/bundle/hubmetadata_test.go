@@ -44,11 +44,21 @@ func TestHubMetadata(t *testing.T) {
 			c.Annotations["createdAt"] = "yesterday"
 			c.Annotations["containerImage"] = "example.com/other:v1"
 		}, []string{
-			`metadata.annotations.capabilities: capability level "Basic" is not one of Basic Install, Seamless Upgrades, Full Lifecycle, Deep Insights, Auto Pilot`,
-			`metadata.annotations.categories: category "Caches" is not one of OperatorHub's: AI/Machine Learning, Application Runtime, Big Data, Cloud Provider, Database, Developer Tools, Drivers and plugins, Integration & Delivery, Logging & Tracing, Modernization & Migration, Monitoring, Networking, OpenShift Optional, Security, Storage, Streaming & Messaging`,
+			`metadata.annotations.capabilities: csv.Metadata.Annotations.Capabilities "Basic" is not a valid capabilities level (operator-framework/api); set it in the CSV base (config/manifests/bases)`,
+			`metadata.annotations.categories: csv.Metadata.Annotations["categories"] value " Caches" is not in the set of standard categories (operator-framework/api); set it in the CSV base (config/manifests/bases)`,
 			`metadata.annotations.repository: "github.com/example-inc/memcached-operator" is not an http(s) URL`,
 			`metadata.annotations.createdAt: createdAt "yesterday" is not an RFC 3339 time (make bundle sets it)`,
 			`metadata.annotations.containerImage: containerImage example.com/other:v1 is not the image of any container the CSV deploys (example.com/memcached-operator:v0.3.2): make bundle sets it from IMG`,
+		}},
+		// The lists are operator-framework/api's: a category it added is
+		// accepted, one it dropped is refused.
+		{"a category operator-framework/api knows", func(c *v1alpha1.ClusterServiceVersion) {
+			c.Annotations["categories"] = "Database,Observability"
+		}, nil},
+		{"a category operator-framework/api does not know", func(c *v1alpha1.ClusterServiceVersion) {
+			c.Annotations["categories"] = "Drivers and plugins"
+		}, []string{
+			`metadata.annotations.categories: csv.Metadata.Annotations["categories"] value "Drivers and plugins" is not in the set of standard categories (operator-framework/api); set it in the CSV base (config/manifests/bases)`,
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
