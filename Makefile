@@ -21,9 +21,16 @@ SCORECARD_IMG ?= $(IMAGE_TAG_BASE)-scorecard:v$(VERSION)
 IMG_DIGEST ?=
 OPERATOR_IMAGE = $(if $(IMG_DIGEST),$(firstword $(subst :, ,$(IMG)))@$(IMG_DIGEST),$(IMG))
 
-# Where tools and local state live; both are ignored by git.
+# Where tools and local state live; both are ignored by git. A relative
+# WORKDIR is taken from the checkout. When WORKDIR is not given and KUBECONFIG
+# is the kubeconfig of a cluster these targets started (its directory holds
+# their cluster.mk), that directory is the WORKDIR: every target acts on the
+# cluster KUBECONFIG names.
 LOCALBIN ?= $(CURDIR)/bin
-WORKDIR ?= $(CURDIR)/.work
+KUBECONFIG_WORKDIR := $(if $(and $(filter undefined,$(origin WORKDIR)),$(filter-out %:%,$(KUBECONFIG)),$(wildcard $(dir $(KUBECONFIG))cluster.mk)),$(abspath $(dir $(KUBECONFIG))))
+WORKDIR_ORIGIN := $(origin WORKDIR)
+WORKDIR ?= $(or $(KUBECONFIG_WORKDIR),$(CURDIR)/.work)
+override WORKDIR := $(abspath $(WORKDIR))
 
 # operator-registry's image code needs these tags to build without cgo/gpgme.
 # (Test targets that add a tag of their own repeat these: -tags replaces, it does not add.)
@@ -66,8 +73,20 @@ OLM_CATALOG ?= $(LOCALBIN)/olm-catalog
 
 # The local cluster (kwok with the binaries above). KUBECONFIG, when set, points
 # every target at another cluster instead.
-CLUSTER_NAME ?= memcached
+#
+# One cluster, one identity: cluster-up records the cluster it starts in
+# WORKDIR/cluster.mk (RECORDED_CLUSTER_NAME, RECORDED_NODE_LANE), and every
+# target takes CLUSTER_NAME and NODE_LANE from there; given values that
+# disagree are refused, naming both, rather than starting a second cluster in
+# the same WORKDIR.
+-include $(WORKDIR)/cluster.mk
+CLUSTER_NAME ?= $(or $(RECORDED_CLUSTER_NAME),memcached)
 LOCAL_KUBECONFIG := $(WORKDIR)/kubeconfig
+# A WORKDIR on the command line names its own cluster, whatever KUBECONFIG the
+# environment has (a parent make's, or one exported for another cluster).
+ifeq ($(WORKDIR_ORIGIN) $(origin KUBECONFIG),command line environment)
+KUBECONFIG := $(LOCAL_KUBECONFIG)
+endif
 export KUBECONFIG ?= $(LOCAL_KUBECONFIG)
 export KWOK_WORKDIR := $(WORKDIR)/kwok
 CLUSTER_NODES ?= 1
@@ -246,7 +265,17 @@ docker-push: ## Push the operator image.
 # hack/node.sh, where pods run as containers; kwok's fake nodes are tainted so
 # that no pod meant for it lands on them). `make node-check` says whether a real
 # node can run on this machine.
-NODE_LANE ?= simulated
+NODE_LANE ?= $(or $(RECORDED_NODE_LANE),simulated)
+ifneq ($(RECORDED_CLUSTER_NAME),)
+ifneq ($(CLUSTER_NAME) $(NODE_LANE),$(RECORDED_CLUSTER_NAME) $(RECORDED_NODE_LANE))
+$(error WORKDIR $(WORKDIR) holds cluster $(RECORDED_CLUSTER_NAME) (NODE_LANE=$(RECORDED_NODE_LANE)), not CLUSTER_NAME=$(CLUSTER_NAME) NODE_LANE=$(NODE_LANE): leave both out to act on that cluster, stop it first (make cluster-down WORKDIR=$(WORKDIR)), or give another WORKDIR)
+endif
+endif
+ifneq ($(and $(filter-out %:%,$(KUBECONFIG)),$(wildcard $(dir $(KUBECONFIG))cluster.mk)),)
+ifneq ($(abspath $(dir $(KUBECONFIG))),$(WORKDIR))
+$(error KUBECONFIG=$(KUBECONFIG) is the cluster of WORKDIR $(abspath $(dir $(KUBECONFIG))), but WORKDIR=$(WORKDIR): give one of them, not both)
+endif
+endif
 
 CLUSTER_ENV = KWOKCTL=$(KWOKCTL) KUBECTL=$(KUBECTL) KUBE_APISERVER=$(KUBE_APISERVER) \
 	KUBE_CONTROLLER_MANAGER=$(KUBE_CONTROLLER_MANAGER) KUBE_SCHEDULER=$(KUBE_SCHEDULER) KWOK=$(KWOK) ETCD=$(ETCD) \

@@ -35,11 +35,19 @@ front_proxy_pki() {
 	rm -f "$dir/client.csr" "$dir/client.ext"
 }
 
+# record writes the cluster's identity where the Makefile reads it
+# (WORKDIR/cluster.mk): every later target acts on this cluster.
+record() {
+	printf '# Written by make cluster-up: the cluster in this WORKDIR.\nRECORDED_CLUSTER_NAME := %s\nRECORDED_NODE_LANE := %s\n' \
+		"$CLUSTER_NAME" "${NODE_LANE:-simulated}" >"$WORKDIR/cluster.mk"
+}
+
 up() {
 	: "${KUBE_APISERVER:?}" "${KUBE_CONTROLLER_MANAGER:?}" "${KUBE_SCHEDULER:?}" "${KWOK:?}" "${ETCD:?}"
 	: "${WORKDIR:?}" "${CLUSTER_NODES:?}"
 	if "$KWOKCTL" get clusters 2>/dev/null | grep -qx "$CLUSTER_NAME" &&
 		KUBECONFIG=$LOCAL_KUBECONFIG "$KUBECTL" get --raw /readyz >/dev/null 2>&1; then
+		record
 		echo "cluster $CLUSTER_NAME is up"
 		return
 	fi
@@ -68,12 +76,13 @@ up() {
 		# Pods are for the real node (hack/node.sh): the fake nodes stay for scale only.
 		KUBECONFIG=$LOCAL_KUBECONFIG "$KUBECTL" taint nodes --all kwok.x-k8s.io/node=fake:NoSchedule --overwrite >>"$log" 2>&1
 	fi
+	record
 	echo "cluster $CLUSTER_NAME is up: export KUBECONFIG=$LOCAL_KUBECONFIG"
 }
 
 down() {
 	"$KWOKCTL" delete cluster --name "$CLUSTER_NAME" || true
-	rm -f "$LOCAL_KUBECONFIG"
+	rm -f "$LOCAL_KUBECONFIG" "${WORKDIR:?}/cluster.mk"
 }
 
 status() {
