@@ -10,8 +10,12 @@ CNI_PLUGINS := bridge host-local loopback portmap
 CNI_BINARIES := $(addprefix $(LOCALBIN)/cni/,$(CNI_PLUGINS))
 PAUSE := $(LOCALBIN)/pause
 NODE_STATE := $(WORKDIR)/node
-# Images are pulled from the local registry: containerd mirrors the images'
-# registry host (IMAGE_TAG_BASE's, e.g. example.com) and docker.io to it.
+# Images are pulled from the checkout's local registries: containerd mirrors
+# the images' registry host (IMAGE_TAG_BASE's, e.g. example.com), docker.io,
+# quay.io and registry.access.redhat.com (where operator-sdk's default images
+# live: make operator-sdk-images pushes stand-ins) to the HTTP one; each
+# registry also serves under its own address (127.0.0.1:5443/... from the
+# HTTPS one, whose CA the node trusts).
 IMAGE_REGISTRY_HOST = $(firstword $(subst /, ,$(IMAGE_TAG_BASE)))
 SANDBOX_IMAGE = $(IMAGE_REGISTRY_HOST)/pause:local
 COREDNS_IMAGE = $(IMAGE_REGISTRY_HOST)/coredns:$(shell cd hack/tools/coredns && sed -n 's/^require github.com\/coredns\/coredns //p' go.mod)
@@ -32,7 +36,7 @@ $(PAUSE): hack/node/pause/main.go
 
 NODE_ENV = BIN=$(LOCALBIN) STATE=$(NODE_STATE) KUBECONFIG=$(LOCAL_KUBECONFIG) \
 	PKI=$(KWOK_WORKDIR)/clusters/$(CLUSTER_NAME)/pki SANDBOX_IMAGE=$(SANDBOX_IMAGE) \
-	REGISTRY_MIRRORS="$(IMAGE_REGISTRY_HOST)=http://$(LOCAL_REGISTRY) docker.io=http://$(LOCAL_REGISTRY) $(LOCAL_REGISTRY)=http://$(LOCAL_REGISTRY) $(LOCAL_TLS_REGISTRY)=https://$(LOCAL_TLS_REGISTRY)" \
+	REGISTRY_MIRRORS="$(foreach h,$(IMAGE_REGISTRY_HOST) docker.io quay.io registry.access.redhat.com $(LOCAL_HTTP_REGISTRY),$(h)=http://$(LOCAL_HTTP_REGISTRY)) $(LOCAL_TLS_REGISTRY)=https://$(LOCAL_TLS_REGISTRY)" \
 	REGISTRY_CA=$(REGISTRY_TLS_DIR)/tls/ca.crt
 IMAGE_ENV = CONTAINER_TOOL=$(CONTAINER_TOOL) BUILD_FLAGS="$(BUILD_FLAGS)" BUILDAH_FLAGS="$(BUILDAH_FLAGS)" LOCAL_REGISTRY=$(LOCAL_REGISTRY)
 
@@ -48,7 +52,7 @@ node-check: ## Say whether a real node can run on this machine (and why not).
 	@$(NODE_ENV) hack/node.sh check && echo "a real node can run here"
 
 .PHONY: node-up
-node-up: node-tools node-images ## Start the real node, join it to the running local cluster, run CoreDNS on it.
+node-up: node-tools node-images registry-tls-up ## Start the real node, join it to the running local cluster, run CoreDNS on it.
 	@$(NODE_ENV) hack/node.sh up
 	@sed 's#@COREDNS_IMAGE@#$(COREDNS_IMAGE)#' hack/node/coredns.yaml | $(KUBECTL) apply --server-side -f - >/dev/null
 	@$(KUBECTL) -n kube-system rollout status deployment/coredns --timeout=120s >/dev/null && echo "node: cluster DNS (CoreDNS) ready at 10.0.0.10"
@@ -101,10 +105,14 @@ test-node-run: deps registry-up registry-tls-up
 # The untar image of the test pods: OLM's util image (make olm-util-image) has tar and gzip.
 SCORECARD_UNTAR_IMAGE ?= $(OLM_UTIL_IMG)
 
-.PHONY: test-scorecard-node
-test-scorecard-node: sdk scorecard-build registry-up olm-util-image $(CRICTL) $(KUBECTL) ## Scorecard tests as pods on the real node against the deployed operator (make deploy): results equal the in-process runner's, outputs parse, shipped RBAC, nothing left behind.
+.PHONY: scorecard-images
+scorecard-images: scorecard-build registry-up olm-util-image ## Push the scorecard test image SCORECARD_IMG where the real node pulls it (LOCAL_REGISTRY), with OLM's util image (the untar image of the test pods).
 	@$(IMAGE_ENV) hack/image.sh $(SCORECARD_IMG) scorecard/Dockerfile . --build-arg BASE_IMAGE=$(BASE_IMAGE)
+
+.PHONY: test-scorecard-node
+test-scorecard-node: sdk scorecard-images olm-util-image $(CRICTL) $(KUBECTL) ## Scorecard tests as pods on the real node against the deployed operator (make deploy): results equal the in-process runner's, outputs parse, shipped RBAC, nothing left behind; operator-sdk's own scorecard and test image on our bundle.
+	@if [ -x "$(SCORECARD_TEST_BIN)" ]; then $(MAKE) --no-print-directory scorecard-test-image; fi
 	@# Test pods pull IfNotPresent: drop the node's copy so it runs the image just pushed.
 	@$(CRICTL) --runtime-endpoint unix:///run/containerd/containerd.sock rmi $(SCORECARD_IMG) >/dev/null 2>&1 || true
-	SDK=$(SDK) KUBECTL=$(KUBECTL) UNTAR_IMAGE=$(SCORECARD_UNTAR_IMAGE) \
+	SDK=$(SDK) KUBECTL=$(KUBECTL) UNTAR_IMAGE=$(SCORECARD_UNTAR_IMAGE) SCORECARD_TEST_IMAGE=$(SCORECARD_TEST_IMAGE) \
 		$(GOTEST) $(TEST_FLAGS) -count=1 -tags $(GO_TAGS),scorecardnode -timeout 20m -v ./test/scorecard-node/...

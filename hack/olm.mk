@@ -71,14 +71,20 @@ olm-up: $(if $(filter in-cluster,$(OLM_LANE)),olm-images)
 catalog-images: olm-opm-image release-images ## Build and push the catalog image CATALOG_IMG (catalog/, on OLM_OPM_IMG) and every image it names (release-images), for OLM in the cluster.
 	@$(IMAGE_ENV) hack/image.sh $(CATALOG_IMG) catalog.Dockerfile . --build-arg OPM_IMAGE=$(OLM_OPM_IMG)
 
+RELEASE_IMAGES_ENV = $(IMAGE_ENV) RELEASES=config/catalog/releases SOURCES=config/catalog/release-sources.yaml WORKDIR=$(WORKDIR) \
+	BASE_IMAGE=$(BASE_IMAGE) BUNDLE_IMG_BASE=$(BUNDLE_IMG_BASE)
+
 .PHONY: release-images
 release-images: deps registry-up ## Build every release's operator image from its own source (config/catalog/release-sources.yaml) and its bundle image from config/catalog/releases; push them to the local registry.
-	@$(IMAGE_ENV) RELEASES=config/catalog/releases SOURCES=config/catalog/release-sources.yaml WORKDIR=$(WORKDIR) \
-		BASE_IMAGE=$(BASE_IMAGE) BUNDLE_IMG_BASE=$(BUNDLE_IMG_BASE) hack/release-images.sh
+	@$(RELEASE_IMAGES_ENV) hack/release-images.sh
+
+.PHONY: release-bundle-images
+release-bundle-images: deps registry-up ## Build every release's bundle image from config/catalog/releases and push it to LOCAL_REGISTRY (operator-sdk reads them from the HTTPS one: LOCAL_REGISTRY=127.0.0.1:5443).
+	@$(RELEASE_IMAGES_ENV) PARTS=bundle hack/release-images.sh
 
 # The bundle images as this host pulls them (run bundle reads a bundle image
 # here before the cluster does): the local registry, not the node's mirror name.
-LOCAL_BUNDLE_IMG_BASE = $(LOCAL_REGISTRY)/$(patsubst $(IMAGE_REGISTRY_HOST)/%,%,$(BUNDLE_IMG_BASE))
+LOCAL_BUNDLE_IMG_BASE = $(LOCAL_HTTP_REGISTRY)/$(patsubst $(IMAGE_REGISTRY_HOST)/%,%,$(BUNDLE_IMG_BASE))
 
 .PHONY: test-olm-node
 test-olm-node: catalog-images ## On the real-node cluster with OLM in it: OLM serves the catalog image, unpacks bundle images, runs every release's operator image; upgrades along every channel; run bundle / bundle-upgrade / cleanup with a registry pod.

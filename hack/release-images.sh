@@ -12,7 +12,8 @@
 # usage: hack/release-images.sh
 # env:   RELEASES (config/catalog/releases), SOURCES (release-sources.yaml),
 #        WORKDIR, BASE_IMAGE, BUNDLE_IMG_BASE, and hack/image.sh's CONTAINER_TOOL, BUILD_FLAGS,
-#        BUILDAH_FLAGS, LOCAL_REGISTRY
+#        BUILDAH_FLAGS, LOCAL_REGISTRY;
+#        PARTS ("operator bundle", the default, or either alone)
 set -euo pipefail
 : "${RELEASES:?}" "${SOURCES:?}" "${WORKDIR:?}" "${BASE_IMAGE:?}" "${BUNDLE_IMG_BASE:?}"
 
@@ -38,8 +39,13 @@ bundle_image() {
 # commit_of NAME: the source commit SOURCES gives the release NAME.
 commit_of() { sed -n "s/^$1: *\([0-9a-f]\{40\}\) *$/\1/p" "$SOURCES"; }
 
+parts=" ${PARTS:-operator bundle} "
 for dir in "$RELEASES"/*/; do
 	name=$(basename "$dir")
+	if [[ $parts != *" operator "* ]]; then
+		bundle_image "$dir" "$name"
+		continue
+	fi
 	commit=$(commit_of "$name")
 	[ -n "$commit" ] || fail "$SOURCES: release $name has no source commit; add '$name: <40-hex commit>' (the commit it was released from)"
 	git cat-file -e "$commit^{commit}" 2>/dev/null ||
@@ -60,5 +66,5 @@ for dir in "$RELEASES"/*/; do
 	[ -f "$src/main.go" ] || main=./cmd
 	(cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/manager "$main")
 	hack/image.sh "$image" "$src/Dockerfile" "$src" --build-arg BASE_IMAGE="$BASE_IMAGE"
-	bundle_image "$dir" "$name"
+	[[ $parts != *" bundle "* ]] || bundle_image "$dir" "$name"
 done

@@ -21,6 +21,7 @@ cleanup
 "$SDK" run bundle bundle --namespace "$ns" --opm "$OPM" --state-dir "$state" >"$state/run-bundle.log" ||
 	{ cat "$state/run-bundle.log" >&2; exit 1; }
 # AllNamespaces: the operator watches every namespace.
+echo "operator: not the shipped flags: --metrics-bind-address=0 (shipped :8443), no --leader-elect (shipped on), --health-probe-bind-address=0 (shipped :8081); why: a local process stands in for the operator's pod (the simulated lane runs no pods): one process, no scraper, no kubelet"
 WATCH_NAMESPACE="" "$MANAGER" --health-probe-bind-address=0 --metrics-bind-address=0 >"$state/manager.log" 2>&1 &
 op=$!
 "$SDK" scorecard bundle --namespace "$ns" ${SCORECARD_FLAGS:-}

@@ -13,6 +13,7 @@ step "namespace $ns"
 "$KUBECTL" create namespace "$ns" --dry-run=client -o yaml | "$KUBECTL" apply -f - >/dev/null
 
 step "running the operator (log: $log)"
+echo "operator: not the shipped flags: --metrics-bind-address=0 (shipped :8443), no --leader-elect (shipped on), --health-probe-bind-address=0 (shipped :8081); why: a local process stands in for the operator's pod (the simulated lane runs no pods): one process, no scraper, no kubelet"
 "$MANAGER" --health-probe-bind-address=0 --metrics-bind-address=0 >"$log" 2>&1 &
 op=$!
 trap 'kill $op 2>/dev/null; wait $op 2>/dev/null || true' EXIT

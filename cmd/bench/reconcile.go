@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -232,11 +231,11 @@ type benchOperator struct {
 // namespace, with plain-HTTP metrics the benchmark scrapes, and waits until
 // they answer.
 func startOperator(ctx context.Context, c *cluster, o reconcileRunOptions) (*benchOperator, error) {
-	port, err := freePort()
+	metricsAddr, err := operator.LocalAddr()
 	if err != nil {
 		return nil, err
 	}
-	pprofPort, err := freePort()
+	pprofAddr, err := operator.LocalAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -248,17 +247,17 @@ func startOperator(ctx context.Context, c *cluster, o reconcileRunOptions) (*ben
 	p, err := operator.Start(operator.Options{
 		Binary:      o.Manager,
 		Kubeconfig:  c.kubeconfig(),
-		MetricsAddr: fmt.Sprintf("127.0.0.1:%d", port),
+		MetricsAddr: metricsAddr,
 		Args: append([]string{"--metrics-secure=false", fmt.Sprintf("--max-concurrent-reconciles=%d", o.Concurrency),
-			fmt.Sprintf("--pprof-bind-address=127.0.0.1:%d", pprofPort)}, o.ExtraArgs...),
+			"--pprof-bind-address=" + pprofAddr}, o.ExtraArgs...),
 		Log: logf,
+		Why: "the benchmark scrapes the operator's metrics over plain HTTP and reads heap profiles from pprof; one process, so no leader election",
 	})
 	if err != nil {
 		logf.Close()
 		return nil, err
 	}
-	op := &benchOperator{Process: p, metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", port),
-		pprofURL: fmt.Sprintf("http://127.0.0.1:%d/debug/pprof", pprofPort), log: logf}
+	op := &benchOperator{Process: p, metricsURL: "http://" + metricsAddr + "/metrics", pprofURL: "http://" + pprofAddr + "/debug/pprof", log: logf}
 	err = wait.For(ctx, wait.Options{What: "the operator's metrics at " + op.metricsURL, Interval: pollInterval}, func(context.Context) (bool, string, error) {
 		select {
 		case <-p.Exited():
@@ -485,13 +484,4 @@ func procStats(pid int) (float64, float64) {
 		cpu = (utime + stime) / 100 // USER_HZ
 	}
 	return rss, cpu
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -202,7 +202,7 @@ func (d *demo) startOperator(ctx context.Context, csv string) error {
 	if err != nil {
 		return err
 	}
-	p, err := operator.Start(operator.Options{Binary: d.manager, WatchNamespace: watch, Log: logf})
+	p, err := operator.Start(operator.Options{Binary: d.manager, WatchNamespace: watch, Log: logf, Why: operator.StandIn, Report: os.Stdout})
 	if err != nil {
 		logf.Close()
 		return err

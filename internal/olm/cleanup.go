@@ -77,10 +77,13 @@ func (c *Client) Cleanup(ctx context.Context, o CleanupOptions) error {
 
 func (c *Client) deleteAll(ctx context.Context, o CleanupOptions, objs []client.Object, verb string) error {
 	for _, obj := range objs {
-		if err := c.deleteAndWait(ctx, obj); err != nil {
+		existed, err := c.deleteAndWait(ctx, obj)
+		if err != nil {
 			return err
 		}
-		say(o.Out, "%s %s %s", verb, kindOf(obj), strings.TrimPrefix(client.ObjectKeyFromObject(obj).String(), "/"))
+		if existed {
+			say(o.Out, "%s %s %s", verb, kindOf(obj), strings.TrimPrefix(client.ObjectKeyFromObject(obj).String(), "/"))
+		}
 	}
 	return nil
 }
@@ -269,8 +272,9 @@ func kindOf(obj client.Object) string { return reflect.TypeOf(obj).Elem().Name()
 
 // deleteAndWait deletes obj in the background and waits until it is gone,
 // deleting it again when OLM makes it again and nudging OLM when a
-// finalizer stays.
-func (c *Client) deleteAndWait(ctx context.Context, obj client.Object) error {
+// finalizer stays. existed is false when there was nothing to delete (an
+// earlier cleanup, or operator-sdk's, removed it).
+func (c *Client) deleteAndWait(ctx context.Context, obj client.Object) (existed bool, err error) {
 	kind, key := kindOf(obj), client.ObjectKeyFromObject(obj)
 	del := func() error {
 		if err := c.Delete(ctx, obj, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
@@ -278,12 +282,15 @@ func (c *Client) deleteAndWait(ctx context.Context, obj client.Object) error {
 		}
 		return nil
 	}
-	if err := del(); err != nil {
-		return err
+	switch err := c.Delete(ctx, obj, client.PropagationPolicy(metav1.DeletePropagationBackground)); {
+	case apierrors.IsNotFound(err):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("delete %s %s: %w", kind, key, err)
 	}
 	nudged := time.Now()
 	o := c.waitOptions(fmt.Sprintf("%s %s to be deleted", kind, key), nil)
-	return wait.For(ctx, o, func(ctx context.Context) (bool, string, error) {
+	return true, wait.For(ctx, o, func(ctx context.Context) (bool, string, error) {
 		err := c.Get(ctx, key, obj)
 		if apierrors.IsNotFound(err) {
 			return true, "", nil

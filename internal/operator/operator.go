@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -36,6 +37,12 @@ type Options struct {
 	Args []string
 	// Log receives the manager's output; when nil it is kept in memory (Process.Log).
 	Log io.Writer
+	// Why says why the manager runs with flags other than the shipped
+	// Deployment's (ShippedArgs), which Start then reports to Report;
+	// required when it does.
+	Why string
+	// Report receives that line; os.Stderr when nil.
+	Report io.Writer
 }
 
 // Process is a running manager.
@@ -51,8 +58,11 @@ func Start(o Options) (*Process, error) {
 	if o.Binary == "" {
 		return nil, errors.New("no manager binary: build it with make build (bin/manager)")
 	}
-	args := []string{"--metrics-bind-address=" + orZero(o.MetricsAddr), "--health-probe-bind-address=" + orZero(o.ProbeAddr)}
-	cmd := exec.Command(o.Binary, append(args, o.Args...)...)
+	args := append([]string{"--metrics-bind-address=" + orZero(o.MetricsAddr), "--health-probe-bind-address=" + orZero(o.ProbeAddr)}, o.Args...)
+	if err := reportDepartures(o, args); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(o.Binary, args...)
 	cmd.Env = append(os.Environ(), controller.WatchNamespaceEnv+"="+o.WatchNamespace)
 	if o.Kubeconfig != "" {
 		cmd.Env = append(cmd.Env, "KUBECONFIG="+o.Kubeconfig)
@@ -105,6 +115,24 @@ func (p *Process) Kill() {
 		_ = p.cmd.Process.Kill()
 		<-p.done
 	})
+}
+
+// reportDepartures says how args differ from the shipped Deployment's and
+// why, or refuses a departure nobody explained.
+func reportDepartures(o Options, args []string) error {
+	deps := Departures(args)
+	if len(deps) == 0 {
+		return nil
+	}
+	if o.Why == "" {
+		return fmt.Errorf("the manager would run with flags other than the shipped Deployment's (%s): say why (operator.Options.Why)", strings.Join(deps, ", "))
+	}
+	report := o.Report
+	if report == nil {
+		report = os.Stderr
+	}
+	_, err := fmt.Fprintf(report, "operator: not the shipped flags: %s; why: %s\n", strings.Join(deps, ", "), o.Why)
+	return err
 }
 
 func orZero(addr string) string {

@@ -2,11 +2,16 @@ package operator
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"sigs.k8s.io/yaml"
 
 	"github.com/example-inc/memcached-operator/internal/wait"
 )
@@ -24,7 +29,7 @@ func fakeManager(t *testing.T) string {
 }
 
 func TestStartPassesWatchNamespaceAndFlags(t *testing.T) {
-	p, err := Start(Options{Binary: fakeManager(t), WatchNamespace: "a,b", Kubeconfig: "/k", MetricsAddr: "127.0.0.1:9", Args: []string{"--leader-elect"}})
+	p, err := Start(Options{Binary: fakeManager(t), WatchNamespace: "a,b", Kubeconfig: "/k", MetricsAddr: "127.0.0.1:9", Args: []string{"--leader-elect"}, Why: "test", Report: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +58,7 @@ func TestStartPassesWatchNamespaceAndFlags(t *testing.T) {
 }
 
 func TestKillEndsAtOnce(t *testing.T) {
-	p, err := Start(Options{Binary: fakeManager(t)})
+	p, err := Start(Options{Binary: fakeManager(t), Why: "test", Report: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,4 +82,102 @@ func TestStartWithoutBinary(t *testing.T) {
 func waitForLog(p *Process, s string) error {
 	return wait.For(context.Background(), wait.Options{What: "the fake manager to print " + s, Interval: 10 * time.Millisecond, Timeout: 10 * time.Second},
 		func(context.Context) (bool, string, error) { return strings.Contains(p.Log(), s), p.Log(), nil })
+}
+
+// ShippedArgs are what config/ ships: manager.yaml's args with
+// config/default's patches that add to them applied.
+func TestShippedArgsAreTheDeployments(t *testing.T) {
+	var manager struct {
+		Spec struct {
+			Template struct {
+				Spec struct {
+					Containers []struct{ Args []string }
+				}
+			}
+		}
+	}
+	b, err := os.ReadFile("../../config/manager/manager.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range strings.Split(string(b), "\n---\n") {
+		if strings.Contains(doc, "\nkind: Deployment\n") {
+			if err := yaml.Unmarshal([]byte(doc), &manager); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	args := manager.Spec.Template.Spec.Containers[0].Args
+	var patch []struct{ Op, Path, Value any }
+	readYAML(t, "../../config/default/manager_metrics_patch.yaml", &patch)
+	const argsPath = "/spec/template/spec/containers/0/args/"
+	for _, op := range patch {
+		path, _ := op.Path.(string)
+		if op.Op != "add" || !strings.HasPrefix(path, argsPath) {
+			continue
+		}
+		at := len(args)
+		if i, err := strconv.Atoi(strings.TrimPrefix(path, argsPath)); err == nil {
+			at = i
+		}
+		args = slices.Insert(args, at, op.Value.(string))
+	}
+	if !slices.Equal(args, ShippedArgs) {
+		t.Errorf("config/ ships %q, ShippedArgs says %q", args, ShippedArgs)
+	}
+}
+
+func TestDepartures(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{ShippedArgs, nil},
+		{[]string{"--health-probe-bind-address=:8081", "--leader-elect", "--metrics-bind-address=:8443"}, nil},
+		{[]string{"--metrics-bind-address=0", "--health-probe-bind-address=0", "--metrics-secure=false"}, []string{
+			"--metrics-bind-address=0 (shipped :8443)", "no --leader-elect (shipped on)", "--health-probe-bind-address=0 (shipped :8081)", "--metrics-secure=false (not shipped)"}},
+	} {
+		if got := Departures(tc.args); !slices.Equal(got, tc.want) {
+			t.Errorf("Departures(%q) = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}
+
+// A departure from the shipped flags is reported with its reason, and
+// refused without one.
+func TestStartReportsDepartures(t *testing.T) {
+	var report strings.Builder
+	p, err := Start(Options{Binary: fakeManager(t), Why: "a local process stands in for the pod", Report: &report})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Stop()
+	want := "operator: not the shipped flags: --metrics-bind-address=0 (shipped :8443), no --leader-elect (shipped on), --health-probe-bind-address=0 (shipped :8081); why: a local process stands in for the pod\n"
+	if report.String() != want {
+		t.Errorf("report %q, want %q", report.String(), want)
+	}
+	if _, err := Start(Options{Binary: fakeManager(t)}); err == nil || !strings.Contains(err.Error(), "say why") {
+		t.Errorf("Start without Why: %v, want a refusal asking why", err)
+	}
+	shipped := Options{Binary: fakeManager(t), MetricsAddr: ":8443", ProbeAddr: ":8081", Args: []string{"--leader-elect"}, Report: &report}
+	report.Reset()
+	p, err = Start(shipped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Stop()
+	if report.Len() != 0 {
+		t.Errorf("the shipped flags reported %q", report.String())
+	}
+}
+
+func readYAML(t *testing.T, file string, into any) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, into); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
 }

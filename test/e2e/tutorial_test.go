@@ -95,7 +95,7 @@ func waitReady(t *testing.T, k8s client.Client, mc *cachev1.Memcached, size int)
 // log is printed when the test fails.
 func startOperator(t *testing.T, binary, ns string) {
 	t.Helper()
-	p, err := operator.Start(operator.Options{Binary: binary, WatchNamespace: ns})
+	p, err := operator.Start(operator.Options{Binary: binary, WatchNamespace: ns, Why: operator.StandIn})
 	if err != nil {
 		t.Fatalf("start the operator: %v", err)
 	}

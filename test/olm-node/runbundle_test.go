@@ -13,18 +13,13 @@ import (
 	"testing"
 	"time"
 
-	operatorsv1 "github.com/operator-framework/api/pkg/operators/v1"
 	operatorsv1alpha1 "github.com/operator-framework/api/pkg/operators/v1alpha1"
 	"github.com/operator-framework/operator-registry/alpha/declcfg"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	cachev1 "github.com/example-inc/memcached-operator/api/v1"
 	"github.com/example-inc/memcached-operator/internal/olm"
 	"github.com/example-inc/memcached-operator/internal/wait"
 	"github.com/example-inc/memcached-operator/test/framework"
@@ -83,7 +78,7 @@ func TestRunBundleOnRealNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("cleanup took %s", since(start))
-	e.checkNothingLeft(ctx, t, []string{from, e.csv})
+	e.checkNothingLeft(ctx, t)
 }
 
 // A registry pod whose index image cannot be pulled ends run bundle at once
@@ -190,58 +185,15 @@ func (e *env) checkGone(ctx context.Context, t *testing.T, obj client.Object, na
 }
 
 // checkNothingLeft: after cleanup, nothing of the package is in the
-// namespace (OLM's objects, registry pods, ConfigMaps, unpack Jobs) or the
-// cluster (the bundle's ClusterRoles, their bindings, the CRD, OLM's
-// Operator object).
-func (e *env) checkNothingLeft(ctx context.Context, t *testing.T, csvs []string) {
+// namespace or the cluster (framework.Leftovers).
+func (e *env) checkNothingLeft(ctx context.Context, t *testing.T) {
 	t.Helper()
-	for _, list := range []client.ObjectList{&operatorsv1alpha1.SubscriptionList{}, &operatorsv1alpha1.ClusterServiceVersionList{},
-		&operatorsv1alpha1.CatalogSourceList{}, &operatorsv1alpha1.InstallPlanList{}, &operatorsv1.OperatorGroupList{}, &batchv1.JobList{}} {
-		if err := e.k8s.List(ctx, list, client.InNamespace(e.ns)); err != nil {
-			t.Fatal(err)
-		}
-		if n := meta.LenList(list); n != 0 {
-			t.Errorf("%T: %d left in %s", list, n, e.ns)
-		}
-	}
-	// OLM's garbage collection removes what the CSV and CatalogSource own
-	// (Deployment, unpack ConfigMaps and pods) shortly after them.
-	err := wait.For(ctx, wait.Options{What: "the namespace's pods and ConfigMaps to go", Timeout: time.Minute}, func(ctx context.Context) (bool, string, error) {
-		pods, cms := &corev1.PodList{}, &corev1.ConfigMapList{}
-		if err := e.k8s.List(ctx, pods, client.InNamespace(e.ns)); err != nil {
-			return false, "", err
-		}
-		if err := e.k8s.List(ctx, cms, client.InNamespace(e.ns)); err != nil {
-			return false, "", err
-		}
-		var left []string
-		for _, p := range pods.Items {
-			left = append(left, "Pod "+p.Name)
-		}
-		for _, cm := range cms.Items {
-			if cm.Name != "kube-root-ca.crt" {
-				left = append(left, "ConfigMap "+cm.Name)
-			}
-		}
-		return len(left) == 0, strings.Join(left, ", "), nil
-	})
+	left, err := framework.Leftovers(ctx, e.k8s, e.pkg, e.ns)
 	if err != nil {
-		t.Error(err)
+		t.Fatal(err)
 	}
-	for _, name := range csvs {
-		for _, list := range []client.ObjectList{&rbacv1.ClusterRoleList{}, &rbacv1.ClusterRoleBindingList{}} {
-			if err := e.k8s.List(ctx, list, client.MatchingLabels{"olm.owner": name}); err != nil {
-				t.Fatal(err)
-			}
-			if n := meta.LenList(list); n != 0 {
-				t.Errorf("%T of %s: %d left", list, name, n)
-			}
-		}
-	}
-	for name, obj := range map[string]client.Object{cachev1.CRDName: &apiextensionsv1.CustomResourceDefinition{}, e.pkg + "." + e.ns: &operatorsv1.Operator{}} {
-		if err := e.k8s.Get(ctx, client.ObjectKey{Name: name}, obj); !apierrors.IsNotFound(err) {
-			t.Errorf("%T %s: %v, want it gone", obj, name, err)
-		}
+	if len(left) > 0 {
+		t.Errorf("left after cleanup: %s", strings.Join(left, ", "))
 	}
 }
 

@@ -128,7 +128,7 @@ func (e *env) startOperator(t *testing.T, ns, csvName string) {
 	t.Helper()
 	watch, err := e.olm.TargetNamespaces(context.Background(), ns, csvName)
 	must(t, err)
-	p, err := operator.Start(operator.Options{Binary: e.manager, WatchNamespace: watch})
+	p, err := operator.Start(operator.Options{Binary: e.manager, WatchNamespace: watch, Why: operator.StandIn})
 	must(t, err)
 	t.Cleanup(func() {
 		p.Kill()
