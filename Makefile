@@ -233,13 +233,35 @@ export SKIP_LOG ?= $(CURDIR)/.work/skipped.log
 export REQUIRE_REAL_NODE ?=
 export REQUIRE_OPERATOR_SDK ?=
 
+# make test runs its suites one after the other, each target's minutes said
+# as it ends and summed at the end (hack/timing.sh). Two cores are busy all
+# along (load 2.5 to 2.9 in a serial run): suites side by side made no run
+# shorter. The order: what checks the tree and builds the tools, the suites
+# that time things, then the cluster suites.
+TEST_SUITES = test-begin deps verify vet catalog-diff test-unit test-integration test-operator-sdk test-readme-offline \
+	reliability-fast test-node-host test-prepare \
+	test-node test-readme-node \
+	test-e2e docker-build test-bundle-image test-readme-release test-catalog test-olm scorecard scorecard-build \
+	test-readme-simulated test-readme-sdk test-readme-demo
+
 .PHONY: test
-test: test-begin deps verify vet catalog-diff test-unit test-integration test-operator-sdk test-readme-offline reliability-fast test-e2e docker-build test-bundle-image test-readme-release test-catalog test-olm scorecard scorecard-build test-readme-simulated test-node test-readme-node test-readme-sdk test-readme-demo ## Everything CI runs: drift check, the catalog's release gate against the previous commit, unit, envtest, operator-sdk parity, the README as written, the fast reliability subset, tutorial flow, images, catalog, OLM end to end, scorecard, the real-node lane, the demo.
+test: $(foreach t,$(TEST_SUITES),$t timed/$t) ## Everything CI runs: drift check, the catalog's release gate against the previous commit, unit, envtest, operator-sdk parity, the README as written, the fast reliability subset, tutorial flow, images, catalog, OLM end to end, scorecard, the real-node lane, the node's host tests, the demo.
+	@hack/timing.sh summary
 	@hack/skip.sh summary
+
+export TIMING_LOG ?= $(CURDIR)/.work/timing.log
+timed/%:
+	@hack/timing.sh mark $*
+
+# What the cluster suites use, made before the first: every tool and binary,
+# the registries and the images every lane pulls.
+.PHONY: test-prepare
+test-prepare: build sdk scorecard-build tools node-tools olm-tools image-tools registry-up registry-tls-up node-images olm-images operand-images
 
 .PHONY: test-begin
 test-begin:
 	@mkdir -p $(dir $(SKIP_LOG)) && rm -f $(SKIP_LOG)
+	@hack/timing.sh begin
 
 ##@ The README, run as written (test/readme: each ```sh block names its scenario)
 
@@ -321,7 +343,10 @@ CLUSTER_ENV = KWOKCTL=$(KWOKCTL) KUBECTL=$(KUBECTL) KUBE_APISERVER=$(KUBE_APISER
 	WORKDIR=$(WORKDIR) KWOKCTL_CREATE_FLAGS="$(KWOKCTL_CREATE_FLAGS)" NODE_LANE=$(NODE_LANE)
 
 .PHONY: cluster-up
-cluster-up: cluster-tools $(if $(filter real,$(NODE_LANE)),node-tools node-images) ## Start the local cluster (idempotent; NODE_LANE=real adds a real node) and write its kubeconfig to .work/kubeconfig.
+cluster-up: cluster-tools $(if $(filter real,$(NODE_LANE)),node-tools node-images) ## Start the local cluster (idempotent; NODE_LANE=real adds a real node, after checking the host can take it) and write its kubeconfig to WORKDIR/kubeconfig.
+ifeq ($(NODE_LANE),real)
+	@why=$$($(NODE_ENV) hack/node.sh check) || { echo "error: no real node can run here: $$why" >&2; exit 1; }
+endif
 	@$(CLUSTER_ENV) hack/cluster.sh up
 ifeq ($(NODE_LANE),real)
 	@$(MAKE) --no-print-directory node-up
@@ -413,7 +438,7 @@ catalog-push: ## Push the catalog image CATALOG_IMG.
 .PHONY: test-catalog
 test-catalog: catalog $(OPM) registry-up ## Serve the catalog with opm and query it over the registry gRPC API as OLM does; build and push the catalog image.
 	OPM=$(OPM) CATALOG_DIR=$(LOCAL_CATALOG) $(GOTEST) $(TEST_FLAGS) -count=1 -tags $(GO_TAGS),serve ./test/catalog/...
-	$(MAKE) catalog-build catalog-push CATALOG_IMG=$(LOCAL_HTTP_REGISTRY)/memcached-operator-catalog:v$(VERSION) PUSH_FLAGS=--tls-verify=false
+	$(MAKE) catalog-build catalog-push CATALOG_IMG=$(LOCAL_TEST_IMAGES)/memcached-operator-catalog:v$(VERSION) PUSH_FLAGS=--tls-verify=false
 
 ##@ OLM on the local cluster (olm and catalog operators as local processes)
 
@@ -435,9 +460,9 @@ olm-status: ## Show whether OLM is running.
 
 .PHONY: test-olm
 test-olm: build catalog $(OPM) olm-up registry-up ## End to end with the real OLM: run bundle (dir and image), catalog installs, manual/automatic upgrades, channel switch, CRs survive, stalls explained.
-	$(MAKE) bundle-build bundle-push BUNDLE_IMG=$(LOCAL_HTTP_REGISTRY)/memcached-operator-bundle:v$(VERSION) PUSH_FLAGS=--tls-verify=false >/dev/null
+	$(MAKE) bundle-build bundle-push BUNDLE_IMG=$(LOCAL_TEST_IMAGES)/memcached-operator-bundle:v$(VERSION) PUSH_FLAGS=--tls-verify=false >/dev/null
 	OPM=$(OPM) MANAGER_BINARY=$(LOCALBIN)/manager BUNDLE_DIR=$(CURDIR)/bundle CATALOG_DIR=$(LOCAL_CATALOG) \
-		BUNDLE_IMAGE=$(LOCAL_HTTP_REGISTRY)/memcached-operator-bundle:v$(VERSION) \
+		BUNDLE_IMAGE=$(LOCAL_TEST_IMAGES)/memcached-operator-bundle:v$(VERSION) \
 		$(GOTEST) $(TEST_FLAGS) -count=1 -p 1 -tags $(GO_TAGS),olm -timeout 20m ./test/olm/...
 
 RUN_NAMESPACE ?= memcached-operator-system
@@ -504,7 +529,7 @@ reliability: bench-tool build cluster-tools sdk $(CONTROLLER_GEN) $(KUSTOMIZE) #
 		--seed $(RELIABILITY_SEED) --groups "$(RELIABILITY_GROUPS)"
 
 .PHONY: reliability-fast
-reliability-fast: bench-tool build cluster-tools sdk $(CONTROLLER_GEN) $(KUSTOMIZE) ## The subset of make reliability that make test runs: fewer kills, short fuzz budgets; tables in .work.
+reliability-fast: bench-tool build cluster-tools sdk $(CONTROLLER_GEN) $(KUSTOMIZE) ## The subset of make reliability that make test runs: fewer kills, smaller loads, no fuzzing (make test-unit runs the seed corpora); tables in .work.
 	$(LOCALBIN)/bench reliability --fast --bin $(LOCALBIN) --workdir $(WORKDIR)/reliability-fast --out $(WORKDIR)/reliability-fast \
 		--seed $(RELIABILITY_SEED) --groups "$(RELIABILITY_GROUPS)"
 
@@ -540,6 +565,11 @@ bench-reconcile: bench-tool build cluster-tools ## B1: BENCH_N Memcacheds at onc
 # refuses to share its port with another's.
 LOCAL_HTTP_REGISTRY ?= 127.0.0.1:5000
 LOCAL_REGISTRY ?= $(LOCAL_HTTP_REGISTRY)
+# The images the simulated lane's tests build from the working tree go to a
+# path of their own: the real node pulls example.com/... from the registry's
+# root, where only the releases' images (and the node's) are.
+LOCAL_TEST_IMAGES = $(LOCAL_HTTP_REGISTRY)/check
+LOCAL_TLS_TEST_IMAGES = $(LOCAL_TLS_REGISTRY)/check
 REGISTRY_DIR := $(CURDIR)/.work/registry
 REGISTRY_HTTP_ENV = REGISTRY=$(REGISTRY) LOCAL_REGISTRY=$(LOCAL_HTTP_REGISTRY) REGISTRY_DIR=$(REGISTRY_DIR)
 REGISTRY_ENV = $(if $(filter $(LOCAL_TLS_REGISTRY),$(LOCAL_REGISTRY)),$(REGISTRY_TLS_ENV),$(REGISTRY_HTTP_ENV))
@@ -569,10 +599,10 @@ registry-tls-down: ## Stop the HTTPS registry.
 
 .PHONY: test-bundle-image
 test-bundle-image: bundle registry-up registry-tls-up $(OPM) ## Build the bundle image, push it to the local registries (HTTP and HTTPS), render it back with opm and compare with bundle/.
-	$(MAKE) bundle-build bundle-push BUNDLE_IMG=$(LOCAL_HTTP_REGISTRY)/memcached-operator-bundle:v$(VERSION) PUSH_FLAGS=--tls-verify=false
-	$(MAKE) bundle-build bundle-push BUNDLE_IMG=$(LOCAL_TLS_REGISTRY)/memcached-operator-bundle:v$(VERSION) PUSH_FLAGS=--tls-verify=false
-	OPM=$(OPM) BUNDLE_IMG=$(LOCAL_HTTP_REGISTRY)/memcached-operator-bundle:v$(VERSION) \
-		TLS_BUNDLE_IMG=$(LOCAL_TLS_REGISTRY)/memcached-operator-bundle:v$(VERSION) REGISTRY_CA_BUNDLE=$(REGISTRY_TLS_DIR)/tls/ca-bundle.crt \
+	$(MAKE) bundle-build bundle-push BUNDLE_IMG=$(LOCAL_TEST_IMAGES)/memcached-operator-bundle:v$(VERSION) PUSH_FLAGS=--tls-verify=false
+	$(MAKE) bundle-build bundle-push BUNDLE_IMG=$(LOCAL_TLS_TEST_IMAGES)/memcached-operator-bundle:v$(VERSION) PUSH_FLAGS=--tls-verify=false
+	OPM=$(OPM) BUNDLE_IMG=$(LOCAL_TEST_IMAGES)/memcached-operator-bundle:v$(VERSION) \
+		TLS_BUNDLE_IMG=$(LOCAL_TLS_TEST_IMAGES)/memcached-operator-bundle:v$(VERSION) REGISTRY_CA_BUNDLE=$(REGISTRY_TLS_DIR)/tls/ca-bundle.crt \
 		$(GOTEST) $(TEST_FLAGS) -count=1 -tags $(GO_TAGS),image ./test/image/...
 
 ##@ Deployment (to the cluster KUBECONFIG names; default: the local cluster)

@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	authenticationv1 "k8s.io/api/authentication/v1"
-	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -26,10 +24,10 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/example-inc/memcached-operator/internal/operator"
 	"github.com/example-inc/memcached-operator/internal/wait"
+	"github.com/example-inc/memcached-operator/test/framework"
 )
 
 // The shipped install (kustomize build config/default) names these.
@@ -56,19 +54,14 @@ func TestIntegrationManagerMetrics(t *testing.T) {
 			t.Fatalf("%s is not set: run 'make test-integration', which builds the binaries and sets it", env)
 		}
 	}
-	env := &envtest.Environment{}
-	admin, err := env.Start()
-	if err != nil {
-		t.Fatalf("start envtest: %v", err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	admin := framework.StartEnvtest(t)
 	ctx := context.Background()
 	k8s := kubernetes.NewForConfigOrDie(admin)
 	applyShipped(t, admin)
 
 	metricsAddr, probeAddr := localAddr(t), localAddr(t)
 	p, err := operator.Start(operator.Options{
-		Binary: os.Getenv("MANAGER_BINARY"), Kubeconfig: kubeconfigFor(t, admin, token(t, k8s, shippedAccount)),
+		Binary: os.Getenv("MANAGER_BINARY"), Kubeconfig: kubeconfigFor(t, admin, framework.ServiceAccountToken(ctx, t, k8s, shippedNamespace, shippedAccount)),
 		MetricsAddr: metricsAddr, ProbeAddr: probeAddr, Args: []string{"--leader-elect", "--leader-election-namespace=" + shippedNamespace},
 		Why: "free ports on this machine for the shipped :8443 and :8081; the lease's namespace, which a pod would have",
 	})
@@ -83,8 +76,8 @@ func TestIntegrationManagerMetrics(t *testing.T) {
 	})
 	waitReady(t, p, "http://"+probeAddr+"/readyz")
 
-	stranger := token(t, k8s, "stranger")
-	scraper := token(t, k8s, "scraper")
+	stranger := framework.ServiceAccountToken(ctx, t, k8s, shippedNamespace, "stranger")
+	scraper := framework.ServiceAccountToken(ctx, t, k8s, shippedNamespace, "scraper")
 	bindReader(t, k8s, "scraper")
 	url := "https://" + metricsAddr + "/metrics"
 	for _, tc := range []struct {
@@ -134,23 +127,6 @@ func applyShipped(t *testing.T, cfg *rest.Config) {
 			t.Fatalf("apply %s %s: %v", obj.GetKind(), obj.GetName(), err)
 		}
 	}
-}
-
-// token is a token of the ServiceAccount sa in the shipped namespace, made
-// first when it is not the shipped one.
-func token(t *testing.T, k8s kubernetes.Interface, sa string) string {
-	t.Helper()
-	ctx := context.Background()
-	if sa != shippedAccount {
-		if _, err := k8s.CoreV1().ServiceAccounts(shippedNamespace).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa}}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tr, err := k8s.CoreV1().ServiceAccounts(shippedNamespace).CreateToken(ctx, sa, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tr.Status.Token
 }
 
 // bindReader binds the ServiceAccount sa to the shipped metrics-reader

@@ -9,6 +9,7 @@ COREDNS := $(LOCALBIN)/coredns
 CNI_PLUGINS := bridge host-local loopback portmap
 CNI_BINARIES := $(addprefix $(LOCALBIN)/cni/,$(CNI_PLUGINS))
 PAUSE := $(LOCALBIN)/pause
+PORTFWD := $(LOCALBIN)/portfwd
 NODE_STATE := $(WORKDIR)/node
 # Images are pulled from the checkout's local registries: containerd mirrors
 # the images' registry host (IMAGE_TAG_BASE's, e.g. example.com), docker.io,
@@ -21,7 +22,7 @@ SANDBOX_IMAGE = $(IMAGE_REGISTRY_HOST)/pause:local
 COREDNS_IMAGE = $(IMAGE_REGISTRY_HOST)/coredns:$(shell cd hack/tools/coredns && sed -n 's/^require github.com\/coredns\/coredns //p' go.mod)
 
 .PHONY: node-tools
-node-tools: $(CONTAINERD) $(CNI_BINARIES) $(CRICTL) $(KUBELET) $(KUBE_PROXY) $(PAUSE) $(COREDNS) ## Build the real node's tools (containerd, CNI plugins, crictl, kubelet, kube-proxy, pause, CoreDNS).
+node-tools: $(CONTAINERD) $(CNI_BINARIES) $(CRICTL) $(KUBELET) $(KUBE_PROXY) $(PAUSE) $(PORTFWD) $(COREDNS) ## Build the real node's tools (containerd, CNI plugins, crictl, kubelet, kube-proxy, pause, portfwd, CoreDNS).
 
 $(CONTAINERD) $(LOCALBIN)/containerd-shim-runc-v2 $(LOCALBIN)/ctr &: hack/tools/containerd/go.mod hack/tools/containerd/go.sum
 	$(BUILD_TOOL) containerd $(LOCALBIN) "$(addprefix github.com/containerd/containerd/v2/cmd/,containerd containerd-shim-runc-v2 ctr)"
@@ -33,11 +34,15 @@ $(COREDNS): hack/tools/coredns/go.mod hack/tools/coredns/go.sum hack/tools/cored
 	$(BUILD_TOOL) coredns $@ ./cmd/coredns
 $(PAUSE): hack/node/pause/main.go
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $@ ./hack/node/pause
+$(PORTFWD): hack/node/portfwd/main.go
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $@ ./hack/node/portfwd
 
 NODE_ENV = BIN=$(LOCALBIN) STATE=$(NODE_STATE) KUBECONFIG=$(LOCAL_KUBECONFIG) \
 	PKI=$(KWOK_WORKDIR)/clusters/$(CLUSTER_NAME)/pki SANDBOX_IMAGE=$(SANDBOX_IMAGE) \
 	REGISTRY_MIRRORS="$(foreach h,$(IMAGE_REGISTRY_HOST) docker.io quay.io registry.access.redhat.com $(LOCAL_HTTP_REGISTRY),$(h)=http://$(LOCAL_HTTP_REGISTRY)) $(LOCAL_TLS_REGISTRY)=https://$(LOCAL_TLS_REGISTRY)" \
-	REGISTRY_CA=$(REGISTRY_TLS_DIR)/tls/ca.crt
+	REGISTRY_CA=$(REGISTRY_TLS_DIR)/tls/ca.crt \
+	HOST_PORTS="LOCAL_HTTP_REGISTRY=$(LOCAL_HTTP_REGISTRY) LOCAL_TLS_REGISTRY=$(LOCAL_TLS_REGISTRY)" \
+	OWN_PIDFILES="$(REGISTRY_DIR)/pid $(REGISTRY_TLS_DIR)/pid"
 IMAGE_ENV = CONTAINER_TOOL=$(CONTAINER_TOOL) BUILD_FLAGS="$(BUILD_FLAGS)" BUILDAH_FLAGS="$(BUILDAH_FLAGS)" LOCAL_REGISTRY=$(LOCAL_REGISTRY)
 
 .PHONY: node-images
@@ -87,6 +92,10 @@ deploy-images: build deps registry-up operand-images ## Build the operator image
 test-node: deps node-tools ## The real-node lane on a cluster of its own: operator pod, memcached answering, restricted pods, host restored.
 	MAKE="$(MAKE)" BIN=$(LOCALBIN) WORKDIR=$(WORKDIR) hack/test-node.sh
 
+.PHONY: test-node-host
+test-node-host: deps node-tools node-images operand-images ## The real node as a guest on this host: decoys of another node's state left as they were, refusals of what it cannot share, two real-node clusters side by side.
+	OPERAND_IMAGE=$(firstword $(OPERAND_IMAGES)) $(GOTEST) $(TEST_FLAGS) -count=1 -v -tags $(GO_TAGS),nodehost -timeout 20m ./test/nodehost/...
+
 SCRAPE_IMAGE = $(IMAGE_REGISTRY_HOST)/memcached-operator-scrape-test:local
 
 # The scrape image as the node pulls it from the HTTPS registry.
@@ -113,6 +122,6 @@ scorecard-images: scorecard-build registry-up olm-util-image ## Push the scoreca
 test-scorecard-node: sdk scorecard-images olm-util-image $(CRICTL) $(KUBECTL) ## Scorecard tests as pods on the real node against the deployed operator (make deploy): results equal the in-process runner's, outputs parse, shipped RBAC, nothing left behind; operator-sdk's own scorecard and test image on our bundle.
 	@if [ -x "$(SCORECARD_TEST_BIN)" ]; then $(MAKE) --no-print-directory scorecard-test-image; fi
 	@# Test pods pull IfNotPresent: drop the node's copy so it runs the image just pushed.
-	@$(CRICTL) --runtime-endpoint unix:///run/containerd/containerd.sock rmi $(SCORECARD_IMG) >/dev/null 2>&1 || true
+	@$(NODE_ENV) hack/node.sh crictl rmi $(SCORECARD_IMG) >/dev/null 2>&1 || true
 	SDK=$(SDK) KUBECTL=$(KUBECTL) UNTAR_IMAGE=$(SCORECARD_UNTAR_IMAGE) SCORECARD_TEST_IMAGE=$(SCORECARD_TEST_IMAGE) \
 		$(GOTEST) $(TEST_FLAGS) -count=1 -tags $(GO_TAGS),scorecardnode -timeout 20m -v ./test/scorecard-node/...

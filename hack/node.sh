@@ -1,39 +1,55 @@
 #!/usr/bin/env bash
-# The local cluster's real node: containerd + runc + CNI (bridge) + kubelet +
-# kube-proxy, joined to the kwok control plane, so that pods run as real
-# containers. CoreDNS then runs on it as a pod (make cluster-up applies it).
+# The local cluster's real node, as a guest on this host: containerd + runc +
+# CNI (bridge) + kubelet + kube-proxy, joined to the kwok control plane, run
+# inside namespaces of their own, as a kind node runs in a container:
+#   - a PID namespace whose init is our pause binary: every node process,
+#     container and shim lives in it and ends with it;
+#   - a mount namespace where /run, /var/lib and /var/log (and /etc/cni where
+#     the host has one) are private bind mounts of STATE/root, so the node's
+#     /run/containerd, /run/netns, /var/lib/kubelet, /var/lib/cni and pod logs
+#     are its own; the kernel settings the kubelet writes (vm.overcommit_memory,
+#     kernel.panic, ...) are files of STATE bound over /proc/sys there;
+#   - a network namespace joined to the host by a veth pair: the node's IP is
+#     its end, its bridge, CNI rules and kube-proxy's rules live there, and the
+#     host routes the node's pod subnet to it; portfwd gives the namespace the
+#     host's loopback services the node needs (API server, local registries) at
+#     their host addresses;
+#   - a cgroup subtree /memcached-operator-node<N> for its pods (cgroupRoot).
+# Each node takes a free slot N: pod subnet 10.244.N.0/24, link
+# 10.244.(128+N).0/30, host link mcnode<N>; several nodes (clusters) run side by
+# side. Nothing of the host outside those is created, changed or removed.
 #
-# usage: hack/node.sh check|up|down|snapshot|status
-#   check     exit 0 when this host can run a real node (root, runc, iptables,
-#             cgroups; the binaries make builds need not exist yet), else print
-#             why in one line (exit 3)
+# usage: hack/node.sh check|up|down|snapshot|status|crictl ARGS...
+#   check     exit 0 when this host can run a real node, else say why (exit 3):
+#             root, runc, iptables, unshare/nsenter, cgroups; no other node's
+#             kubelet or kube-proxy; the lane's host ports free or ours
 #   up        start the node (idempotent) and wait until it is Ready
-#   down      stop it and put the host back as it was (pods, mounts, bridge, netns,
-#             iptables/nft rules, cgroups, sysctls, processes)
-#   snapshot  print the host state `down` must restore (compared by the tests)
+#   down      stop it: its namespaces, link, route and cgroups go, STATE is removed
+#   snapshot  print the host state `down` must leave as `up` found it
 #   status    one line per component
+#   crictl    run crictl against the node's containerd
 #
 # env: BIN (tools), STATE (node state dir), KUBECONFIG (admin, local cluster),
-#      PKI (the control plane's CA: ca.crt, ca.key), NODE_NAME, POD_CIDR,
-#      CLUSTER_DNS, SANDBOX_IMAGE, REGISTRY_MIRRORS ("host=http://addr ...": where
-#      containerd pulls each registry host's images from, e.g. the local registry),
-#      REGISTRY_CA (the CA https mirrors are verified with)
+#      PKI (the control plane's CA: ca.crt, ca.key), NODE_NAME, CLUSTER_DNS,
+#      SANDBOX_IMAGE, REGISTRY_MIRRORS ("host=http://addr ...": where containerd
+#      pulls each registry host's images from), REGISTRY_CA (the CA https
+#      mirrors are verified with), HOST_PORTS ("VAR=addr ...": host ports the
+#      lane needs, with the variable that moves each), OWN_PIDFILES (pid files
+#      of this checkout's processes that may hold them)
 set -euo pipefail
 
 : "${BIN:?}" "${STATE:?}"
 NODE_NAME=${NODE_NAME:-memcached-node}
-POD_CIDR=${POD_CIDR:-10.244.0.0/24}
 CLUSTER_DNS=${CLUSTER_DNS:-10.0.0.10}
-BRIDGE=${BRIDGE:-mcnode0}
-# containerd's shims keep their sockets under /run/containerd whatever the
-# configuration says, so the state lives there; everything else under STATE.
-CTRD_RUN=/run/containerd
-CTRD_SOCK=$CTRD_RUN/containerd.sock
-# Host settings the kubelet, kube-proxy and the bridge plugin change.
+# Inside the node's namespaces.
+BRIDGE=mcnode0
+CTRD_SOCK=/run/containerd/containerd.sock
+# The kernel settings the kubelet sets (its defaults), served to it from STATE.
+KERNEL_TUNABLES="vm/overcommit_memory=1 vm/panic_on_oom=0 kernel/panic=10 kernel/panic_on_oops=1
+kernel/keys/root_maxkeys=1000000 kernel/keys/root_maxbytes=25000000"
+# What the snapshot compares: settings of the host the old lane changed.
 SYSCTLS="vm.overcommit_memory kernel.panic kernel.panic_on_oops net.ipv4.ip_forward
-net.ipv4.conf.all.route_localnet net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables
-net.netfilter.nf_conntrack_max net.netfilter.nf_conntrack_tcp_timeout_established
-net.netfilter.nf_conntrack_tcp_timeout_close_wait"
+net.ipv4.conf.all.route_localnet net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables"
 
 log() { echo "node: $*"; }
 die() { echo "error: node: $*" >&2; exit 1; }
@@ -42,10 +58,47 @@ die() { echo "error: node: $*" >&2; exit 1; }
 # What make builds (make node-tools) does not count: on a fresh clone the
 # binaries are not built yet, and the lane that needs them builds them.
 why_not() {
-	[ "$(id -u)" = 0 ] || { echo "not root: the kubelet and containerd need root"; return; }
-	command -v runc >/dev/null 2>&1 || { echo "no runc (apt-get install runc, or make deps)"; return; }
-	command -v iptables >/dev/null 2>&1 || { echo "no iptables (apt-get install iptables, or make deps)"; return; }
+	[ "$(id -u)" = 0 ] || { echo "not root: the kubelet, containerd and the node's namespaces need root"; return; }
+	local c
+	for c in runc:runc iptables:iptables unshare:util-linux nsenter:util-linux ip:iproute2 ss:iproute2; do
+		command -v "${c%%:*}" >/dev/null 2>&1 || { echo "no ${c%%:*} (apt-get install ${c#*:}, or make deps)"; return; }
+	done
 	[ -d /sys/fs/cgroup ] || { echo "no cgroup filesystem at /sys/fs/cgroup"; return; }
+	case $STATE/ in /run/* | /var/lib/* | /var/log/* | /proc/* | /sys/*)
+		echo "STATE $STATE is under a directory the node's mount namespace replaces (/run, /var/lib, /var/log): put WORKDIR elsewhere"; return ;;
+	esac
+	other_node
+	taken_port
+}
+
+# other_node names a kubelet or kube-proxy of another node running on this
+# host (in the host's PID namespace: ours, and kind's, run in their own).
+other_node() {
+	local name pid
+	for name in kubelet kube-proxy; do
+		for pid in $(pgrep -x "$name" 2>/dev/null || true); do
+			[ "$(readlink "/proc/$pid/ns/pid" 2>/dev/null)" = "$(readlink /proc/self/ns/pid)" ] || continue
+			echo "a $name of another node runs on this host (pid $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline" | cut -c1-120)): this lane does not share a host with another node; stop it first (e.g. systemctl stop $name)"
+			return
+		done
+	done
+}
+
+# taken_port names a host port of HOST_PORTS that a process other than this
+# checkout's (OWN_PIDFILES) listens on.
+taken_port() {
+	local entry var addr users pid own f
+	for entry in ${HOST_PORTS:-}; do
+		var=${entry%%=*} addr=${entry#*=}
+		users=$(ss -ltnpH "sport = :${addr##*:}" 2>/dev/null | grep -o 'users:(.*' | head -1) || true
+		[ -n "$users" ] || continue
+		pid=$(echo "$users" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2)
+		own=""
+		for f in ${OWN_PIDFILES:-}; do [ -f "$f" ] && [ "$(cat "$f")" = "$pid" ] && own=1; done
+		[ -n "$own" ] && continue
+		echo "$addr, which this lane needs ($var), is taken by $(echo "$users" | grep -o '"[^"]*"' | head -1 | tr -d '"') (pid $pid): stop it, or give the lane another port ($var=${addr%:*}:$(( ${addr##*:} + 1 )))"
+		return
+	done
 }
 
 # check_free_space refuses to start the node on a disk with less than
@@ -62,26 +115,162 @@ check_free_space() {
 # unbuilt names the first node binary make node-tools has not built.
 unbuilt() {
 	local b
-	for b in containerd containerd-shim-runc-v2 kubelet kube-proxy crictl cni/bridge cni/host-local cni/loopback cni/portmap; do
+	for b in containerd containerd-shim-runc-v2 kubelet kube-proxy crictl pause portfwd cni/bridge cni/host-local cni/loopback cni/portmap; do
 		[ -x "$BIN/$b" ] || { echo "$BIN/$b is not built (make node-tools)"; return; }
 	done
 }
 
-cgroup_driver_config() {
-	# cgroup v1 (hybrid) hosts need these; on v2 they are harmless.
-	cat <<EOF
-failCgroupV1: false
-failSwapOn: false
-cgroupDriver: cgroupfs
-EOF
+# --- the node's namespaces ---------------------------------------------------
+
+# init_pid is the host PID of the node's init (our pause, PID 1 of its PID
+# namespace), when it runs; empty otherwise.
+init_pid() {
+	local pid
+	pid=$(cat "$STATE/init.pid" 2>/dev/null) || return 0
+	if [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$BIN/pause" ]; then echo "$pid"; fi
 }
+
+in_node() { nsenter --target "$(init_pid)" --mount --net -- "$@"; }
+# in_node_bg NAME COMMAND... runs a command as a process of the node (its PID
+# namespace too), in the background, logging to STATE/log/NAME.log.
+in_node_bg() {
+	local name=$1
+	shift
+	mkdir -p "$STATE/log"
+	nohup nsenter --target "$(init_pid)" --mount --net --pid --wd=/ -- "$@" >"$STATE/log/$name.log" 2>&1 &
+}
+
+# node_pid is the host PID of the node process running BIN/NAME, if any.
+node_pid() {
+	local init ns p
+	init=$(init_pid)
+	[ -n "$init" ] || return 0
+	ns=$(readlink "/proc/$init/ns/pid")
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$ns" ] && [ "$(readlink "$p/exe" 2>/dev/null)" = "$BIN/$1" ] && { echo "${p#/proc/}"; return; }
+	done
+	return 0
+}
+
+running() { [ -n "$(node_pid "$1")" ]; }
+
+# start_namespaces starts the node's init in new PID, mount and network
+# namespaces (mount propagation private: nothing mounted there reaches the host).
+start_namespaces() {
+	local u i pid
+	[ -n "$(init_pid)" ] && return 0
+	mkdir -p "$STATE/log"
+	# In the background of a script, it ignores the terminal's Ctrl-C.
+	nohup unshare --pid --fork --mount-proc --net --propagation private "$BIN/pause" >"$STATE/log/init.log" 2>&1 &
+	u=$!
+	for i in $(seq 100); do
+		pid=$(pgrep -P "$u" -x pause || true)
+		[ -n "$pid" ] && break
+		sleep 0.05
+	done
+	[ -n "$pid" ] || die "the node's namespaces did not start (unshare: $(cat "$STATE/log/init.log"))"
+	echo "$pid" >"$STATE/init.pid"
+}
+
+# --- the slot: pod subnet, link, host interface, cgroup ----------------------
+
+slot() { cat "$STATE/slot" 2>/dev/null; }
+host_link() { echo "mcnode$(slot)"; }
+pod_cidr() { echo "10.244.$(slot).0/24"; }
+link_ip() { echo "10.244.$((128 + $(slot))).$1"; } # 1: the host's end, 2: the node's
+cgroup_name() { echo "memcached-operator-node$(slot)"; }
+
+# route_free: no route of the host but the default one covers the address.
+route_free() { ! ip -4 route show match "$1" | grep -qv '^default'; }
+
+# claim_slot picks the first N whose subnets no host route covers and whose
+# host link it can create: creating the link is the claim (two nodes starting
+# at once cannot both make mcnode<N>).
+claim_slot() {
+	local n init
+	[ -n "$(slot)" ] && ip link show "$(host_link)" >/dev/null 2>&1 && return 0
+	init=$(init_pid)
+	for n in $(seq 0 63); do
+		route_free "10.244.$n.1" && route_free "10.244.$((128 + n)).1" || continue
+		ip link add "mcnode$n" type veth peer name eth0 netns "$init" 2>/dev/null || continue
+		echo "$n" >"$STATE/slot"
+		return 0
+	done
+	die "no free node slot: every 10.244.N.0/24 (N < 64) is routed on this host or used by another node"
+}
+
+# setup_network: the link's addresses, the node's default route through the
+# host, the host's route to the node's pods.
+setup_network() {
+	ip addr replace "$(link_ip 1)/30" dev "$(host_link)"
+	ip link set "$(host_link)" up
+	in_node ip link set lo up
+	in_node ip addr replace "$(link_ip 2)/30" dev eth0
+	in_node ip link set eth0 up
+	in_node ip route replace default via "$(link_ip 1)"
+	ip route replace "$(pod_cidr)" via "$(link_ip 2)" dev "$(host_link)"
+}
+
+# setup_mounts: the node's /run, /var/lib, /var/log (and /etc/cni) are
+# STATE/root's, and the kernel settings the kubelet writes are STATE's files.
+setup_mounts() {
+	local root=$STATE/root d t
+	# Once per mount namespace: STATE/mounted names the init whose it is.
+	[ "$(cat "$STATE/mounted" 2>/dev/null)" = "$(init_pid)" ] && return 0
+	mkdir -p "$root/run/containerd" "$root/run/netns" "$root/var/lib/kubelet" "$root/var/lib/cni" "$root/var/log/pods" "$root/etc/cni"
+	for d in /run /var/lib /var/log /etc/cni; do
+		[ -d "$d" ] && in_node mount --bind "$root$d" "$d"
+	done
+	mkdir -p "$STATE/sysctl"
+	for t in $KERNEL_TUNABLES; do
+		d=${t%%=*}
+		echo "${t#*=}" >"$STATE/sysctl/${d//\//.}"
+		in_node mount --bind "$STATE/sysctl/${d//\//.}" "/proc/sys/$d"
+	done
+	# The kubelet's volumes may propagate mounts (rshared), among the node's own.
+	in_node mount --make-rshared /
+	init_pid >"$STATE/mounted"
+}
+
+# setup_cgroup makes the node's cgroup root in every hierarchy (cgroup v1,
+# v2 or both), the kubelet's cgroupRoot.
+setup_cgroup() {
+	local h cg
+	cg=$(cgroup_name)
+	for h in $(cgroup_hierarchies); do
+		mkdir -p "$h/$cg"
+		if [ -f "$h/cpuset.cpus" ] && [ ! -f "$h/cgroup.controllers" ]; then
+			cat "$h/cpuset.cpus" >"$h/$cg/cpuset.cpus"
+			cat "$h/cpuset.mems" >"$h/$cg/cpuset.mems"
+		fi
+	done
+}
+
+# cgroup_hierarchies are the mounted cgroup hierarchies' roots.
+cgroup_hierarchies() { findmnt -rn -t cgroup,cgroup2 -o TARGET | sort -u; }
+
+remove_cgroup() {
+	local h cg i
+	cg=$(cgroup_name)
+	for h in $(cgroup_hierarchies); do
+		[ -d "$h/$cg" ] || continue
+		for i in $(seq 50); do
+			find "$h/$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true
+			[ -d "$h/$cg" ] || break
+			sleep 0.1
+		done
+		[ ! -d "$h/$cg" ] || log "warning: cgroup $h/$cg is still in use"
+	done
+}
+
+# --- the node's daemons ------------------------------------------------------
 
 write_containerd_config() {
 	mkdir -p "$STATE/containerd" "$STATE/cni/net.d" "$STATE/containerd/certs.d"
-	cat >"$STATE/containerd/config.toml" <<EOF
+	cat >"$STATE/containerd/config.toml" <<EOT
 version = 3
-root = "$STATE/containerd/root"
-state = "$CTRD_RUN"
+root = "/var/lib/containerd"
+state = "/run/containerd"
 [grpc]
   address = "$CTRD_SOCK"
 [plugins.'io.containerd.cri.v1.runtime']
@@ -104,18 +293,20 @@ state = "$CTRD_RUN"
     sandbox = "$SANDBOX_IMAGE"
   [plugins.'io.containerd.cri.v1.images'.registry]
     config_path = "$STATE/containerd/certs.d"
-EOF
-	cat >"$STATE/cni/net.d/10-$BRIDGE.conflist" <<EOF
+EOT
+	cat >"$STATE/cni/net.d/10-$BRIDGE.conflist" <<EOT
 {
   "cniVersion": "1.0.0",
   "name": "$BRIDGE",
   "plugins": [
     {"type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": true, "hairpinMode": true,
-     "ipam": {"type": "host-local", "dataDir": "$STATE/cni/ipam", "ranges": [[{"subnet": "$POD_CIDR"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
+     "ipam": {"type": "host-local", "dataDir": "$STATE/cni/ipam", "ranges": [[{"subnet": "$(pod_cidr)"}]], "routes": [{"dst": "0.0.0.0/0"}]}},
     {"type": "portmap", "capabilities": {"portMappings": true}}
   ]
 }
-EOF
+EOT
+	local m
+	[ -z "${REGISTRY_MIRRORS:-}" ] || for m in $REGISTRY_MIRRORS; do registry_mirror "${m%%=*}" "${m#*=}"; done
 }
 
 # registry_mirror HOST URL makes containerd pull HOST/... from URL: plain HTTP,
@@ -126,28 +317,6 @@ registry_mirror() {
 	case $2 in https://*) [ -z "${REGISTRY_CA:-}" ] || trust="ca = \"$REGISTRY_CA\"" ;; esac
 	mkdir -p "$dir"
 	printf 'server = "%s"\n\n[host."%s"]\n  capabilities = ["pull", "resolve"]\n  %s\n' "$2" "$2" "$trust" >"$dir/hosts.toml"
-}
-
-start_bg() { # name command...
-	local name=$1
-	shift
-	mkdir -p "$STATE/log"
-	nohup "$@" >"$STATE/log/$name.log" 2>&1 &
-	echo $! >"$STATE/$name.pid"
-}
-
-running() { [ -f "$STATE/$1.pid" ] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/null; }
-
-stop_bg() {
-	local pidf="$STATE/$1.pid" pid i
-	[ -f "$pidf" ] || return 0
-	pid=$(cat "$pidf")
-	if kill -0 "$pid" 2>/dev/null; then
-		kill "$pid" 2>/dev/null || true
-		for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$pid" 2>/dev/null || true
-	fi
-	rm -f "$pidf"
 }
 
 # issue_cert NAME CN ORG [IP SANS...]: a client/serving certificate signed by the cluster CA.
@@ -163,29 +332,37 @@ issue_cert() {
 		-days 30 -extfile "$STATE/pki/$name.ext" -out "$STATE/pki/$name.crt" 2>/dev/null
 }
 
+# api_server is the control plane's address as the admin kubeconfig names it
+# (127.0.0.1:PORT): portfwd serves it inside the node's network namespace.
+api_server() { "$BIN/kubectl" config view --minify -o jsonpath='{.clusters[0].cluster.server}'; }
+
 write_kubeconfig() { # NAME
-	local server
-	server=$("$BIN/kubectl" config view --minify -o jsonpath='{.clusters[0].cluster.server}')
-	cat >"$STATE/$1.kubeconfig" <<EOF
+	cat >"$STATE/$1.kubeconfig" <<EOT
 apiVersion: v1
 kind: Config
-clusters: [{name: local, cluster: {server: "$server", certificate-authority: "$PKI/ca.crt"}}]
+clusters: [{name: local, cluster: {server: "$(api_server)", certificate-authority: "$PKI/ca.crt"}}]
 users: [{name: $1, user: {client-certificate: "$STATE/pki/$1.crt", client-key: "$STATE/pki/$1.key"}}]
 contexts: [{name: local, context: {cluster: local, user: $1}}]
 current-context: local
-EOF
+EOT
 }
-
-node_ip() { ip -4 route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p'; }
 
 write_kubelet_config() {
 	mkdir -p "$STATE/kubelet"
-	grep -v '^\s*nameserver\s\+127\.' /etc/resolv.conf >"$STATE/resolv.conf" || true
-	grep -q nameserver "$STATE/resolv.conf" || echo "nameserver $(node_ip)" >>"$STATE/resolv.conf"
-	cat >"$STATE/kubelet/config.yaml" <<EOF
+	# The pods' upstream resolver is the host at its end of the link: a
+	# resolver listening there answers, else lookups of outside names fail at
+	# once (nothing here needs them; the host's own resolvers are out of the
+	# node's network namespace).
+	echo "nameserver $(link_ip 1)" >"$STATE/resolv.conf"
+	cat >"$STATE/kubelet/config.yaml" <<EOT
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
-$(cgroup_driver_config)
+# cgroup v1 (hybrid) hosts need these; on v2 they are harmless.
+failCgroupV1: false
+failSwapOn: false
+cgroupDriver: cgroupfs
+# The node's pods live in a cgroup subtree of their own.
+cgroupRoot: /$(cgroup_name)
 containerRuntimeEndpoint: unix://$CTRD_SOCK
 authentication:
   anonymous: {enabled: false}
@@ -197,7 +374,7 @@ tlsPrivateKeyFile: "$STATE/pki/kubelet.key"
 clusterDomain: cluster.local
 clusterDNS: ["$CLUSTER_DNS"]
 resolvConf: "$STATE/resolv.conf"
-podCIDR: "$POD_CIDR"
+podCIDR: "$(pod_cidr)"
 maxPods: 60
 serializeImagePulls: false
 # The node shares the host's disk with the checkout, its builds and its
@@ -210,60 +387,22 @@ imageGCLowThresholdPercent: 99
 healthzBindAddress: 127.0.0.1
 healthzPort: 10248
 readOnlyPort: 0
-EOF
+EOT
 }
 
 write_proxy_config() {
-	cat >"$STATE/kube-proxy.yaml" <<EOF
+	cat >"$STATE/kube-proxy.yaml" <<EOT
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 clientConnection: {kubeconfig: "$STATE/kube-proxy.kubeconfig"}
 hostnameOverride: $NODE_NAME
 mode: iptables
-clusterCIDR: "$POD_CIDR"
-# Leave the host's conntrack settings alone.
+clusterCIDR: "$(pod_cidr)"
+# conntrack's limits are the kernel's, not a namespace's: leave them alone.
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
 metricsBindAddress: 127.0.0.1:10249
 healthzBindAddress: 127.0.0.1:10256
-EOF
-}
-
-record_host() {
-	[ -f "$STATE/host-before" ] && return 0
-	mkdir -p "$STATE"
-	local k
-	for k in $SYSCTLS; do
-		printf '%s=%s\n' "$k" "$(sysctl -n "$k" 2>/dev/null || echo absent)"
-	done >"$STATE/host-before"
-	nft list tables 2>/dev/null | awk '{print $2":"$3}' >"$STATE/nft-before" || true
-}
-
-restore_host() {
-	[ -f "$STATE/host-before" ] || return 0
-	local line k v
-	while IFS= read -r line; do
-		k=${line%%=*} v=${line#*=}
-		[ "$v" = absent ] && continue
-		sysctl -qw "$k=$v" 2>/dev/null || true
-	done <"$STATE/host-before"
-	remove_new_empty_tables
-	rm -f "$STATE/host-before" "$STATE/nft-before"
-}
-
-# remove_new_empty_tables deletes the nftables tables iptables created while
-# the node ran (ip/ip6 filter, nat, mangle), when they were not there before
-# and hold nothing but their built-in chains' policies.
-remove_new_empty_tables() {
-	[ -f "$STATE/nft-before" ] || return 0
-	local t family name cmd
-	for t in $(nft list tables 2>/dev/null | awk '{print $2":"$3}'); do
-		grep -qx "$t" "$STATE/nft-before" && continue
-		family=${t%%:*} name=${t#*:}
-		case $family in ip) cmd=iptables ;; ip6) cmd=ip6tables ;; *) continue ;; esac
-		if ! "$cmd" -t "$name" -S 2>/dev/null | grep -qv '^-P '; then
-			nft delete table "$family" "$name" 2>/dev/null || true
-		fi
-	done
+EOT
 }
 
 wait_for() { # what seconds command...
@@ -273,118 +412,142 @@ wait_for() { # what seconds command...
 	die "timed out after ${secs}s waiting for $what (logs in $STATE/log)"
 }
 
+# forwarded_addrs: the host loopback services the node reaches (the API
+# server, and the registries it pulls from).
+forwarded_addrs() {
+	local server addrs m url
+	server=$(api_server)
+	addrs=${server#https://}
+	for m in ${REGISTRY_MIRRORS:-}; do
+		url=${m#*=}
+		url=${url#*://}
+		case $url in 127.0.0.1:* | localhost:*) [[ " $addrs " == *" $url "* ]] || addrs="$addrs $url" ;; esac
+	done
+	echo "$addrs"
+}
+
+start_daemons() {
+	if ! running portfwd; then
+		# shellcheck disable=SC2046 # a list of addresses
+		nohup nsenter --target "$(init_pid)" --pid -- "$BIN/portfwd" "/proc/$(init_pid)/ns/net" $(forwarded_addrs) >"$STATE/log/portfwd.log" 2>&1 &
+	fi
+	if ! running containerd; then
+		write_containerd_config
+		in_node_bg containerd "$BIN/containerd" --config "$STATE/containerd/config.toml"
+		wait_for "containerd" 30 in_node "$BIN/ctr" --address "$CTRD_SOCK" version
+	fi
+	if ! running kubelet; then
+		issue_cert kubelet "system:node:$NODE_NAME" system:nodes "$(link_ip 2)" 127.0.0.1
+		write_kubeconfig kubelet
+		write_kubelet_config
+		in_node_bg kubelet "$BIN/kubelet" --config "$STATE/kubelet/config.yaml" --kubeconfig "$STATE/kubelet.kubeconfig" \
+			--hostname-override "$NODE_NAME" --node-ip "$(link_ip 2)" --cert-dir "$STATE/pki" --node-labels "memcached.example.com/node=real"
+	fi
+	if ! running kube-proxy; then
+		issue_cert kube-proxy system:kube-proxy system:node-proxier
+		write_kubeconfig kube-proxy
+		write_proxy_config
+		in_node_bg kube-proxy "$BIN/kube-proxy" --config "$STATE/kube-proxy.yaml"
+	fi
+}
+
 up() {
 	local why
 	why=$(why_not)$(unbuilt)
 	[ -z "$why" ] || { echo "$why"; exit 3; }
 	: "${KUBECONFIG:?}" "${PKI:?}" "${SANDBOX_IMAGE:?}"
 	check_free_space
-	record_host
-	if ! running containerd; then
-		write_containerd_config
-		[ -z "${REGISTRY_MIRRORS:-}" ] || for m in $REGISTRY_MIRRORS; do registry_mirror "${m%%=*}" "${m#*=}"; done
-		start_bg containerd "$BIN/containerd" --config "$STATE/containerd/config.toml"
-		wait_for "containerd" 30 "$BIN/ctr" --address "$CTRD_SOCK" version
-	fi
-	if ! running kubelet; then
-		issue_cert kubelet "system:node:$NODE_NAME" system:nodes "$(node_ip)" 127.0.0.1
-		write_kubeconfig kubelet
-		write_kubelet_config
-		start_bg kubelet "$BIN/kubelet" --config "$STATE/kubelet/config.yaml" --kubeconfig "$STATE/kubelet.kubeconfig" \
-			--hostname-override "$NODE_NAME" --node-ip "$(node_ip)" --root-dir "$STATE/kubelet/root" \
-			--cert-dir "$STATE/pki" --node-labels "memcached.example.com/node=real"
-	fi
-	if ! running kube-proxy; then
-		issue_cert kube-proxy system:kube-proxy system:node-proxier
-		write_kubeconfig kube-proxy
-		write_proxy_config
-		start_bg kube-proxy "$BIN/kube-proxy" --config "$STATE/kube-proxy.yaml"
-	fi
+	start_namespaces
+	claim_slot
+	setup_network
+	setup_mounts
+	setup_cgroup
+	start_daemons
 	wait_for "node $NODE_NAME to be Ready" 120 "$BIN/kubectl" wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
-	log "$NODE_NAME is Ready (pods run as containers: containerd + runc, CNI bridge $BRIDGE $POD_CIDR)"
-}
-
-remove_pods() {
-	[ -S "$CTRD_SOCK" ] || return 0
-	"$BIN/crictl" --runtime-endpoint "unix://$CTRD_SOCK" --timeout 20s rmp --all --force >/dev/null 2>&1 || true
-}
-
-unmount_under() { # dir: every mount below it, deepest first
-	local d=$1
-	[ -d "$d" ] || return 0
-	findmnt -rn -o TARGET | { grep -F "$d" || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-}
-
-remove_cgroups() {
-	local c
-	for c in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods /sys/fs/cgroup/unified/kubepods; do
-		[ -d "$c" ] || continue
-		find "$c" -depth -type d -exec rmdir {} + 2>/dev/null || true
-	done
-}
-
-remove_rules() {
-	"$BIN/kube-proxy" --cleanup >/dev/null 2>&1 || true
-	local t c
-	for t in filter nat mangle; do
-		for c in $(iptables -t "$t" -S 2>/dev/null | awk '$1=="-N" && ($2 ~ /^(KUBE-|CNI-)/) {print $2}'); do
-			iptables -t "$t" -S | awk -v c="$c" '$1=="-A" && $0 ~ ("-j " c "( |$)") && $2 != c' | sed 's/^-A/-D/' |
-				while read -r rule; do eval iptables -t "$t" "$rule" 2>/dev/null || true; done
-		done
-		for c in $(iptables -t "$t" -S 2>/dev/null | awk '$1=="-N" && ($2 ~ /^(KUBE-|CNI-)/) {print $2}'); do iptables -t "$t" -F "$c" 2>/dev/null || true; done
-		for c in $(iptables -t "$t" -S 2>/dev/null | awk '$1=="-N" && ($2 ~ /^(KUBE-|CNI-)/) {print $2}'); do iptables -t "$t" -X "$c" 2>/dev/null || true; done
-	done
-	# kube-proxy and the kubelet also keep nftables tables of their own.
-	for t in $(nft list tables 2>/dev/null | awk '$3 ~ /^kube-proxy|^kubelet/ {print $2" "$3}' | tr ' ' ':'); do
-		nft delete table "${t%%:*}" "${t#*:}" 2>/dev/null || true
-	done
+	log "$NODE_NAME is Ready: its own namespaces (init pid $(init_pid)), node IP $(link_ip 2) on host link $(host_link), pods $(pod_cidr) on bridge $BRIDGE, cgroup /$(cgroup_name)"
 }
 
 down() {
 	[ -d "$STATE" ] || return 0
-	stop_bg kubelet
-	remove_pods
-	stop_bg kube-proxy
-	stop_bg containerd
-	pkill -f "containerd-shim-runc-v2 -namespace k8s.io" 2>/dev/null || true
-	unmount_under "$STATE"
-	unmount_under "$CTRD_RUN"
-	ip netns list 2>/dev/null | awk '/^cni-/ {print $1}' | while read -r n; do ip netns delete "$n" 2>/dev/null || true; done
-	ip link delete "$BRIDGE" 2>/dev/null || true
-	remove_rules
-	remove_cgroups
-	restore_host
-	rm -rf "$CTRD_RUN" /var/lib/cni/results /var/lib/cni/networks/"$BRIDGE" "$STATE"
-	log "stopped; host restored"
+	local init p i left
+	init=$(init_pid)
+	if [ -n "$init" ]; then
+		# The kubelet first, so that it does not restart what crictl stops;
+		# then the pods, whose CNI DEL and unmounts run inside the node.
+		p=$(node_pid kubelet)
+		[ -z "$p" ] || { kill "$p" 2>/dev/null || true; for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done; }
+		in_node "$BIN/crictl" --runtime-endpoint "unix://$CTRD_SOCK" --timeout 20s rmp --all --force >/dev/null 2>&1 || true
+		# The init's end ends every process of its PID namespace: daemons,
+		# shims and containers. The namespaces go with their last process.
+		kill -KILL "$init" 2>/dev/null || true
+		for i in $(seq 100); do [ -e "/proc/$init" ] || break; sleep 0.1; done
+	fi
+	if [ -n "$(slot)" ]; then
+		ip link delete "$(host_link)" 2>/dev/null || true
+		remove_cgroup
+		left=$(leftovers)
+	fi
+	rm -rf "$STATE"
+	[ -z "${left:-}" ] || die "stopped, but these are left on the host: $left"
+	log "stopped; nothing of it is left on the host"
 }
 
-# snapshot prints what down must leave as up found it.
+# leftovers names what of the node is still on the host after down: its
+# process namespace's members, link, route, cgroups.
+leftovers() {
+	local out="" h
+	[ -z "$(init_pid)" ] || out="$out init $(init_pid);"
+	! ip link show "$(host_link)" >/dev/null 2>&1 || out="$out link $(host_link);"
+	[ -z "$(ip -4 route show "$(pod_cidr)")" ] || out="$out route $(pod_cidr);"
+	for h in $(cgroup_hierarchies); do [ ! -d "$h/$(cgroup_name)" ] || out="$out cgroup $h/$(cgroup_name);"; done
+	echo "$out"
+}
+
+# snapshot prints the host state no node may change: the host's settings,
+# links, routes, network namespaces, rules, mounts, cgroups, the processes
+# of its own PID namespace that a node would run, and /run/containerd. A
+# node's own link, route and cgroup (named mcnode<N>, 10.244.*,
+# memcached-operator-node<N>) are left out, so that other nodes may come and
+# go meanwhile: down checks that its own are gone.
 snapshot() {
-	local k
+	local k p exe ours='mcnode[0-9]|10\.244\.|memcached-operator-node[0-9]'
 	echo "# sysctls"
 	for k in $SYSCTLS; do printf '%s=%s\n' "$k" "$(sysctl -n "$k" 2>/dev/null || echo absent)"; done
 	echo "# links"
-	ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort
+	ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | { grep -Ev "$ours" || true; } | sort
+	echo "# routes"
+	ip -4 route show | { grep -Ev "$ours" || true; } | sort
 	echo "# netns"
 	ip netns list 2>/dev/null | awk '{print $1}' | sort
-	echo "# iptables chains"
-	for k in filter nat mangle; do iptables -t "$k" -S 2>/dev/null | awk -v t="$k" '$1=="-N" {print t" "$2}'; done | sort
+	echo "# iptables"
+	for k in filter nat mangle; do iptables -t "$k" -S 2>/dev/null | sed "s/^/$k /"; done
 	echo "# nft tables"
 	nft list tables 2>/dev/null | sort
 	echo "# mounts"
-	findmnt -rn -o TARGET | grep -E "^$CTRD_RUN|^${STATE%/*}|kubelet|/run/netns" | sort || true
+	findmnt -rn -o TARGET | grep -E "^/run/containerd|^${STATE%/*}|kubelet|/run/netns" | sort || true
 	echo "# cgroups"
-	ls -d /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods 2>/dev/null | sort || true
+	for k in $(cgroup_hierarchies); do find "$k" -maxdepth 1 -type d -name kubepods; done | sort
 	echo "# processes"
-	pgrep -a -f "$BIN/(containerd|kubelet|kube-proxy)|containerd-shim-runc-v2" | awk '{print $2}' | sort || true
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$(readlink /proc/self/ns/pid)" ] || continue
+		exe=$(readlink "$p/exe" 2>/dev/null) || continue
+		case ${exe#"$BIN"/} in containerd | containerd-shim-runc-v2 | kubelet | kube-proxy | pause | portfwd) ;; *)
+			grep -qa containerd-shim-runc-v2 "$p/cmdline" 2>/dev/null || continue ;;
+		esac
+		echo "${p#/proc/} $(tr '\0' ' ' <"$p/cmdline")"
+	done | sort
+	echo "# /run/containerd"
+	find /run/containerd -printf '%p %y %s\n' 2>/dev/null | sort || true
 	echo "# state"
-	ls -d "$CTRD_RUN" "$STATE" 2>/dev/null || true
+	ls -d "$STATE" 2>/dev/null || true
 }
 
 status() {
 	local c
-	for c in containerd kubelet kube-proxy; do
-		if running "$c"; then echo "$c: running (pid $(cat "$STATE/$c.pid"))"; else echo "$c: stopped"; fi
+	[ -n "$(init_pid)" ] || { echo "node: not running"; return; }
+	echo "node: namespaces of init pid $(init_pid), slot $(slot) (link $(host_link), pods $(pod_cidr))"
+	for c in portfwd containerd kubelet kube-proxy; do
+		if running "$c"; then echo "$c: running (pid $(node_pid "$c"))"; else echo "$c: stopped"; fi
 	done
 }
 
@@ -394,5 +557,6 @@ up) up ;;
 down) down ;;
 snapshot) snapshot ;;
 status) status ;;
-*) echo "usage: $0 check|up|down|snapshot|status" >&2; exit 2 ;;
+crictl) shift; [ -n "$(init_pid)" ] || die "the node is not running"; in_node "$BIN/crictl" --runtime-endpoint "unix://$CTRD_SOCK" "$@" ;;
+*) echo "usage: $0 check|up|down|snapshot|status|crictl ARGS..." >&2; exit 2 ;;
 esac

@@ -36,6 +36,23 @@ bundle_image() {
 	hack/image.sh "$BUNDLE_IMG_BASE:v${name##*.v}" "$ctx/Containerfile" "$ctx"
 }
 
+# build_operator DIR NAME COMMIT SRC: the release's source checked out into
+# SRC (its bundle/ must be the released DIR) and its manager built there.
+build_operator() {
+	local dir=$1 name=$2 commit=$3 src=$4 part main
+	rm -rf "$src" && mkdir -p "$src"
+	git archive "$commit" | tar -x -C "$src"
+	for part in manifests metadata; do
+		diff -r -q "$src/bundle/$part" "$dir/$part" >/dev/null ||
+			fail "$SOURCES: $name's source $commit has a bundle/$part that is not the released one in $dir: name the commit it was released from"
+	done
+	# The manager's main package where that release's tree has it: the root
+	# (kubebuilder's go/v3 layout, up to 0.3.2) or cmd/ (go/v4).
+	main=.
+	[ -f "$src/main.go" ] || main=./cmd
+	(cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/manager "$main")
+}
+
 # commit_of NAME: the source commit SOURCES gives the release NAME.
 commit_of() { sed -n "s/^$1: *\([0-9a-f]\{40\}\) *$/\1/p" "$SOURCES"; }
 
@@ -50,21 +67,12 @@ for dir in "$RELEASES"/*/; do
 	[ -n "$commit" ] || fail "$SOURCES: release $name has no source commit; add '$name: <40-hex commit>' (the commit it was released from)"
 	git cat-file -e "$commit^{commit}" 2>/dev/null ||
 		fail "$SOURCES: $name's source $commit is not in this clone (a shallow clone?): git fetch --unshallow"
-	src=$WORKDIR/releases/$name
-	rm -rf "$src" && mkdir -p "$src"
-	git archive "$commit" | tar -x -C "$src"
-	for part in manifests metadata; do
-		diff -r -q "$src/bundle/$part" "$dir/$part" >/dev/null ||
-			fail "$SOURCES: $name's source $commit has a bundle/$part that is not the released one in $dir: name the commit it was released from"
-	done
 	image=$(sed -n 's/^ *containerImage: *//p' "$dir"/manifests/*.clusterserviceversion.yaml | head -1)
 	[ -n "$image" ] || fail "$dir: its CSV has no containerImage annotation"
 	echo "==> $name: operator $image from $commit"
-	# The manager's main package where that release's tree has it: the root
-	# (kubebuilder's go/v3 layout, up to 0.3.2) or cmd/ (go/v4).
-	main=.
-	[ -f "$src/main.go" ] || main=./cmd
-	(cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/manager "$main")
-	hack/image.sh "$image" "$src/Dockerfile" "$src" --build-arg BASE_IMAGE="$BASE_IMAGE"
+	src=$WORKDIR/releases/$name
+	# An image built here from that commit before is pushed as it is.
+	IMAGE_REVISION=$commit hack/image.sh --check "$image" || build_operator "$dir" "$name" "$commit" "$src"
+	IMAGE_REVISION=$commit hack/image.sh "$image" "$src/Dockerfile" "$src" --build-arg BASE_IMAGE="$BASE_IMAGE"
 	[[ $parts != *" bundle "* ]] || bundle_image "$dir" "$name"
 done

@@ -251,7 +251,7 @@ func startOperator(ctx context.Context, c *cluster, o reconcileRunOptions) (*ben
 		Args: append([]string{"--metrics-secure=false", fmt.Sprintf("--max-concurrent-reconciles=%d", o.Concurrency),
 			"--pprof-bind-address=" + pprofAddr}, o.ExtraArgs...),
 		Log: logf,
-		Why: "the benchmark scrapes the operator's metrics over plain HTTP and reads heap profiles from pprof; one process, so no leader election",
+		Why: "the benchmarks and the reliability harness scrape the operator's metrics over plain HTTP and read heap profiles from pprof; leader election as the scenario asks (none in B1: one process)",
 	})
 	if err != nil {
 		logf.Close()

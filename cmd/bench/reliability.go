@@ -174,7 +174,7 @@ func writeReliability(dir string, o reliabilityOptions, rows []scenario) error {
 	fmt.Fprintf(&md, "What the operator and its tooling survive, measured by injecting the faults. Run %s on %d CPUs (%s), %s, %s; fault moments from seed %d (`make reliability RELIABILITY_SEED=%d` replays them). A scenario that fails is a bug to fix, not a row to delete.\n",
 		m["date"], m["cpus"], m["cpu"], m["memory"], m["go"], o.Seed, o.Seed)
 	if o.Fast {
-		md.WriteString("\nThis is a `--fast` run (`make reliability-fast`, what `make test` runs): fewer kills, 60 Memcacheds instead of 300, 120 generated objects instead of 1,000, 10 s faults instead of 30 s and a minute, 600 Memcacheds of churn instead of 10,000, 5 s fuzz budgets instead of 60 s; no real-node or security rows (`make test` runs their tests in `make test-node`, fewer times). `make reliability` runs the full set.\n")
+		md.WriteString("\nThis is a `--fast` run (`make reliability-fast`, what `make test` runs): fewer kills, 60 Memcacheds instead of 300, 120 generated objects instead of 1,000, 10 s faults instead of 30 s and a minute, 600 Memcacheds of churn instead of 10,000, no fuzzing (its instrumented build of every dependency takes minutes; `make test-unit` runs the seed corpora and saved findings); no real-node or security rows (`make test` runs their tests in `make test-node`, fewer times). `make reliability` runs the full set.\n")
 	}
 	for _, t := range groupTitles {
 		if !slices.ContainsFunc(rows, func(r scenario) bool { return r.Group == t.group }) {

@@ -14,7 +14,8 @@ import (
 
 // stackRSS is the resident memory of the whole local stack, in MiB: the
 // control plane (kube-apiserver, etcd, controller-manager, scheduler, kwok),
-// the real node (kubelet, kube-proxy, containerd and its shims) and every
+// the real node (kubelet, kube-proxy, containerd and its shims, the init of
+// its namespaces and portfwd) and every
 // process in a pod (the kubepods cgroup: OLM, registry pods, the operator,
 // memcached, CoreDNS).
 type stackRSS struct {
@@ -30,7 +31,7 @@ func (s stackRSS) String() string {
 
 var (
 	controlPlaneBinaries = []string{"kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler", "kwok"}
-	nodeBinaries         = []string{"kubelet", "kube-proxy", "containerd", "containerd-shim-runc-v2"}
+	nodeBinaries         = []string{"kubelet", "kube-proxy", "containerd", "containerd-shim-runc-v2", "pause", "portfwd"}
 )
 
 // sampleStackRSS reads every process once. bin is where the cluster's

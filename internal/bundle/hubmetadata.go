@@ -48,75 +48,98 @@ const (
 const fixInBase = "set it in the CSV base (config/manifests/bases)"
 
 func checkHubMetadata(b *manifests.Bundle) errors.ManifestResult {
-	c := b.CSV
-	r := errors.ManifestResult{Name: c.Name}
-	fail := func(field, format string, args ...any) {
-		r.Add(errors.Error{Type: errors.ErrorInvalidCSV, Level: errors.LevelError, Field: field, BadValue: c.Name, Detail: fmt.Sprintf(format, args...)})
-	}
-	text := func(field, what, value string) bool {
-		switch {
-		case strings.TrimSpace(value) == "":
-			fail(field, "no %s: OperatorHub shows it; %s", what, fixInBase)
-			return false
-		case placeholder.MatchString(value):
-			fail(field, "%s %q is a placeholder (%s): write the real one; %s", what, firstLine(value), placeholder.FindString(value), fixInBase)
-			return false
-		}
-		return true
-	}
-	a := c.Annotations
-	text("spec.displayName", "display name", c.Spec.DisplayName)
-	text("spec.description", "long description", c.Spec.Description)
-	text("metadata.annotations.description", "short description", a[annotationDescription])
-	text("spec.provider.name", "provider", c.Spec.Provider.Name)
-	text("metadata.annotations.support", "support", a[annotationSupport])
+	h := &hubCheck{b: b, r: errors.ManifestResult{Name: b.CSV.Name}}
+	h.texts()
+	h.annotationValues()
+	h.lists()
+	return h.r
+}
 
-	if text("metadata.annotations.capabilities", "capability level", a[annotationCapabilities]) {
-		knownValues(fail, "metadata.annotations.capabilities", validation.StandardCapabilitiesValidator, b)
+// hubCheck collects the findings on one bundle's listing.
+type hubCheck struct {
+	b *manifests.Bundle
+	r errors.ManifestResult
+}
+
+func (h *hubCheck) fail(field, format string, args ...any) {
+	h.r.Add(errors.Error{Type: errors.ErrorInvalidCSV, Level: errors.LevelError, Field: field, BadValue: h.b.CSV.Name, Detail: fmt.Sprintf(format, args...)})
+}
+
+// text: the value is set and not what scaffolding leaves; false when not.
+func (h *hubCheck) text(field, what, value string) bool {
+	switch {
+	case strings.TrimSpace(value) == "":
+		h.fail(field, "no %s: OperatorHub shows it; %s", what, fixInBase)
+		return false
+	case placeholder.MatchString(value):
+		h.fail(field, "%s %q is a placeholder (%s): write the real one; %s", what, firstLine(value), placeholder.FindString(value), fixInBase)
+		return false
 	}
-	if text("metadata.annotations.categories", "categories", a[annotationCategories]) {
-		knownValues(fail, "metadata.annotations.categories", validation.StandardCategoriesValidator, b)
+	return true
+}
+
+// texts are the listing's free texts.
+func (h *hubCheck) texts() {
+	c, a := h.b.CSV, h.b.CSV.Annotations
+	h.text("spec.displayName", "display name", c.Spec.DisplayName)
+	h.text("spec.description", "long description", c.Spec.Description)
+	h.text("metadata.annotations.description", "short description", a[annotationDescription])
+	h.text("spec.provider.name", "provider", c.Spec.Provider.Name)
+	h.text("metadata.annotations.support", "support", a[annotationSupport])
+}
+
+// annotationValues are the annotations whose values OperatorHub or OLM reads.
+func (h *hubCheck) annotationValues() {
+	a := h.b.CSV.Annotations
+	if h.text("metadata.annotations.capabilities", "capability level", a[annotationCapabilities]) {
+		h.knownValues("metadata.annotations.capabilities", validation.StandardCapabilitiesValidator)
 	}
-	if text("metadata.annotations.repository", "repository", a[annotationRepository]) {
-		checkURL(fail, "metadata.annotations.repository", a[annotationRepository])
+	if h.text("metadata.annotations.categories", "categories", a[annotationCategories]) {
+		h.knownValues("metadata.annotations.categories", validation.StandardCategoriesValidator)
 	}
-	if text("metadata.annotations.createdAt", "createdAt", a[csv.AnnotationCreatedAt]) {
+	if h.text("metadata.annotations.repository", "repository", a[annotationRepository]) {
+		h.url("metadata.annotations.repository", a[annotationRepository])
+	}
+	if h.text("metadata.annotations.createdAt", "createdAt", a[csv.AnnotationCreatedAt]) {
 		if _, err := time.Parse(time.RFC3339, a[csv.AnnotationCreatedAt]); err != nil {
-			fail("metadata.annotations.createdAt", "createdAt %q is not an RFC 3339 time (make bundle sets it)", a[csv.AnnotationCreatedAt])
+			h.fail("metadata.annotations.createdAt", "createdAt %q is not an RFC 3339 time (make bundle sets it)", a[csv.AnnotationCreatedAt])
 		}
 	}
-	if images := operatorImages(b); text("metadata.annotations.containerImage", "containerImage", a[csv.AnnotationContainerImage]) && !slices.Contains(images, a[csv.AnnotationContainerImage]) {
-		fail("metadata.annotations.containerImage", "containerImage %s is not the image of any container the CSV deploys (%s): make bundle sets it from IMG",
+	if images := operatorImages(h.b); h.text("metadata.annotations.containerImage", "containerImage", a[csv.AnnotationContainerImage]) && !slices.Contains(images, a[csv.AnnotationContainerImage]) {
+		h.fail("metadata.annotations.containerImage", "containerImage %s is not the image of any container the CSV deploys (%s): make bundle sets it from IMG",
 			a[csv.AnnotationContainerImage], strings.Join(images, ", "))
 	}
+}
 
-	if len(c.Spec.Keywords) == 0 {
-		fail("spec.keywords", "no keywords: OperatorHub's search uses them; %s", fixInBase)
+// lists are keywords, maintainers, links and the icon.
+func (h *hubCheck) lists() {
+	spec := h.b.CSV.Spec
+	if len(spec.Keywords) == 0 {
+		h.fail("spec.keywords", "no keywords: OperatorHub's search uses them; %s", fixInBase)
 	}
-	for i, k := range c.Spec.Keywords {
-		text(fmt.Sprintf("spec.keywords[%d]", i), "keyword", k)
+	for i, k := range spec.Keywords {
+		h.text(fmt.Sprintf("spec.keywords[%d]", i), "keyword", k)
 	}
-	if len(c.Spec.Maintainers) == 0 {
-		fail("spec.maintainers", "no maintainers: OperatorHub shows whom to contact; %s", fixInBase)
+	if len(spec.Maintainers) == 0 {
+		h.fail("spec.maintainers", "no maintainers: OperatorHub shows whom to contact; %s", fixInBase)
 	}
-	for i, m := range c.Spec.Maintainers {
-		text(fmt.Sprintf("spec.maintainers[%d].name", i), "maintainer name", m.Name)
-		text(fmt.Sprintf("spec.maintainers[%d].email", i), "maintainer email", m.Email)
+	for i, m := range spec.Maintainers {
+		h.text(fmt.Sprintf("spec.maintainers[%d].name", i), "maintainer name", m.Name)
+		h.text(fmt.Sprintf("spec.maintainers[%d].email", i), "maintainer email", m.Email)
 	}
-	if len(c.Spec.Links) == 0 {
-		fail("spec.links", "no links: OperatorHub shows them (documentation, source); %s", fixInBase)
+	if len(spec.Links) == 0 {
+		h.fail("spec.links", "no links: OperatorHub shows them (documentation, source); %s", fixInBase)
 	}
-	for i, l := range c.Spec.Links {
+	for i, l := range spec.Links {
 		field := fmt.Sprintf("spec.links[%d]", i)
-		text(field+".name", "link name", l.Name)
-		if text(field+".url", "link", l.URL) {
-			checkURL(fail, field+".url", l.URL)
+		h.text(field+".name", "link name", l.Name)
+		if h.text(field+".url", "link", l.URL) {
+			h.url(field+".url", l.URL)
 		}
 	}
-	if len(c.Spec.Icon) == 0 || c.Spec.Icon[0].Data == "" {
-		fail("spec.icon", "no icon: OperatorHub shows OLM's default picture; %s (base64data and mediatype)", fixInBase)
+	if len(spec.Icon) == 0 || spec.Icon[0].Data == "" {
+		h.fail("spec.icon", "no icon: OperatorHub shows OLM's default picture; %s (base64data and mediatype)", fixInBase)
 	}
-	return r
 }
 
 // knownValues reports what one of operator-framework/api's OperatorHub
@@ -124,21 +147,21 @@ func checkHubMetadata(b *manifests.Bundle) errors.ManifestResult {
 // StandardCategoriesValidator) finds, under field and with the fix: the
 // values OperatorHub knows are that library's (categories can be replaced
 // with OPERATOR_BUNDLE_CATEGORIES, as operator-sdk allows), not a list of ours.
-func knownValues(fail func(field, format string, args ...any), field string, v interfaces.Validator, b *manifests.Bundle) {
-	for _, r := range v.Validate(b) {
+func (h *hubCheck) knownValues(field string, v interfaces.Validator) {
+	for _, r := range v.Validate(h.b) {
 		for _, e := range append(r.Errors, r.Warnings...) {
 			// The library prefixes its detail with the CSV's name, which the
 			// file already says.
-			fail(field, "%s (operator-framework/api); %s", strings.TrimPrefix(e.Detail, "("+b.CSV.Name+") "), fixInBase)
+			h.fail(field, "%s (operator-framework/api); %s", strings.TrimPrefix(e.Detail, "("+h.b.CSV.Name+") "), fixInBase)
 		}
 	}
 }
 
-// checkURL: an absolute http(s) URL a browser can open.
-func checkURL(fail func(field, format string, args ...any), field, raw string) {
+// url: an absolute http(s) URL a browser can open.
+func (h *hubCheck) url(field, raw string) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		fail(field, "%q is not an http(s) URL", raw)
+		h.fail(field, "%q is not an http(s) URL", raw)
 	}
 }
 

@@ -14,14 +14,14 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
+
+	"github.com/example-inc/memcached-operator/test/framework"
 )
 
 // reviewCounter counts the TokenReviews and SubjectAccessReviews a filter sends.
@@ -65,12 +65,7 @@ func TestIntegrationMetricsAuth(t *testing.T) {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		t.Fatal("KUBEBUILDER_ASSETS is not set: run 'make test-integration', which builds kube-apiserver and etcd into bin/")
 	}
-	env := &envtest.Environment{}
-	admin, err := env.Start()
-	if err != nil {
-		t.Fatalf("start envtest: %v", err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
+	admin := framework.StartEnvtest(t)
 	ctx := context.Background()
 	k8s := kubernetes.NewForConfigOrDie(admin)
 
@@ -87,17 +82,7 @@ func TestIntegrationMetricsAuth(t *testing.T) {
 	}
 	bind(t, k8s, "operator", authRole.Name)
 	readerBinding := bind(t, k8s, "scraper", readerRole.Name)
-	token := func(sa string) string {
-		t.Helper()
-		if _, err := k8s.CoreV1().ServiceAccounts(ns).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: sa}}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		tr, err := k8s.CoreV1().ServiceAccounts(ns).CreateToken(ctx, sa, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tr.Status.Token
-	}
+	token := func(sa string) string { return framework.ServiceAccountToken(ctx, t, k8s, ns, sa) }
 	operatorCfg := rest.AnonymousClientConfig(admin)
 	operatorCfg.BearerToken = token("operator")
 	scraper, stranger := token("scraper"), token("stranger")

@@ -52,7 +52,7 @@ func AssertServes(ctx context.Context, t testing.TB, c client.Client, mc *cachev
 			t.Fatal(err)
 		}
 		AssertOnRealNode(ctx, t, c, pod)
-		assertAnswers(t, pod, value)
+		AssertAnswers(t, pod, value)
 	}
 }
 
@@ -68,8 +68,9 @@ func AssertOnRealNode(ctx context.Context, t testing.TB, c client.Client, p *cor
 	}
 }
 
-// assertAnswers sets a key through the pod's IP and reads it back.
-func assertAnswers(t testing.TB, p *corev1.Pod, value string) {
+// AssertAnswers sets a key through the memcached pod's IP (from this host)
+// and reads it back.
+func AssertAnswers(t testing.TB, p *corev1.Pod, value string) {
 	t.Helper()
 	key := "e2e-" + p.Name
 	set(t, p, key, value)

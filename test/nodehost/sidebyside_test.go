@@ -1,0 +1,45 @@
+//go:build nodehost
+
+package nodehost
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/example-inc/memcached-operator/test/framework"
+)
+
+// TestTwoNodesSideBySide: two real-node clusters run at once, each with a
+// pod that serves, on pod subnets of their own; one goes down and the other
+// still serves and its node stays Ready.
+func TestTwoNodesSideBySide(t *testing.T) {
+	needNode(t)
+	a, b := up(t, "side-a"), up(t, "side-b")
+	pa, pb := a.memcachedPod(t), b.memcachedPod(t)
+	if subnet(pa.Status.PodIP) == subnet(pb.Status.PodIP) {
+		t.Errorf("both nodes give pods addresses in %s.0/24; want a subnet each", subnet(pa.Status.PodIP))
+	}
+	framework.AssertAnswers(t, pa, "a")
+	framework.AssertAnswers(t, pb, "b")
+
+	a.down(t)
+	time.Sleep(5 * time.Second) // the node's status would go NotReady within the kubelet's report period
+	framework.AssertAnswers(t, pb, "b after a went")
+	node := &corev1.Node{}
+	if err := b.c.Get(context.Background(), client.ObjectKey{Name: pb.Spec.NodeName}, node); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range node.Status.Conditions {
+		if c.Type == corev1.NodeReady && c.Status != corev1.ConditionTrue {
+			t.Errorf("cluster side-b's node %s is %s after side-a went: %s", node.Name, c.Status, c.Message)
+		}
+	}
+}
+
+// subnet is the /24 of an IPv4 address.
+func subnet(ip string) string { return ip[:strings.LastIndex(ip, ".")] }
