@@ -234,10 +234,11 @@ export REQUIRE_REAL_NODE ?=
 export REQUIRE_OPERATOR_SDK ?=
 
 # make test runs its suites one after the other, each target's minutes said
-# as it ends and summed at the end (hack/timing.sh). Two cores are busy all
-# along (load 2.5 to 2.9 in a serial run): suites side by side made no run
-# shorter. The order: what checks the tree and builds the tools, the suites
-# that time things, then the cluster suites.
+# as it ends and summed at the end (hack/timing.sh). The real-node lane
+# alone keeps two cores busy (load averages 2.5 to 2.9): two chains of suites
+# side by side took CI past 90 minutes, one after the other takes 68. The
+# order: what checks the tree and builds the tools, the suites that time
+# things, then the cluster suites.
 TEST_SUITES = test-begin deps verify vet catalog-diff test-unit test-integration test-operator-sdk test-readme-offline \
 	reliability-fast test-node-host test-prepare \
 	test-node test-readme-node \
