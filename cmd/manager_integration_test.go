@@ -25,6 +25,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/example-inc/memcached-operator/internal/freeport"
 	"github.com/example-inc/memcached-operator/internal/operator"
 	"github.com/example-inc/memcached-operator/internal/wait"
 	"github.com/example-inc/memcached-operator/test/framework"
@@ -161,7 +162,7 @@ func kubeconfigFor(t *testing.T, cfg *rest.Config, token string) string {
 
 func localAddr(t *testing.T) string {
 	t.Helper()
-	addr, err := operator.LocalAddr()
+	addr, err := freeport.Local()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
 	"github.com/example-inc/memcached-operator/internal/apimetrics"
+	"github.com/example-inc/memcached-operator/internal/freeport"
 	"github.com/example-inc/memcached-operator/internal/operator"
 	"github.com/example-inc/memcached-operator/internal/wait"
 )
@@ -231,11 +232,11 @@ type benchOperator struct {
 // namespace, with plain-HTTP metrics the benchmark scrapes, and waits until
 // they answer.
 func startOperator(ctx context.Context, c *cluster, o reconcileRunOptions) (*benchOperator, error) {
-	metricsAddr, err := operator.LocalAddr()
+	metricsAddr, err := freeport.Local()
 	if err != nil {
 		return nil, err
 	}
-	pprofAddr, err := operator.LocalAddr()
+	pprofAddr, err := freeport.Local()
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/example-inc/memcached-operator/internal/atomicdir"
 	"github.com/example-inc/memcached-operator/internal/catalog"
+	"github.com/example-inc/memcached-operator/internal/freeport"
 	"github.com/example-inc/memcached-operator/internal/logtail"
 	"github.com/example-inc/memcached-operator/internal/wait"
 )
@@ -95,12 +96,7 @@ func serverAddr(addr string) (string, error) {
 	if addr != "" && !strings.HasSuffix(addr, ":0") {
 		return addr, nil
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return freeport.Local()
 }
 
 // StopServer ends the server whose pid file is in stateDir.

@@ -2,7 +2,6 @@ package operator
 
 import (
 	"fmt"
-	"net"
 	"strings"
 )
 
@@ -58,15 +57,4 @@ func flagValues(args []string) map[string]string {
 		out[flagName(a)] = v
 	}
 	return out
-}
-
-// LocalAddr is a free 127.0.0.1 address for one of the manager's endpoints
-// (metrics, probes, pprof), where the shipped ports may be taken.
-func LocalAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
