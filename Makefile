@@ -495,9 +495,13 @@ scorecard: build sdk catalog $(OPM) olm-up ## run bundle, then every scorecard s
 		SCORECARD_FLAGS="$(SCORECARD_FLAGS)" hack/scorecard.sh
 
 .PHONY: scorecard-build
-scorecard-build: deps ## Build the scorecard test image SCORECARD_IMG (what operator-sdk scorecard runs in pods).
-	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $(LOCALBIN)/scorecard-test ./cmd/scorecard-test
+scorecard-build: scorecard-test-binary ## Build the scorecard test image SCORECARD_IMG (what operator-sdk scorecard runs in pods).
 	$(CONTAINER_TOOL) $(BUILD_FLAGS) -f scorecard/Dockerfile --build-arg BASE_IMAGE=$(BASE_IMAGE) -t $(SCORECARD_IMG) .
+
+# The test image's binary, which scorecard-build and scorecard-images put in it.
+.PHONY: scorecard-test-binary
+scorecard-test-binary: deps
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $(LOCALBIN)/scorecard-test ./cmd/scorecard-test
 
 .PHONY: scorecard-push
 scorecard-push: ## Push the scorecard test image.

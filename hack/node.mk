@@ -115,11 +115,11 @@ test-node-run: deps registry-up registry-tls-up
 SCORECARD_UNTAR_IMAGE ?= $(OLM_UTIL_IMG)
 
 .PHONY: scorecard-images
-scorecard-images: scorecard-build registry-up olm-util-image ## Push the scorecard test image SCORECARD_IMG where the real node pulls it (LOCAL_REGISTRY), with OLM's util image (the untar image of the test pods).
+scorecard-images: scorecard-test-binary registry-up olm-util-image ## Push the scorecard test image SCORECARD_IMG where the real node pulls it (LOCAL_REGISTRY), with OLM's util image (the untar image of the test pods).
 	@$(IMAGE_ENV) hack/image.sh $(SCORECARD_IMG) scorecard/Dockerfile . --build-arg BASE_IMAGE=$(BASE_IMAGE)
 
 .PHONY: test-scorecard-node
-test-scorecard-node: sdk scorecard-images olm-util-image $(CRICTL) $(KUBECTL) ## Scorecard tests as pods on the real node against the deployed operator (make deploy): results equal the in-process runner's, outputs parse, shipped RBAC, nothing left behind; operator-sdk's own scorecard and test image on our bundle.
+test-scorecard-node: sdk scorecard-images $(CRICTL) $(KUBECTL) ## Scorecard tests as pods on the real node against the deployed operator (make deploy): results equal the in-process runner's, outputs parse, shipped RBAC, nothing left behind; operator-sdk's own scorecard and test image on our bundle.
 	@if [ -x "$(SCORECARD_TEST_BIN)" ]; then $(MAKE) --no-print-directory scorecard-test-image; fi
 	@# Test pods pull IfNotPresent: drop the node's copy so it runs the image just pushed.
 	@$(NODE_ENV) hack/node.sh crictl rmi $(SCORECARD_IMG) >/dev/null 2>&1 || true
