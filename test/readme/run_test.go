@@ -5,6 +5,7 @@ package readme
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -48,6 +49,13 @@ func TestReadme(t *testing.T) {
 		if err := framework.CopyCheckout(root, dir, "bin", ".work/registry", ".work/registry-tls"); err != nil {
 			t.Fatal(err)
 		}
+		// A registry the blocks started in the copy stops with it (one of
+		// the checkout's, already running, is left as it was).
+		t.Cleanup(func() {
+			if out, err := exec.Command("make", "-C", dir, "--no-print-directory", "registry-down", "registry-tls-down").CombinedOutput(); err != nil {
+				t.Errorf("stop the copy's registries: %v\n%s", err, out)
+			}
+		})
 	}
 	tools := map[string]string{"kubectl": filepath.Join(root, "bin", "kubectl")}
 	if sdk := os.Getenv("OPERATOR_SDK"); sdk != "" {
