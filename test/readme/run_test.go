@@ -7,6 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -45,17 +48,7 @@ func TestReadme(t *testing.T) {
 	}
 	dir := root
 	if s.Copy {
-		dir = t.TempDir()
-		if err := framework.CopyCheckout(root, dir, "bin", ".work/registry", ".work/registry-tls"); err != nil {
-			t.Fatal(err)
-		}
-		// A registry the blocks started in the copy stops with it (one of
-		// the checkout's, already running, is left as it was).
-		t.Cleanup(func() {
-			if out, err := exec.Command("make", "-C", dir, "--no-print-directory", "registry-down", "registry-tls-down").CombinedOutput(); err != nil {
-				t.Errorf("stop the copy's registries: %v\n%s", err, out)
-			}
-		})
+		dir = copyCheckout(t, root)
 	}
 	tools := map[string]string{"kubectl": filepath.Join(root, "bin", "kubectl")}
 	if sdk := os.Getenv("OPERATOR_SDK"); sdk != "" {
@@ -68,4 +61,41 @@ func TestReadme(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("README scenario %s: %d blocks ran as written in %s", name, len(blocks), time.Since(start).Round(time.Second))
+}
+
+// copyCheckout copies the checkout for blocks that change it; the copy shares
+// the checkout's tools and registries. A registry the blocks started stops
+// with the test; one already running (make test's) stays up.
+func copyCheckout(t *testing.T, root string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := framework.CopyCheckout(root, dir, "bin", ".work/registry", ".work/registry-tls"); err != nil {
+		t.Fatal(err)
+	}
+	var down []string
+	for target, sub := range map[string]string{"registry-down": ".work/registry", "registry-tls-down": ".work/registry-tls"} {
+		if !running(filepath.Join(root, sub, "pid")) {
+			down = append(down, target)
+		}
+	}
+	t.Cleanup(func() {
+		if len(down) == 0 {
+			return
+		}
+		args := append([]string{"-C", dir, "--no-print-directory"}, down...)
+		if out, err := exec.Command("make", args...).CombinedOutput(); err != nil {
+			t.Errorf("stop the registries the README's blocks started: %v\n%s", err, out)
+		}
+	})
+	return dir
+}
+
+// running says whether the process a pid file names is alive.
+func running(pidFile string) bool {
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	return err == nil && syscall.Kill(pid, 0) == nil
 }
