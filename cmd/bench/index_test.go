@@ -6,11 +6,12 @@ import (
 	"testing"
 
 	"github.com/example-inc/memcached-operator/internal/catalog"
+	"github.com/example-inc/memcached-operator/internal/graph"
 )
 
 // The generated index is what B2 claims: valid for opm, every package
 // analysable with a single head per channel, the respins of every fourth
-// package policy warnings, deprecations in every fifth, skips and
+// package policy findings, deprecations in every fifth, skips and
 // skipRange edges present.
 func TestGenerateIndex(t *testing.T) {
 	cfg := generateIndex(8, 20)
@@ -31,7 +32,7 @@ func TestGenerateIndex(t *testing.T) {
 			by[e.By]++
 		}
 		for _, p := range r.Problems {
-			if p.Severity == "warning" {
+			if p.Severity == graph.Policy {
 				warned[r.Package] = true
 			}
 		}
@@ -40,7 +41,7 @@ func TestGenerateIndex(t *testing.T) {
 		t.Errorf("edges by mechanism %v: want replaces, skips and skipRange", by)
 	}
 	if !warned["operator-003"] || !warned["operator-007"] || len(warned) != 2 {
-		t.Errorf("packages with warnings %v, want the respins operator-003 and operator-007", warned)
+		t.Errorf("packages with policy findings %v, want the respins operator-003 and operator-007", warned)
 	}
 	if text := report.Packages[0].Text(); !strings.Contains(text, `info: channel candidate entry operator-000.v1.2.0: is deprecated ("loses data on upgrade"); upgrades from`) {
 		t.Errorf("no deprecated bundle on operator-000's upgrade paths:\n%s", text)

@@ -48,7 +48,7 @@ func catalogRender(args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		// operator-registry reports a tree; print one line per problem.
-		for _, l := range errorLines(err) {
+		for _, l := range catalog.ErrorLines(err) {
 			fmt.Fprintln(stderr, "error:", l)
 		}
 		fmt.Fprintf(stderr, "error: %s was left as it was\n", *output)
@@ -68,13 +68,14 @@ func printProblems(w io.Writer, file string, r *graph.Report) {
 
 // catalogAnalyze prints the upgrade analysis of an FBC directory, every
 // package or --package's. It exits 1 when the analysis finds errors (what
-// makes OLM fail or strand a user), 2 when it finds warnings only (policy),
-// 0 otherwise.
+// makes OLM fail or strand a user), 2 when it finds warnings (what misleads
+// users though OLM works), 0 otherwise: policy findings (patterns OLM
+// handles) fail only under --strict.
 func catalogAnalyze(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("catalog analyze", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	output := fs.String("o", "text", "Output: text or json ({\"packages\": [one report per package]}).")
-	strict := fs.Bool("strict", false, "Warnings (policy: versions that do not increase, skipRanges that cover later versions) are errors.")
+	strict := fs.Bool("strict", false, "Warnings and policy findings (edges to versions that are not higher, skipRanges unbounded or covering their own version) are errors.")
 	pkg := fs.String("package", "", "Analyse only this package.")
 	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return err
@@ -111,7 +112,9 @@ func catalogAnalyze(args []string, stdout, stderr io.Writer) error {
 	case report.Errors() > 0:
 		return fmt.Errorf("%s: %d errors in the upgrade graph", dir, report.Errors())
 	case report.Warnings() > 0:
-		return &exitError{code: 2, prefix: "warning:", err: fmt.Errorf("%s: %d warnings in the upgrade graph (policy; --strict makes them errors)", dir, report.Warnings())}
+		return &exitError{code: 2, prefix: "warning:", err: fmt.Errorf("%s: %d warnings in the upgrade graph (--strict makes them errors)", dir, report.Warnings())}
+	case report.Policies() > 0:
+		fmt.Fprintf(stderr, "note: %s: %d policy findings, patterns OLM handles (--strict makes them errors)\n", dir, report.Policies())
 	}
 	return nil
 }
@@ -181,9 +184,12 @@ func catalogShow(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	listings, err := catalog.Show(cfg)
+	listings, omitted, err := catalog.Show(cfg)
 	if err != nil {
 		return fmt.Errorf("%s: %w", dir, err)
+	}
+	for _, o := range omitted {
+		fmt.Fprintf(stderr, "note: %s: %s (as OLM's package server does)\n", dir, o)
 	}
 	if *pkg != "" {
 		i := slices.IndexFunc(listings, func(l catalog.Listing) bool { return l.PackageName == *pkg })
@@ -246,52 +252,4 @@ func catalogRelease(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "released %s into %s and %s; run make catalog\n", res.Name, cf.src.Releases, cf.src.Template)
 	return nil
-}
-
-// errorLines flattens operator-registry's validation error tree
-//
-//	invalid index:
-//	└── invalid package "p":
-//	    └── invalid channel "stable":
-//	        └── invalid bundle "p.v1":
-//	            └── invalid skipRange "x": ...
-//
-// into one line per leaf that carries its whole path:
-//
-//	invalid package "p": invalid channel "stable": invalid bundle "p.v1": invalid skipRange "x": ...
-func errorLines(err error) []string {
-	type frame struct {
-		depth int
-		text  string
-	}
-	var stack []frame
-	var out []string
-	rows := strings.Split(err.Error(), "\n")
-	for i, row := range rows {
-		depth := treeDepth(row)
-		for len(stack) > 0 && stack[len(stack)-1].depth >= depth {
-			stack = stack[:len(stack)-1]
-		}
-		text := strings.TrimSuffix(strings.TrimSpace(strings.TrimLeft(row, treeChars)), ":")
-		if i+1 < len(rows) && treeDepth(rows[i+1]) > depth {
-			stack = append(stack, frame{depth, text})
-			continue
-		}
-		var parts []string
-		for _, f := range stack {
-			if f.text != "opm validate: invalid index" && f.text != "invalid index" {
-				parts = append(parts, f.text)
-			}
-		}
-		out = append(out, strings.Join(append(parts, text), ": "))
-	}
-	return out
-}
-
-// treeChars draw operator-registry's error tree.
-const treeChars = " │├└─"
-
-// treeDepth is how far a row of the error tree is indented.
-func treeDepth(row string) int {
-	return len([]rune(row)) - len([]rune(strings.TrimLeft(row, treeChars)))
 }

@@ -214,7 +214,7 @@ func TestCatalogShow(t *testing.T) {
 // A catalog of several packages: each is analysed on its own (one with a
 // replaces cycle, which opm reports only as stranded bundles, says so with
 // its entries, and opm's words), a summary names who has errors and
-// warnings; --package selects one; an unknown one names those there are.
+// policy findings; --package selects one; an unknown one names those there are.
 func TestCatalogAnalyzeManyPackages(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "catalog")
 	bundle := func(pkg, v string) declcfg.Bundle {
@@ -246,9 +246,9 @@ func TestCatalogAnalyzeManyPackages(t *testing.T) {
 		"package cyclic (default channel c)\n",
 		"package good (default channel c)\n",
 		"package respin (default channel c)\n",
-		"  error: channel c entry cyclic.v1.1.0: is on a replaces cycle cyclic.v1.1.0 -> cyclic.v1.2.0 -> cyclic.v1.1.0: OLM can never upgrade out of it; make each entry replace an older one\n",
-		"  error: opm validate: invalid index:\n    └── invalid package \"cyclic\":\n",
-		"\nsummary: 3 packages, 1 with errors, 1 with warnings only, 1 clean\n  errors: cyclic (2)\n  warnings: respin (1)\n",
+		"  error: channel c entry cyclic.v1.1.0: is on a replaces cycle cyclic.v1.1.0 -> cyclic.v1.2.0 -> cyclic.v1.1.0: OLM can never upgrade cyclic.v1.1.0, cyclic.v1.2.0 out of it; make each entry replace an older one\n",
+		"  error: opm validate: invalid package \"cyclic\": invalid channel \"c\": channel contains one or more stranded bundles: cyclic.v1.1.0, cyclic.v1.2.0\n",
+		"\nsummary: 3 packages, 1 with errors, 0 with warnings, 1 with policy findings only, 1 clean\n  errors: cyclic (2)\n  policy: respin (1)\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("catalog analyze lacks\n%s\nin\n%s", want, out.String())
@@ -298,11 +298,12 @@ func TestCatalogDiff(t *testing.T) {
 	}
 }
 
-// A catalog with only a policy finding (a respin 1.0.0-1 that replaces
-// 1.0.0, which semver orders lower, as shipping catalogs do): catalog
-// analyze prints the warning and exits 2, not 1; --strict makes it an error.
-// An unknown -o is refused before anything is loaded.
-func TestCatalogAnalyzeWarnings(t *testing.T) {
+// Severities decide the exit: a policy finding only (a respin 1.0.0-1 that
+// replaces 1.0.0, which semver orders lower, as shipping catalogs do) is
+// printed and exits 0 with a note; a warning (the channel's head deprecated)
+// exits 2, not 1; --strict makes either an error. An unknown -o is refused
+// before anything is loaded.
+func TestCatalogAnalyzeSeverities(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "catalog")
 	bundle := func(v string) declcfg.Bundle {
 		return declcfg.Bundle{Schema: declcfg.SchemaBundle, Name: "p.v" + v, Package: "p", Image: "example.com/p-bundle:v" + v,
@@ -316,19 +317,30 @@ func TestCatalogAnalyzeWarnings(t *testing.T) {
 	}
 	writeFBC(t, dir, fbc)
 	var out, stderr bytes.Buffer
-	err := run([]string{"catalog", "analyze", dir}, nil, &out, &stderr)
-	var ee *exitError
-	if !errors.As(err, &ee) || ee.code != 2 || ee.prefix != "warning:" {
-		t.Fatalf("catalog analyze: %v (%T), want exit 2 with a warning", err, err)
+	if err := run([]string{"catalog", "analyze", dir}, nil, &out, &stderr); err != nil {
+		t.Fatalf("catalog analyze with a policy finding only: %v, want exit 0", err)
 	}
-	want := "warning: channel c entry p.v1.0.0-1: replaces p.v1.0.0 (1.0.0), which is not older than 1.0.0-1: an upgrade edge should go to a higher version"
-	if !strings.Contains(out.String(), want) || err.Error() != dir+": 1 warnings in the upgrade graph (policy; --strict makes them errors)" {
-		t.Errorf("printed\n%s\nerr %v; want the finding\n%s", out.String(), err, want)
+	want := "policy: channel c entry p.v1.0.0-1: replaces p.v1.0.0 (1.0.0), which is not older than 1.0.0-1: an upgrade edge should go to a higher version"
+	if note := "note: " + dir + ": 1 policy findings, patterns OLM handles (--strict makes them errors)\n"; !strings.Contains(out.String(), want) || stderr.String() != note {
+		t.Errorf("printed\n%s\nand on stderr\n%s\nwant the finding\n%s\nand\n%s", out.String(), stderr.String(), want, note)
 	}
 	out.Reset()
-	err = run([]string{"catalog", "analyze", "--strict", dir}, nil, &out, &stderr)
+	err := run([]string{"catalog", "analyze", "--strict", dir}, nil, &out, &stderr)
+	var ee *exitError
 	if err == nil || errors.As(err, &ee) || !strings.Contains(out.String(), "error: channel c entry p.v1.0.0-1") {
 		t.Errorf("--strict: %v; printed\n%s", err, out.String())
+	}
+
+	fbc.Deprecations = []declcfg.Deprecation{{Schema: declcfg.SchemaDeprecation, Package: "p",
+		Entries: []declcfg.DeprecationEntry{{Reference: declcfg.PackageScopedReference{Schema: declcfg.SchemaBundle, Name: "p.v1.0.0-1"}, Message: "use 2.0"}}}}
+	writeFBC(t, dir, fbc)
+	out.Reset()
+	err = run([]string{"catalog", "analyze", dir}, nil, &out, &stderr)
+	if !errors.As(err, &ee) || ee.code != 2 || ee.prefix != "warning:" || err.Error() != dir+": 1 warnings in the upgrade graph (--strict makes them errors)" {
+		t.Fatalf("catalog analyze with a deprecated head: %v (%T), want exit 2 with a warning", err, err)
+	}
+	if want := "warning: channel c entry p.v1.0.0-1: is the channel's head and deprecated"; !strings.Contains(out.String(), want) {
+		t.Errorf("printed\n%s\nwant\n%s", out.String(), want)
 	}
 	err = run([]string{"catalog", "analyze", "-o", "yaml", filepath.Join(dir, "no-such-dir")}, nil, &out, &stderr)
 	if err == nil || err.Error() != "-o yaml: want text or json" {
@@ -348,5 +360,18 @@ func writeFBC(t *testing.T, dir string, cfg declcfg.DeclarativeConfig) {
 	}
 	if err := os.WriteFile(filepath.Join(dir, "catalog.yaml"), b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Nothing to analyse is an error, not an empty report: catalog show -o json
+// printed null and analyze exited 0 on an empty directory.
+func TestCatalogCommandsRefuseEmptyDirectories(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{{"show", "-o", "json", dir}, {"analyze", dir}, {"diff", dir, dir}} {
+		var out, stderr bytes.Buffer
+		err := run(append([]string{"catalog"}, args...), nil, &out, &stderr)
+		if !errors.Is(err, catalog.ErrNoObjects) || out.Len() > 0 {
+			t.Errorf("catalog %v: %v, printed %q; want %v and nothing printed", args, err, out.String(), catalog.ErrNoObjects)
+		}
 	}
 }

@@ -68,7 +68,7 @@ func main() {
 var errReported = errors.New("reported")
 
 // exitError ends sdk with an exit status of its own (catalog analyze: 2 for
-// warnings only).
+// warnings without errors).
 type exitError struct {
 	code   int
 	prefix string // what main prints before the message

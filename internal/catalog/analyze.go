@@ -74,13 +74,18 @@ func Package(cfg *declcfg.DeclarativeConfig) (*graph.Package, error) {
 	channels := append([]declcfg.Channel(nil), cfg.Channels...)
 	sort.Slice(channels, func(i, j int) bool { return channels[i].Name < channels[j].Name })
 	for _, c := range channels {
-		ch := graph.Channel{Name: c.Name}
-		for _, e := range c.Entries {
-			ch.Entries = append(ch.Entries, graph.Entry{Name: e.Name, Replaces: e.Replaces, Skips: e.Skips, SkipRange: e.SkipRange})
-		}
-		p.Channels = append(p.Channels, ch)
+		p.Channels = append(p.Channels, graphChannel(c))
 	}
 	return p, nil
+}
+
+// graphChannel is what the graph analysis needs of a channel.
+func graphChannel(c declcfg.Channel) graph.Channel {
+	ch := graph.Channel{Name: c.Name}
+	for _, e := range c.Entries {
+		ch.Entries = append(ch.Entries, graph.Entry{Name: e.Name, Replaces: e.Replaces, Skips: e.Skips, SkipRange: e.SkipRange})
+	}
+	return ch
 }
 
 // deprecations collects the package's olm.deprecations messages.

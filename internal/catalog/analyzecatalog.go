@@ -57,10 +57,15 @@ func analyzePart(ctx context.Context, name string, part *declcfg.DeclarativeConf
 	if report == nil {
 		report = graph.Analyze(&graph.Package{Name: name})
 	}
-	for _, e := range []error{verr, err} {
-		if e != nil {
-			report.Problems = append(report.Problems, graph.Problem{Severity: graph.Error, Message: e.Error()})
+	if verr != nil {
+		// One finding per problem opm found, in a fixed order.
+		for _, l := range ErrorLines(verr) {
+			msg := "opm validate: " + strings.TrimPrefix(l, "opm validate: ")
+			report.Problems = append(report.Problems, graph.Problem{Severity: graph.Error, Message: msg})
 		}
+	}
+	if err != nil {
+		report.Problems = append(report.Problems, graph.Problem{Severity: graph.Error, Message: err.Error()})
 	}
 	return report
 }
@@ -102,6 +107,9 @@ func (c *CatalogReport) Errors() int { return c.sum((*graph.Report).Errors) }
 // Warnings counts the warnings of every package.
 func (c *CatalogReport) Warnings() int { return c.sum((*graph.Report).Warnings) }
 
+// Policies counts the policy findings of every package.
+func (c *CatalogReport) Policies() int { return c.sum((*graph.Report).Policies) }
+
 func (c *CatalogReport) sum(f func(*graph.Report) int) int {
 	n := 0
 	for _, r := range c.Packages {
@@ -110,7 +118,7 @@ func (c *CatalogReport) sum(f func(*graph.Report) int) int {
 	return n
 }
 
-// Escalate makes every package's warnings errors.
+// Escalate makes every package's warnings and policy findings errors.
 func (c *CatalogReport) Escalate() {
 	for _, r := range c.Packages {
 		r.Escalate()
@@ -118,7 +126,7 @@ func (c *CatalogReport) Escalate() {
 }
 
 // Text is each package's report, and for several packages a summary that
-// names those with errors and with warnings.
+// names those with errors, with warnings and with policy findings only.
 func (c *CatalogReport) Text() string {
 	var b strings.Builder
 	for i, r := range c.Packages {
@@ -130,21 +138,26 @@ func (c *CatalogReport) Text() string {
 	if len(c.Packages) < 2 {
 		return b.String()
 	}
-	var errs, warns []string
+	var errs, warns, policies []string
 	for _, r := range c.Packages {
 		switch {
 		case r.Errors() > 0:
 			errs = append(errs, fmt.Sprintf("%s (%d)", r.Package, r.Errors()))
 		case r.Warnings() > 0:
 			warns = append(warns, fmt.Sprintf("%s (%d)", r.Package, r.Warnings()))
+		case r.Policies() > 0:
+			policies = append(policies, fmt.Sprintf("%s (%d)", r.Package, r.Policies()))
 		}
 	}
-	fmt.Fprintf(&b, "\nsummary: %d packages, %d with errors, %d with warnings only, %d clean\n", len(c.Packages), len(errs), len(warns), len(c.Packages)-len(errs)-len(warns))
-	if len(errs) > 0 {
-		fmt.Fprintf(&b, "  errors: %s\n", strings.Join(errs, ", "))
-	}
-	if len(warns) > 0 {
-		fmt.Fprintf(&b, "  warnings: %s\n", strings.Join(warns, ", "))
+	clean := len(c.Packages) - len(errs) - len(warns) - len(policies)
+	fmt.Fprintf(&b, "\nsummary: %d packages, %d with errors, %d with warnings, %d with policy findings only, %d clean\n", len(c.Packages), len(errs), len(warns), len(policies), clean)
+	for _, l := range []struct {
+		what  string
+		names []string
+	}{{"errors", errs}, {"warnings", warns}, {"policy", policies}} {
+		if len(l.names) > 0 {
+			fmt.Fprintf(&b, "  %s: %s\n", l.what, strings.Join(l.names, ", "))
+		}
 	}
 	return b.String()
 }

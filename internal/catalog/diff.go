@@ -199,13 +199,13 @@ func diffChannel(name string, b, a side, versions map[string]semver.Version) (Ch
 	switch {
 	case chB == nil:
 		cd.Added = true
-		cd.EntriesAdded = entryNames(chA)
+		cd.EntriesAdded = entryNames(graphChannel(*chA))
 		return cd, nil
 	case chA == nil:
 		cd.Removed = true
 		return cd, []string{fmt.Sprintf("channel %s was removed: its subscribers find no upgrade", name)}
 	}
-	eb, ea := toSet(entryNames(chB)), toSet(entryNames(chA))
+	eb, ea := toSet(entryNames(graphChannel(*chB))), toSet(entryNames(graphChannel(*chA)))
 	cd.EntriesAdded, cd.EntriesRemoved = onlyIn(ea, eb), onlyIn(eb, ea)
 	edges := func(r *graph.Report) map[string]bool {
 		out := map[string]bool{}
@@ -224,11 +224,25 @@ func diffChannel(name string, b, a side, versions map[string]semver.Version) (Ch
 		return cd, regs
 	}
 	cd.NewlySkipped = onlyIn(toSet(crA.Skipped), toSet(crB.Skipped))
+	if crA.Head == "" && crB.Head != "" {
+		cd.NewlyStranded = crB.Bundles()
+		return cd, []string{fmt.Sprintf("channel %s: %s, so none of the %d bundles that reached %s reaches a head", name, headsText(graph.Heads(graphChannel(*chA))), len(cd.NewlyStranded), crB.Head)}
+	}
+	return cd, diffPaths(&cd, graphChannel(*chA), *crB, *crA, versions)
+}
+
+// diffPaths compares the path to the head of every bundle that reached it
+// before (into cd) and returns the regressions: a bundle removed that
+// nothing upgrades from, one that no longer reaches the head, a path that
+// grew through bundles it did not pass before.
+func diffPaths(cd *ChannelDiff, chA graph.Channel, crB, crA graph.ChannelReport, versions map[string]semver.Version) []string {
+	var regs []string
+	inA, added := toSet(entryNames(chA)), toSet(cd.EntriesAdded)
 	for _, from := range crB.Bundles() {
 		before, _ := crB.Path(from)
-		if !ea[from] {
+		if !inA[from] {
 			if !upgradesFrom(chA, from, versions[from]) {
-				regs = append(regs, fmt.Sprintf("channel %s: %s was removed and nothing in the channel replaces, skips or skipRange-covers it: its users are stranded", name, from))
+				regs = append(regs, fmt.Sprintf("channel %s: %s was removed and no entry OLM keeps (it prunes skipped ones) replaces, skips or skipRange-covers it: its users are stranded", cd.Name, from))
 			}
 			continue
 		}
@@ -236,29 +250,50 @@ func diffChannel(name string, b, a side, versions map[string]semver.Version) (Ch
 		switch {
 		case !reaches:
 			cd.NewlyStranded = append(cd.NewlyStranded, from)
-			regs = append(regs, fmt.Sprintf("channel %s: %s no longer reaches the head %s", name, from, crA.Head))
+			regs = append(regs, fmt.Sprintf("channel %s: %s no longer reaches the head %s", cd.Name, from, crA.Head))
 		case slices.Equal(before, after):
 			cd.Unchanged++
 		default:
 			cd.Paths = append(cd.Paths, PathChange{From: from, Before: before, After: after})
-			// A new head adds one hop to a path that reached the old one.
-			allowed := len(before)
-			if crA.Head != crB.Head {
-				allowed++
-			}
-			if len(after) > allowed {
-				regs = append(regs, fmt.Sprintf("channel %s: the path from %s grew from %d to %d upgrades (%s); add a skip or skipRange", name, from, len(before), len(after), strings.Join(after, " -> ")))
+			if grown := grewBy(before, after, added, crA.Head != crB.Head); grown > 0 {
+				regs = append(regs, fmt.Sprintf("channel %s: the path from %s grew from %d to %d upgrades (%s) through %d bundles it did not pass before; add a skip or skipRange", cd.Name, from, len(before), len(after), strings.Join(after, " -> "), grown))
 			}
 		}
 	}
-	return cd, regs
+	return regs
 }
 
-// upgradesFrom: an entry of ch replaces or skips the bundle by name, or
-// its skipRange covers the bundle's version (OLM upgrades from a bundle
-// the catalog no longer holds that way).
-func upgradesFrom(ch *declcfg.Channel, name string, v semver.Version) bool {
+// grewBy is how many upgrades a path gained beyond those it may: every hop
+// to a bundle this change added (a release, or several when comparing
+// catalogs releases apart), and one for a new head that is not new.
+func grewBy(before, after []string, added map[string]bool, newHead bool) int {
+	allowed := len(before)
+	for _, b := range after {
+		if added[b] {
+			allowed++
+		}
+	}
+	if newHead && len(after) > 0 && !added[after[len(after)-1]] {
+		allowed++
+	}
+	return max(0, len(after)-allowed)
+}
+
+// upgradesFrom: an entry of ch that OLM does not prune (none skips it)
+// replaces or skips the bundle by name, or its skipRange covers the
+// bundle's version (OLM upgrades from a bundle the catalog no longer holds
+// that way).
+func upgradesFrom(ch graph.Channel, name string, v semver.Version) bool {
+	pruned := map[string]bool{}
 	for _, e := range ch.Entries {
+		for _, s := range e.Skips {
+			pruned[s] = true
+		}
+	}
+	for _, e := range ch.Entries {
+		if pruned[e.Name] {
+			continue
+		}
 		if e.Replaces == name || slices.Contains(e.Skips, name) {
 			return true
 		}
@@ -269,6 +304,14 @@ func upgradesFrom(ch *declcfg.Channel, name string, v semver.Version) bool {
 		}
 	}
 	return false
+}
+
+// headsText says how many heads a channel has, and which.
+func headsText(heads []string) string {
+	if len(heads) == 0 {
+		return "the channel now has no head"
+	}
+	return fmt.Sprintf("the channel now has %d heads (%s); OLM needs exactly one", len(heads), strings.Join(heads, ", "))
 }
 
 // deprecationSet names each deprecation with its message.
@@ -296,8 +339,8 @@ func bundleVersions(cfg *declcfg.DeclarativeConfig) map[string]semver.Version {
 	return out
 }
 
-func entryNames(ch *declcfg.Channel) []string {
-	var out []string
+func entryNames(ch graph.Channel) []string {
+	out := make([]string, 0, len(ch.Entries))
 	for _, e := range ch.Entries {
 		out = append(out, e.Name)
 	}

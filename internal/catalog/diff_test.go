@@ -110,16 +110,60 @@ entries:
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The path from 1.0.0 grew only by the added 1.0.5: allowed.
 	wantRegs := []string{
 		"p: channel beta was removed: its subscribers find no upgrade",
-		"p: channel stable: the path from p.v1.0.0 grew from 1 to 2 upgrades (p.v1.0.5 -> p.v1.2.0); add a skip or skipRange",
-		"p: channel stable: p.v1.1.0 was removed and nothing in the channel replaces, skips or skipRange-covers it: its users are stranded",
+		"p: channel stable: p.v1.1.0 was removed and no entry OLM keeps (it prunes skipped ones) replaces, skips or skipRange-covers it: its users are stranded",
 		"q: the package was removed: its subscribers find no upgrade and new installs fail",
 	}
 	if got := d.Regressions(); !slices.Equal(got, wantRegs) {
 		t.Errorf("regressions:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantRegs, "\n"))
 	}
-	if !strings.HasSuffix(d.Text(), "\n4 regressions\n") {
+	if !strings.HasSuffix(d.Text(), "\n3 regressions\n") {
 		t.Errorf("text:\n%s", d.Text())
+	}
+}
+
+// The release gate's rules, each on the pattern that broke it: a removed
+// bundle whose only successor is now skipped (OLM prunes it) strands its
+// users; a path that grew only by bundles the change added (catalogs
+// several releases apart) is no regression, one that grew through bundles
+// it did not pass before is; a channel with two heads names both.
+func TestDiffRules(t *testing.T) {
+	channel := func(entries string) string {
+		return "---\nschema: olm.channel\npackage: p\nname: stable\nentries:\n" + entries
+	}
+	for _, tc := range []struct {
+		name            string
+		vBefore, vAfter []string
+		before, after   string
+		want            []string
+	}{
+		{"the successor of a removed bundle is skipped", []string{"1.0.0", "1.1.0", "1.2.0"}, []string{"1.1.0", "1.2.0"},
+			channel("- {name: p.v1.0.0}\n- {name: p.v1.1.0, replaces: p.v1.0.0}\n- {name: p.v1.2.0, replaces: p.v1.1.0}\n"),
+			channel("- {name: p.v1.1.0, replaces: p.v1.0.0}\n- {name: p.v1.2.0, replaces: p.v1.1.0, skips: [p.v1.1.0]}\n"),
+			[]string{"p: channel stable: p.v1.0.0 was removed and no entry OLM keeps (it prunes skipped ones) replaces, skips or skipRange-covers it: its users are stranded"}},
+		{"releases apart", []string{"1.0.0", "1.1.0"}, []string{"1.0.0", "1.1.0", "1.2.0", "1.3.0"},
+			channel("- {name: p.v1.0.0}\n- {name: p.v1.1.0, replaces: p.v1.0.0}\n"),
+			channel("- {name: p.v1.0.0}\n- {name: p.v1.1.0, replaces: p.v1.0.0}\n- {name: p.v1.2.0, replaces: p.v1.1.0}\n- {name: p.v1.3.0, replaces: p.v1.2.0}\n"),
+			nil},
+		{"a skipRange dropped", []string{"1.0.0", "1.1.0", "1.2.0"}, []string{"1.0.0", "1.1.0", "1.2.0"},
+			channel("- {name: p.v1.0.0}\n- {name: p.v1.1.0, replaces: p.v1.0.0}\n- {name: p.v1.2.0, replaces: p.v1.1.0, skipRange: '<1.1.0'}\n"),
+			channel("- {name: p.v1.0.0}\n- {name: p.v1.1.0, replaces: p.v1.0.0}\n- {name: p.v1.2.0, replaces: p.v1.1.0}\n"),
+			[]string{"p: channel stable: the path from p.v1.0.0 grew from 1 to 2 upgrades (p.v1.1.0 -> p.v1.2.0) through 1 bundles it did not pass before; add a skip or skipRange"}},
+		{"two heads", []string{"1.0.0", "1.1.0"}, []string{"1.0.0", "1.1.0", "1.2.0"},
+			channel("- {name: p.v1.0.0}\n- {name: p.v1.1.0, replaces: p.v1.0.0}\n"),
+			channel("- {name: p.v1.0.0}\n- {name: p.v1.1.0, replaces: p.v1.0.0}\n- {name: p.v1.2.0}\n"),
+			[]string{"p: channel stable: the channel now has 2 heads (p.v1.1.0, p.v1.2.0); OLM needs exactly one, so none of the 2 bundles that reached p.v1.1.0 reaches a head"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := DiffCatalogs(context.Background(), fbc(t, "p", tc.vBefore, tc.before), fbc(t, "p", tc.vAfter, tc.after))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := d.Regressions(); !slices.Equal(got, tc.want) {
+				t.Errorf("regressions:\n%s\nwant:\n%s\n\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"), d.Text())
+			}
+		})
 	}
 }

@@ -1,37 +1,50 @@
 package catalog
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 
 	"github.com/joelanford/ignore"
 	"github.com/operator-framework/operator-registry/alpha/declcfg"
-	yamlv3 "go.yaml.in/yaml/v3"
 )
 
 // indexIgnore is the file whose patterns opm skips (as declcfg.LoadFS does).
 const indexIgnore = ".indexignore"
 
-// Load reads a file-based catalog directory as opm does, but first checks
-// every file's syntax itself, so that a malformed document is reported as
-// file:line (counted from the start of the file, for YAML and JSON alike)
-// instead of operator-registry's position within one document and no file.
+// Load reads a file-based catalog directory with opm's own loader. When
+// that fails, it finds the document at fault itself, so that the error
+// names the file and the line where the document starts (counted from the
+// start of the file, YAML and JSON alike), the object's schema and name
+// when known, in a few hundred bytes: opm's message names no file and may
+// carry the whole object. A directory with no catalog object is refused
+// (ErrNoObjects), naming the template when it holds one.
 func Load(ctx context.Context, dir string) (*declcfg.DeclarativeConfig, error) {
 	root := os.DirFS(dir)
+	cfg, err := declcfg.LoadFS(ctx, root)
+	if err != nil {
+		if located := locate(dir, root); located != nil {
+			return nil, located
+		}
+		return nil, fmt.Errorf("%s: %s", dir, clip(err.Error()))
+	}
+	if err := requireObjects(ctx, dir, root, cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// locate checks every file opm reads, document by document, and returns
+// the first problem with its place; nil when it finds none.
+func locate(dir string, root fs.FS) error {
 	matcher, err := ignore.NewMatcher(root, indexIgnore)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
+		return fmt.Errorf("%s: %w", dir, err)
 	}
-	err = fs.WalkDir(root, ".", func(path string, d fs.DirEntry, err error) error {
+	return fs.WalkDir(root, ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -42,81 +55,55 @@ func Load(ctx context.Context, dir string) (*declcfg.DeclarativeConfig, error) {
 		if err != nil {
 			return err
 		}
-		if line, msg := syntaxError(b); msg != "" {
-			return fmt.Errorf("%s:%d: %s; fix the file's YAML or JSON there (each document one catalog object with a schema)", filepath.Join(dir, path), line, msg)
+		docs, bad := documents(b)
+		for _, doc := range docs {
+			if bad == nil {
+				bad = doc.problem()
+			}
+		}
+		if bad != nil {
+			return fmt.Errorf("%s:%d: %s", filepath.Join(dir, path), bad.line, bad.msg)
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := declcfg.LoadFS(ctx, root)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
-	}
-	return cfg, nil
 }
 
-// syntaxError is the first syntax error in a stream of YAML documents or
-// JSON values (as operator-registry tells them apart: JSON starts with '{'),
-// with its line in the file; "" when there is none.
-func syntaxError(b []byte) (int, string) {
-	if trimmed := bytes.TrimLeft(b, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '{' {
-		return jsonSyntaxError(b)
+// ErrNoObjects means a directory holds no catalog object to analyse.
+var ErrNoObjects = errors.New("no catalog objects (olm.package, olm.channel, olm.bundle, olm.deprecations)")
+
+// templateSchemas are the catalog templates opm renders.
+var templateSchemas = map[string]string{"olm.template.basic": "basic", "olm.semver": "semver"}
+
+// requireObjects refuses a catalog with nothing in it, naming the template
+// (and how to render it) when that is what the directory holds: an empty
+// analysis would otherwise pass.
+func requireObjects(ctx context.Context, dir string, root fs.FS, cfg *declcfg.DeclarativeConfig) error {
+	if len(cfg.Packages)+len(cfg.Channels)+len(cfg.Bundles)+len(cfg.Deprecations) > 0 {
+		return nil
 	}
-	dec := yamlv3.NewDecoder(bytes.NewReader(b))
-	for {
-		var n yamlv3.Node
-		err := dec.Decode(&n)
-		if errors.Is(err, io.EOF) {
-			return 0, ""
+	var template error
+	_ = declcfg.WalkMetasFS(ctx, root, func(path string, meta *declcfg.Meta, err error) error {
+		if err != nil || meta == nil || template != nil {
+			return nil
 		}
-		if err != nil {
-			return yamlErrorLine(err)
+		if kind, ok := templateSchemas[meta.Schema]; ok {
+			file := filepath.Join(dir, path)
+			template = fmt.Errorf("%s: %w: %s is a catalog template (schema %s), not a catalog; render it first: opm alpha render-template %s %s -o yaml > CATALOG_DIR/catalog.yaml",
+				dir, ErrNoObjects, file, meta.Schema, kind, file)
 		}
-		if n.Kind == yamlv3.DocumentNode && len(n.Content) == 1 && n.Content[0].Kind != yamlv3.MappingNode {
-			return n.Content[0].Line, "a document is not a mapping (want schema: olm.package, olm.channel, olm.bundle, ...)"
-		}
+		return nil
+	})
+	if template != nil {
+		return template
 	}
+	return fmt.Errorf("%s: %w: nothing to analyse; name a file-based catalog's directory", dir, ErrNoObjects)
 }
 
-// yamlLine finds the line in go-yaml's messages ("yaml: line 12: ...").
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-func yamlErrorLine(err error) (int, string) {
-	var te *yamlv3.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		err = errors.New(te.Errors[0])
+// clip keeps a message to a few hundred bytes.
+func clip(msg string) string {
+	const most = 300
+	if len(msg) <= most {
+		return msg
 	}
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return line, m[2]
-	}
-	return 1, err.Error()
-}
-
-// jsonSyntaxError decodes a stream of JSON values and turns the offset of
-// the first error into a line.
-func jsonSyntaxError(b []byte) (int, string) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	for {
-		var v map[string]json.RawMessage
-		err := dec.Decode(&v)
-		if errors.Is(err, io.EOF) {
-			return 0, ""
-		}
-		if err == nil {
-			continue
-		}
-		offset := dec.InputOffset()
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			offset = se.Offset
-		case errors.As(err, &te):
-			offset = te.Offset
-		}
-		return 1 + bytes.Count(b[:min(int(offset), len(b))], []byte("\n")), err.Error()
-	}
+	return fmt.Sprintf("%s... (%d bytes more)", msg[:most], len(msg)-most)
 }

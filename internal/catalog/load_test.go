@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,6 +43,66 @@ func TestLoadNamesFileAndLine(t *testing.T) {
 				t.Errorf("err = %v\nwant %s/%s", err, dir, tc.want)
 			}
 		})
+	}
+}
+
+// A document that parses but that opm's loader refuses is named by file,
+// the line where the document starts, its schema and name, in a few
+// hundred bytes however large the object (opm's own message names no file
+// and carries the whole object).
+func TestLoadPlacesRefusedDocuments(t *testing.T) {
+	big := strings.Repeat("x", 200000)
+	for _, tc := range []struct {
+		name, content, want string
+	}{
+		{"entries not a list", "schema: olm.package\nname: p\ndefaultChannel: c\n---\nschema: olm.channel\npackage: p\nname: c\nentries: not-a-list\n",
+			`p/catalog.yaml:5: olm.channel "c": entries: a string where a list belongs; fix the document there`},
+		{"a cut-off document lost its schema", "schema: olm.package\nname: p\ndefaultChannel: c\n---\nimage: example.com/p-bundle:v1\nname: p.v1\npackage: p\nproperties:\n- type: olm.bundle.object\n  value: {data: " + big + "}\n",
+			`p/catalog.yaml:5: a document with no schema (name "p.v1"): every catalog object has one (olm.package, olm.channel, olm.bundle, olm.deprecations); a write cut short loses it, as opm writes schema last: restore the document or render the catalog again`},
+		{"JSON of the wrong type", "{\"schema\": \"olm.package\", \"name\": \"p\"}\n\n{\n  \"schema\": \"olm.channel\",\n  \"package\": \"p\",\n  \"name\": \"c\",\n  \"entries\": [{\"name\": 7}]\n}\n",
+			`p/catalog.yaml:3: olm.channel "c": entries.name: a number where a string belongs; fix the document there`},
+		{"a bundle object that is not base64", "schema: olm.bundle\nname: p.v1\npackage: p\nimage: x\nproperties:\n- type: olm.bundle.object\n  value: {data: '%%%'}\n",
+			`p/catalog.yaml:1: olm.bundle "p.v1": properties[0] (olm.bundle.object): illegal base64 data at input byte 0; fix the document there`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(dir, "p"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "p", "catalog.yaml"), []byte(tc.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Load(context.Background(), dir)
+			if err == nil || strings.TrimPrefix(err.Error(), dir+"/") != tc.want {
+				t.Fatalf("err = %.600v\nwant %s/%s", err, dir, tc.want)
+			}
+			if len(err.Error()) > 500 {
+				t.Errorf("the error is %d bytes", len(err.Error()))
+			}
+		})
+	}
+}
+
+// A directory without catalog objects is refused rather than analysed as
+// nothing; one that holds a template says so and how to render it.
+func TestLoadRefusesEmptyCatalogs(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Load(context.Background(), dir)
+	if want := dir + ": no catalog objects (olm.package, olm.channel, olm.bundle, olm.deprecations): nothing to analyse; name a file-based catalog's directory"; !errors.Is(err, ErrNoObjects) || err.Error() != want {
+		t.Errorf("empty directory: %v\nwant %s", err, want)
+	}
+	template, err := os.ReadFile(filepath.Join("..", "..", "config", "catalog", "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "template.yaml")
+	if err := os.WriteFile(file, template, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(context.Background(), dir)
+	want := dir + ": no catalog objects (olm.package, olm.channel, olm.bundle, olm.deprecations): " + file + " is a catalog template (schema olm.template.basic), not a catalog; render it first: opm alpha render-template basic " + file + " -o yaml > CATALOG_DIR/catalog.yaml"
+	if !errors.Is(err, ErrNoObjects) || err.Error() != want {
+		t.Errorf("template directory: %v\nwant %s", err, want)
 	}
 }
 
@@ -87,7 +148,7 @@ func FuzzAnalyzeCatalog(f *testing.F) {
 		if _, err := AnalyzeCatalog(ctx, cfg, AnalyzeOptions{}); err != nil {
 			return
 		}
-		if _, err := Show(cfg); err != nil {
+		if _, _, err := Show(cfg); err != nil {
 			return
 		}
 		d, err := DiffCatalogs(ctx, cfg, cfg)

@@ -193,7 +193,9 @@ type Released struct {
 func diffDirs(ctx context.Context, dir, staged string) (*Diff, error) {
 	before := &declcfg.DeclarativeConfig{}
 	if _, err := os.Stat(dir); err == nil {
-		if before, err = Load(ctx, dir); err != nil {
+		if before, err = Load(ctx, dir); errors.Is(err, ErrNoObjects) {
+			before = &declcfg.DeclarativeConfig{} // the first release
+		} else if err != nil {
 			return nil, err
 		}
 	}

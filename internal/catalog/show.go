@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -94,46 +95,75 @@ type Deprecation struct {
 	Message string `json:"message"`
 }
 
+// Omission is a channel, or a whole package, the package server leaves out
+// of its listing, and why.
+type Omission struct {
+	Package string `json:"package"`
+	// Channel is empty when the whole package is left out.
+	Channel string `json:"channel,omitempty"`
+	Reason  string `json:"reason"`
+}
+
+func (o Omission) String() string {
+	if o.Channel == "" {
+		return fmt.Sprintf("package %s left out: %s", o.Package, o.Reason)
+	}
+	return fmt.Sprintf("package %s: channel %s left out: %s", o.Package, o.Channel, o.Reason)
+}
+
 // Show lists every package of the catalog as the package server would
 // serve it from a CatalogSource of this catalog, sorted by name. The CSV a
 // channel describes is the one the registry (opm serve) hands out for its
 // head: the bundle's own CSV, or for a published catalog the CSV it makes
-// from olm.csv.metadata and the package's icon and description.
-func Show(cfg *declcfg.DeclarativeConfig) ([]Listing, error) {
+// from olm.csv.metadata and the package's icon and description. Like the
+// package server, it leaves out a channel whose head's CSV it cannot read
+// (a bundle with neither olm.csv.metadata nor olm.bundle.object) and a
+// package with no channel left, lists everything else, and says what it
+// left out.
+func Show(cfg *declcfg.DeclarativeConfig) ([]Listing, []Omission, error) {
 	m, err := declcfg.ConvertToModel(*cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []Listing
+	var omitted []Omission
 	for _, name := range slices.Sorted(maps.Keys(m)) {
-		l, err := listPackage(m[name])
+		l, left, err := listPackage(m[name])
 		if err != nil {
-			return nil, fmt.Errorf("package %s: %w", name, err)
+			return nil, nil, fmt.Errorf("package %s: %w", name, err)
+		}
+		omitted = append(omitted, left...)
+		if len(l.Channels) == 0 {
+			omitted = append(omitted, Omission{Package: name, Reason: "no channel can be listed, and the package server lists no package without one"})
+			continue
 		}
 		out = append(out, l)
 	}
-	return out, nil
+	return out, omitted, nil
 }
 
 // listPackage follows the package server: channels by name, the provider
 // of the default channel's head (else the first channel's), and a default
-// channel that lists no head replaced by the first channel.
-func listPackage(p *model.Package) (Listing, error) {
+// channel that is not listed replaced by the first channel.
+func listPackage(p *model.Package) (Listing, []Omission, error) {
 	l := Listing{PackageName: p.Name, DefaultChannel: p.DefaultChannel.Name, Deprecation: deprecation(p.Deprecation)}
+	var omitted []Omission
 	defaultListed := false
 	for _, chName := range slices.Sorted(maps.Keys(p.Channels)) {
 		ch := p.Channels[chName]
 		head, err := ch.Head()
 		if err != nil {
-			continue // the package server elides a channel without a head
+			omitted = append(omitted, Omission{Package: p.Name, Channel: chName, Reason: fmt.Sprintf("no head: %v", err)})
+			continue
 		}
 		csv, csvJSON, err := headCSV(head)
 		if err != nil {
-			return Listing{}, fmt.Errorf("channel %s, head %s: %w", chName, head.Name, err)
+			omitted = append(omitted, Omission{Package: p.Name, Channel: chName, Reason: fmt.Sprintf("its head %s: %v", head.Name, err)})
+			continue
 		}
 		entries, err := channelEntries(ch)
 		if err != nil {
-			return Listing{}, fmt.Errorf("channel %s: %w", chName, err)
+			return Listing{}, nil, fmt.Errorf("channel %s: %w", chName, err)
 		}
 		l.Channels = append(l.Channels, ListedChannel{
 			Name: chName, CurrentCSV: csv.Name, CurrentCSVDesc: describe(csv, csvJSON),
@@ -144,13 +174,10 @@ func listPackage(p *model.Package) (Listing, error) {
 		}
 		defaultListed = defaultListed || chName == l.DefaultChannel
 	}
-	if len(l.Channels) == 0 {
-		return Listing{}, fmt.Errorf("no channel has a head; the package server does not list the package")
-	}
-	if !defaultListed {
+	if !defaultListed && len(l.Channels) > 0 {
 		l.DefaultChannel = l.Channels[0].Name
 	}
-	return l, nil
+	return l, omitted, nil
 }
 
 // headCSV is the CSV the registry serves for a bundle (operator-registry's
@@ -161,9 +188,12 @@ func headCSV(b *model.Bundle) (*v1alpha1.ClusterServiceVersion, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	if ab.GetCsvJson() == "" {
+		return nil, "", errors.New("carries no CSV (neither olm.csv.metadata nor an olm.bundle.object CSV), so the registry serves none; add olm.csv.metadata (opm's bundle-object-to-csv-metadata migration) or the bundle's manifests")
+	}
 	csv := &v1alpha1.ClusterServiceVersion{}
 	if err := json.Unmarshal([]byte(ab.GetCsvJson()), csv); err != nil {
-		return nil, "", fmt.Errorf("its CSV: %w", err)
+		return nil, "", fmt.Errorf("its CSV does not parse: %w", err)
 	}
 	return csv, ab.GetCsvJson(), nil
 }

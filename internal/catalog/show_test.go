@@ -126,9 +126,9 @@ func loadYAML(t *testing.T, content string) *declcfg.DeclarativeConfig {
 // icon, the default channel's provider, entries newest first, the APIs by
 // name only, deprecations with their messages.
 func TestShow(t *testing.T) {
-	listings, err := Show(loadYAML(t, showCatalog))
-	if err != nil {
-		t.Fatal(err)
+	listings, omitted, err := Show(loadYAML(t, showCatalog))
+	if err != nil || len(omitted) > 0 {
+		t.Fatal(err, omitted)
 	}
 	if got := []string{listings[0].PackageName, listings[1].PackageName}; !slices.Equal(got, []string{"alpha", "zeta"}) {
 		t.Fatalf("packages %v, want alpha, zeta", got)
@@ -185,6 +185,42 @@ func TestShow(t *testing.T) {
 	}
 }
 
+// A head with neither olm.csv.metadata nor olm.bundle.object (an image-only
+// bundle) has no CSV to describe: as OLM's package server does, its channel
+// is left out (the default falls to the first channel listed), a package
+// with no channel left is left out, everything else is listed, and each
+// omission says why.
+func TestShowLeavesOutChannelsWithoutCSV(t *testing.T) {
+	imageOnly := func(catalog, bundle, metadata string) string {
+		out := strings.Replace(catalog, metadata, "", 1)
+		if out == catalog {
+			t.Fatalf("no metadata of %s in the catalog", bundle)
+		}
+		return out
+	}
+	content := imageOnly(showCatalog, "zeta.v1.1.0", showCatalog[strings.Index(showCatalog, "- type: olm.csv.metadata\n  value:\n    displayName: Zeta Operator"):strings.Index(showCatalog, "---\nschema: olm.bundle\npackage: zeta\nname: zeta.v2.0.0-rc.1")])
+	content = imageOnly(content, "alpha.v0.1.0", "- type: olm.csv.metadata\n  value: {displayName: Alpha}\n")
+	listings, omitted, err := Show(loadYAML(t, content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(listings) != 1 || listings[0].PackageName != "zeta" || len(listings[0].Channels) != 1 || listings[0].Channels[0].Name != "beta" || listings[0].DefaultChannel != "beta" {
+		t.Fatalf("listings %+v: want zeta with channel beta only, the default", listings)
+	}
+	var got []string
+	for _, o := range omitted {
+		got = append(got, o.String())
+	}
+	want := []string{
+		"package alpha: channel only left out: its head alpha.v0.1.0: carries no CSV (neither olm.csv.metadata nor an olm.bundle.object CSV), so the registry serves none; add olm.csv.metadata (opm's bundle-object-to-csv-metadata migration) or the bundle's manifests",
+		"package alpha left out: no channel can be listed, and the package server lists no package without one",
+		"package zeta: channel stable left out: its head zeta.v1.1.0: carries no CSV (neither olm.csv.metadata nor an olm.bundle.object CSV), so the registry serves none; add olm.csv.metadata (opm's bundle-object-to-csv-metadata migration) or the bundle's manifests",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("omitted:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
 // Our published catalog: every channel the analysis finds is listed with
 // the same head, and the icon comes from the CSV (render gives the package
 // the default head's icon), so OperatorHub does not show OLM's default.
@@ -193,9 +229,9 @@ func TestShowOurCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	listings, err := Show(cfg)
-	if err != nil {
-		t.Fatal(err)
+	listings, omitted, err := Show(cfg)
+	if err != nil || len(omitted) > 0 {
+		t.Fatal(err, omitted)
 	}
 	report, err := Analyze(context.Background(), cfg)
 	if err != nil {

@@ -42,9 +42,16 @@ type Package struct {
 // Severity of a Problem.
 type Severity string
 
+// Error breaks users: OLM refuses the catalog, or a subscriber is
+// stranded. Warning misleads or hurts users though OLM works (a deprecated
+// head, a broken example). Policy is a pattern OLM handles that a catalog may
+// forbid itself (an edge to a version that is not higher, as respins and
+// build-metadata hotfixes have; a skipRange without an upper bound or that
+// covers its own version): reported, failing only under --strict.
 const (
 	Error   Severity = "error"
 	Warning Severity = "warning"
+	Policy  Severity = "policy"
 	Info    Severity = "info"
 )
 
@@ -82,7 +89,8 @@ type ChannelReport struct {
 	// that cannot reach the head are absent; the head has no Next.
 	Next map[string]string `json:"next"`
 	Hops map[string]int    `json:"hops"`
-	// Skipped bundles are pruned by OLM: startingCSV cannot install them.
+	// Skipped bundles are pruned from OLM's upgrade candidates: no upgrade
+	// leads to them, though a Subscription's startingCSV installs them.
 	Skipped []string `json:"skipped,omitempty"`
 }
 
@@ -162,6 +170,9 @@ func (r *Report) Errors() int { return r.count(Error) }
 // Warnings counts problems of severity warning.
 func (r *Report) Warnings() int { return r.count(Warning) }
 
+// Policies counts problems of severity policy.
+func (r *Report) Policies() int { return r.count(Policy) }
+
 func (r *Report) count(sev Severity) int {
 	n := 0
 	for _, p := range r.Problems {
@@ -172,13 +183,14 @@ func (r *Report) count(sev Severity) int {
 	return n
 }
 
-// Escalate makes every warning an error: policy a catalog's own authors hold
-// themselves to (make catalog, catalog analyze --strict).
+// Escalate makes every warning and policy finding an error: what a
+// catalog's own authors hold themselves to (make catalog, catalog analyze
+// --strict).
 func (r *Report) Escalate() {
 	for i := range r.Problems {
-		if r.Problems[i].Severity == Warning {
+		if sev := r.Problems[i].Severity; sev == Warning || sev == Policy {
 			r.Problems[i].Severity = Error
-			r.Problems[i].Message += " (a warning, an error under --strict)"
+			r.Problems[i].Message += fmt.Sprintf(" (%s; an error under --strict)", sev)
 		}
 	}
 }
@@ -229,23 +241,17 @@ func analyzeChannel(pkg *Package, ch Channel, res *resolver, add addFunc) Channe
 	for _, e := range ch.Entries {
 		checkEntry(pkg, ch.Name, e, add)
 	}
-	onCycle := map[string]bool{}
-	for _, c := range replacesCycles(ch) {
-		add(Error, ch.Name, c[0], "is on a replaces cycle %s: OLM can never upgrade out of it; make each entry replace an older one", strings.Join(append(c, c[0]), " -> "))
-		for _, n := range c {
-			onCycle[n] = true
-		}
-	}
-
 	heads := res.heads()
 	switch len(heads) {
 	case 0:
 		add(Error, ch.Name, "", "channel has no head: every entry is replaced or skipped by another")
+		checkCycles(ch, res, cr, add)
 		return cr
 	case 1:
 		cr.Head = heads[0]
 	default:
 		add(Error, ch.Name, "", "channel has %d heads (%v): exactly one entry may be neither replaced nor skipped", len(heads), heads)
+		checkCycles(ch, res, cr, add)
 		return cr
 	}
 
@@ -263,18 +269,49 @@ func analyzeChannel(pkg *Package, ch Channel, res *resolver, add addFunc) Channe
 	// In order: the report's text and JSON must not change from run to run.
 	sort.Strings(cr.Skipped)
 	for _, s := range cr.Skipped {
-		add(Info, ch.Name, s, "is skipped by another entry: OLM prunes it, so a Subscription's startingCSV cannot install it")
+		add(Info, ch.Name, s, "is skipped by another entry: OLM never upgrades to it (skipped entries are pruned from upgrade candidates); a Subscription's startingCSV still installs it")
 	}
 
+	walked := checkCycles(ch, res, cr, add)
 	for _, e := range ch.Entries {
-		if onCycle[e.Name] {
-			continue // reported with its cycle
+		if walked[e.Name] {
+			continue
 		}
 		if err := res.walkToHead(e.Name, cr.Head, cr.Next, cr.Hops); err != nil {
 			add(Error, ch.Name, e.Name, "%v", err)
 		}
 	}
 	return cr
+}
+
+// checkCycles walks the entries of every replaces cycle to the head. A
+// cycle on the head's replaces chain is an error: OLM sorts a channel by
+// walking that chain and fails the namespace's whole resolution on a cycle.
+// A cycle off it that OLM upgrades out of (an entry nearer the head skips or
+// skipRange-covers its entries, and OLM takes the candidate nearest the head)
+// strands no one; one it does not is an error. It returns the entries walked.
+func checkCycles(ch Channel, res *resolver, cr ChannelReport, add addFunc) map[string]bool {
+	walked := map[string]bool{}
+	onHeadChain := res.replacesChain(cr.Head)
+	for _, c := range replacesCycles(ch) {
+		var stuck []string
+		for _, n := range c {
+			walked[n] = true
+			if res.walkToHead(n, cr.Head, cr.Next, cr.Hops) != nil {
+				stuck = append(stuck, n)
+			}
+		}
+		around := strings.Join(append(c, c[0]), " -> ")
+		switch {
+		case onHeadChain[c[0]]:
+			add(Error, ch.Name, c[0], "is on a replaces cycle %s that the head's replaces chain enters: OLM cannot order the channel and fails every resolution in the namespace; make each entry replace an older one", around)
+		case len(stuck) == 0:
+			add(Info, ch.Name, c[0], "is on a replaces cycle %s that OLM never walks: a candidate nearer the head covers each of its entries, so each upgrades out of it", around)
+		default:
+			add(Error, ch.Name, c[0], "is on a replaces cycle %s: OLM can never upgrade %s out of it; make each entry replace an older one", around, strings.Join(stuck, ", "))
+		}
+	}
+	return walked
 }
 
 // checkEntry checks the versions an entry's edges name and its skipRange.
@@ -285,10 +322,10 @@ func checkEntry(pkg *Package, ch string, e Entry, add addFunc) {
 		return
 	}
 	// Policy, not breakage: OLM follows such edges (a respin X.Y.Z-1 that
-	// replaces X.Y.Z, a regression), so they are warnings.
+	// replaces X.Y.Z, a build-metadata hotfix, a regression).
 	older := func(what, name string) {
 		if w, ok := pkg.Versions[name]; ok && !w.LT(v) {
-			add(Warning, ch, e.Name, "%s %s (%s), which is not older than %s: an upgrade edge should go to a higher version", what, name, w, v)
+			add(Policy, ch, e.Name, "%s %s (%s), which is not older than %s: an upgrade edge should go to a higher version", what, name, w, v)
 		}
 	}
 	if e.Replaces != "" {
@@ -306,7 +343,7 @@ func checkEntry(pkg *Package, ch string, e Entry, add addFunc) {
 		return
 	}
 	if rng(maxVersion) {
-		add(Warning, ch, e.Name, "skipRange %q has no upper bound: it would claim every future version; end it below %s", e.SkipRange, v)
+		add(Policy, ch, e.Name, "skipRange %q has no upper bound: it would claim every future version; end it below %s", e.SkipRange, v)
 	}
 	var covered []string
 	for name, w := range pkg.Versions {
@@ -316,7 +353,7 @@ func checkEntry(pkg *Package, ch string, e Entry, add addFunc) {
 	}
 	sort.Strings(covered)
 	if len(covered) > 0 {
-		add(Warning, ch, e.Name, "skipRange %q covers %s, not older than %s: end it below %s", e.SkipRange, summarize(covered), v, v)
+		add(Policy, ch, e.Name, "skipRange %q covers %s, not older than %s: end it below %s", e.SkipRange, summarize(covered), v, v)
 	}
 }
 

@@ -106,19 +106,21 @@ func TestProblems(t *testing.T) {
 		{"two heads", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.1.0"}, {Name: "p.v0.2.0"}}},
 			"error: channel c: channel has 2 heads ([p.v0.1.0 p.v0.2.0]): exactly one entry may be neither replaced nor skipped"},
 		{"cycle", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.1.0", Replaces: "p.v0.2.0"}, {Name: "p.v0.2.0", Replaces: "p.v0.1.0"}}},
-			"error: channel c entry p.v0.1.0: is on a replaces cycle p.v0.1.0 -> p.v0.2.0 -> p.v0.1.0: OLM can never upgrade out of it; make each entry replace an older one"},
+			"error: channel c entry p.v0.1.0: is on a replaces cycle p.v0.1.0 -> p.v0.2.0 -> p.v0.1.0: OLM can never upgrade p.v0.1.0, p.v0.2.0 out of it; make each entry replace an older one"},
 		{"cycle without a head", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.1.0", Replaces: "p.v0.2.0"}, {Name: "p.v0.2.0", Replaces: "p.v0.1.0"}}},
 			"error: channel c: channel has no head: every entry is replaced or skipped by another"},
 		{"cycle beside a head", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.1.0"}, {Name: "p.v0.2.0", Replaces: "p.v0.3.0"}, {Name: "p.v0.3.0", Replaces: "p.v0.2.1"}, {Name: "p.v0.2.1", Replaces: "p.v0.2.0"}}},
-			"error: channel c entry p.v0.2.0: is on a replaces cycle p.v0.2.0 -> p.v0.2.1 -> p.v0.3.0 -> p.v0.2.0: OLM can never upgrade out of it; make each entry replace an older one"},
+			"error: channel c entry p.v0.2.0: is on a replaces cycle p.v0.2.0 -> p.v0.2.1 -> p.v0.3.0 -> p.v0.2.0: OLM can never upgrade p.v0.2.0, p.v0.2.1, p.v0.3.0 out of it; make each entry replace an older one"},
+		{"cycle on the head's chain", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.1.0", Replaces: "p.v0.2.0"}, {Name: "p.v0.2.0", Replaces: "p.v0.1.0"}, {Name: "p.v0.3.0", Replaces: "p.v0.1.0", SkipRange: "<0.3.0"}}},
+			"error: channel c entry p.v0.1.0: is on a replaces cycle p.v0.1.0 -> p.v0.2.0 -> p.v0.1.0 that the head's replaces chain enters: OLM cannot order the channel and fails every resolution in the namespace; make each entry replace an older one"},
 		{"edge to a higher version", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.2.0"}, {Name: "p.v0.1.0", Replaces: "p.v0.2.0"}}},
-			"warning: channel c entry p.v0.1.0: replaces p.v0.2.0 (0.2.0), which is not older than 0.1.0: an upgrade edge should go to a higher version"},
+			"policy: channel c entry p.v0.1.0: replaces p.v0.2.0 (0.2.0), which is not older than 0.1.0: an upgrade edge should go to a higher version"},
 		{"garbage skipRange", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.3.0", SkipRange: "banana"}}},
 			`error: channel c entry p.v0.3.0: skipRange "banana" does not parse: Could not get version from string: "banana"`},
 		{"unbounded skipRange", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.2.0", SkipRange: ">=0.1.0"}}},
-			`warning: channel c entry p.v0.2.0: skipRange ">=0.1.0" has no upper bound: it would claim every future version; end it below 0.2.0`},
+			`policy: channel c entry p.v0.2.0: skipRange ">=0.1.0" has no upper bound: it would claim every future version; end it below 0.2.0`},
 		{"skipRange covers itself", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.2.0", SkipRange: ">=0.1.0 <=0.2.1"}}},
-			`warning: channel c entry p.v0.2.0: skipRange ">=0.1.0 <=0.2.1" covers [p.v0.2.0 (0.2.0) p.v0.2.1 (0.2.1)], not older than 0.2.0: end it below 0.2.0`},
+			`policy: channel c entry p.v0.2.0: skipRange ">=0.1.0 <=0.2.1" covers [p.v0.2.0 (0.2.0) p.v0.2.1 (0.2.1)], not older than 0.2.0: end it below 0.2.0`},
 		{"stranded", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.1.0"}, {Name: "p.v0.2.0", Replaces: "p.v0.1.0"}, {Name: "p.v0.3.0", Skips: []string{"p.v0.2.0"}}}},
 			"error: channel c entry p.v0.1.0: cannot reach the head p.v0.3.0: p.v0.2.0 (replaces it) is skipped by p.v0.3.0, and OLM prunes skipped entries"},
 		{"stuck behind a skipped entry", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.1.0"}, {Name: "p.v0.2.0", Replaces: "p.v0.1.0"}, {Name: "p.v0.3.0", Replaces: "p.v0.2.0"}, {Name: "p.v0.2.1", Skips: []string{"p.v0.3.0"}}}},
@@ -140,8 +142,9 @@ func TestProblems(t *testing.T) {
 }
 
 // Patterns of shipping public catalogs that OLM installs and upgrades: each
-// is a warning (policy), never an error, so the catalog's analysis passes.
-func TestShippingPatternsAreWarnings(t *testing.T) {
+// is a policy finding, never an error or a warning, so the catalog's
+// analysis passes; --strict (Escalate) makes them errors.
+func TestShippingPatternsArePolicy(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		versions []string
@@ -150,16 +153,16 @@ func TestShippingPatternsAreWarnings(t *testing.T) {
 	}{
 		{"respin replaces its release", []string{"1.2.3", "1.2.3-1"},
 			[]Entry{{Name: "p.v1.2.3"}, {Name: "p.v1.2.3-1", Replaces: "p.v1.2.3"}},
-			"warning: channel c entry p.v1.2.3-1: replaces p.v1.2.3 (1.2.3), which is not older than 1.2.3-1: an upgrade edge should go to a higher version"},
+			"policy: channel c entry p.v1.2.3-1: replaces p.v1.2.3 (1.2.3), which is not older than 1.2.3-1: an upgrade edge should go to a higher version"},
 		{"timestamped build whose skipRange covers itself", []string{"4.16.0", "4.17.0-202401011200"},
 			[]Entry{{Name: "p.v4.16.0"}, {Name: "p.v4.17.0-202401011200", Replaces: "p.v4.16.0", SkipRange: ">=4.8.0 <4.17.0"}},
-			`warning: channel c entry p.v4.17.0-202401011200: skipRange ">=4.8.0 <4.17.0" covers [p.v4.17.0-202401011200 (4.17.0-202401011200)], not older than 4.17.0-202401011200: end it below 4.17.0-202401011200`},
+			`policy: channel c entry p.v4.17.0-202401011200: skipRange ">=4.8.0 <4.17.0" covers [p.v4.17.0-202401011200 (4.17.0-202401011200)], not older than 4.17.0-202401011200: end it below 4.17.0-202401011200`},
 		{"build-metadata hotfix skips its release", []string{"2.11.0", "2.11.0+build7"},
 			[]Entry{{Name: "p.v2.11.0"}, {Name: "p.v2.11.0+build7", Skips: []string{"p.v2.11.0"}}},
-			"warning: channel c entry p.v2.11.0+build7: skips p.v2.11.0 (2.11.0), which is not older than 2.11.0+build7: an upgrade edge should go to a higher version"},
+			"policy: channel c entry p.v2.11.0+build7: skips p.v2.11.0 (2.11.0), which is not older than 2.11.0+build7: an upgrade edge should go to a higher version"},
 		{"regression", []string{"0.0.5", "0.1.2"},
 			[]Entry{{Name: "p.v0.1.2"}, {Name: "p.v0.0.5", Replaces: "p.v0.1.2"}},
-			"warning: channel c entry p.v0.0.5: replaces p.v0.1.2 (0.1.2), which is not older than 0.0.5: an upgrade edge should go to a higher version"},
+			"policy: channel c entry p.v0.0.5: replaces p.v0.1.2 (0.1.2), which is not older than 0.0.5: an upgrade edge should go to a higher version"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := &Package{Name: "p", DefaultChannel: "c", Channels: []Channel{{Name: "c", Entries: tc.entries}}, Versions: map[string]semver.Version{}}
@@ -171,12 +174,51 @@ func TestShippingPatternsAreWarnings(t *testing.T) {
 			for _, pr := range r.Problems {
 				got = append(got, pr.String())
 			}
-			if r.Errors() != 0 || !slices.Contains(got, tc.want) {
-				t.Errorf("%d errors; problems:\n  %s\nwant no error and:\n  %s", r.Errors(), strings.Join(got, "\n  "), tc.want)
+			if r.Errors() != 0 || r.Warnings() != 0 || !slices.Contains(got, tc.want) {
+				t.Errorf("%d errors, %d warnings; problems:\n  %s\nwant neither, and:\n  %s", r.Errors(), r.Warnings(), strings.Join(got, "\n  "), tc.want)
 			}
 			r.Escalate()
-			if r.Errors() == 0 {
-				t.Error("Escalate left the warnings warnings")
+			if r.Errors() == 0 || r.Policies() != 0 {
+				t.Errorf("Escalate left %d policy findings and made %d errors", r.Policies(), r.Errors())
+			}
+		})
+	}
+}
+
+// A replaces cycle whose entries a candidate nearer the head covers: OLM
+// never walks it (it takes the candidate nearest the head), so each entry
+// upgrades out of it, as opm accepts; only a cycle nothing covers strands.
+func TestCoveredCycleStrandsNoOne(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		skipRange string
+		next      map[string]string
+	}{
+		{"the head covers both", "<0.3.0", map[string]string{"p.v0.1.0": "p.v0.3.0", "p.v0.2.0": "p.v0.3.0"}},
+		// 0.2.0 upgrades to what replaces it, 0.1.0, which the head covers.
+		{"the head covers one", "<0.2.0", map[string]string{"p.v0.1.0": "p.v0.3.0", "p.v0.2.0": "p.v0.1.0"}},
+		// What opm validate accepts: the entries are skipped (not stranded).
+		{"the head skips both", "", map[string]string{"p.v0.1.0": "p.v0.3.0", "p.v0.2.0": "p.v0.3.0"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			head := Entry{Name: "p.v0.3.0", SkipRange: tc.skipRange}
+			if tc.skipRange == "" {
+				head.Skips = []string{"p.v0.1.0", "p.v0.2.0"}
+			}
+			r := Analyze(pkg(Channel{Name: "c", Entries: []Entry{{Name: "p.v0.1.0", Replaces: "p.v0.2.0"}, {Name: "p.v0.2.0", Replaces: "p.v0.1.0"}, head}}))
+			want := "info: channel c entry p.v0.1.0: is on a replaces cycle p.v0.1.0 -> p.v0.2.0 -> p.v0.1.0 that OLM never walks: a candidate nearer the head covers each of its entries, so each upgrades out of it"
+			var got []string
+			for _, p := range r.Problems {
+				got = append(got, p.String())
+			}
+			if r.Errors() != 0 || !slices.Contains(got, want) {
+				t.Fatalf("problems:\n  %s\nwant no error and:\n  %s", strings.Join(got, "\n  "), want)
+			}
+			c := channel(r, "c")
+			for from, to := range tc.next {
+				if c.Next[from] != to {
+					t.Errorf("%s upgrades to %q, want %s", from, c.Next[from], to)
+				}
 			}
 		})
 	}
@@ -204,7 +246,7 @@ func TestCoveredVersionsAreSummarised(t *testing.T) {
 	if len(text) > 400*n {
 		t.Errorf("the report of %d entries is %d bytes", n, len(text))
 	}
-	want := `warning: channel c entry p.v1.0.0: skipRange "<9.0.0" covers 200 versions [p.v1.0.0 (1.0.0) p.v1.0.1 (1.0.1) ... p.v1.0.99 (1.0.99)], not older than 1.0.0: end it below 1.0.0`
+	want := `policy: channel c entry p.v1.0.0: skipRange "<9.0.0" covers 200 versions [p.v1.0.0 (1.0.0) p.v1.0.1 (1.0.1) ... p.v1.0.99 (1.0.99)], not older than 1.0.0: end it below 1.0.0`
 	if !strings.Contains(text, want) {
 		t.Errorf("report lacks\n  %s", want)
 	}

@@ -18,7 +18,7 @@ type resolver struct {
 	rank   map[string]int
 	ranges map[string]semver.Range
 	// pruned entries are skipped by another entry of the channel; OLM
-	// drops them, so they are neither installed nor upgraded to.
+	// drops them from upgrade candidates (startingCSV still installs them).
 	pruned map[string]bool
 	// Indexes, so that a catalog of thousands of bundles is analysed in
 	// linear time: who replaces or skips a name, and the entries that have
@@ -49,15 +49,8 @@ func newResolver(pkg *Package, ch Channel) *resolver {
 		}
 	}
 	if heads := r.heads(); len(heads) == 1 {
-		replaces := map[string]string{}
-		for _, e := range ch.Entries {
-			replaces[e.Name] = e.Replaces
-		}
-		for i, cur := 0, heads[0]; cur != "" && r.inChannel[cur]; i, cur = i+1, replaces[cur] {
-			if _, seen := r.rank[cur]; seen {
-				break // a cycle; opm validate reports it
-			}
-			r.rank[cur] = i
+		for i, name := range r.chain(heads[0]) {
+			r.rank[name] = i
 		}
 	}
 	// Nearest the head first: next stops at the first skipRange that fits.
@@ -67,10 +60,40 @@ func newResolver(pkg *Package, ch Channel) *resolver {
 	return r
 }
 
-// heads are the entries nothing in the channel replaces or skips.
-func (r *resolver) heads() []string {
-	replaced := map[string]bool{}
+// chain is the replaces chain from the entry named from, in order, up to
+// the first entry outside the channel or seen before (a cycle).
+func (r *resolver) chain(from string) []string {
+	replaces := make(map[string]string, len(r.ch.Entries))
 	for _, e := range r.ch.Entries {
+		replaces[e.Name] = e.Replaces
+	}
+	var out []string
+	seen := map[string]bool{}
+	for cur := from; cur != "" && r.inChannel[cur] && !seen[cur]; cur = replaces[cur] {
+		seen[cur] = true
+		out = append(out, cur)
+	}
+	return out
+}
+
+// replacesChain is the set of entries on the replaces chain from the
+// entry named from.
+func (r *resolver) replacesChain(from string) map[string]bool {
+	set := map[string]bool{}
+	for _, n := range r.chain(from) {
+		set[n] = true
+	}
+	return set
+}
+
+// heads are the entries nothing in the channel replaces or skips.
+func (r *resolver) heads() []string { return Heads(r.ch) }
+
+// Heads are the entries of a channel that nothing in it replaces or skips,
+// sorted: OLM needs exactly one.
+func Heads(ch Channel) []string {
+	replaced := map[string]bool{}
+	for _, e := range ch.Entries {
 		if e.Replaces != "" {
 			replaced[e.Replaces] = true
 		}
@@ -80,7 +103,7 @@ func (r *resolver) heads() []string {
 	}
 	var heads []string
 	seen := map[string]bool{}
-	for _, e := range r.ch.Entries {
+	for _, e := range ch.Entries {
 		if !replaced[e.Name] && !seen[e.Name] {
 			heads = append(heads, e.Name)
 			seen[e.Name] = true
@@ -199,13 +222,15 @@ func (r *resolver) walkToHead(from, head string, next map[string]string, hops ma
 		}
 		chain = append(chain, cur)
 		onChain[cur] = true
-		next[cur] = nxt
 		cur = nxt
 	}
+	// Recorded only once the walk reached the head: a failed walk leaves
+	// no partial path.
 	base := hops[cur] // 0 for the head
 	for i := len(chain) - 1; i >= 0; i-- {
 		base++
 		hops[chain[i]] = base
+		next[chain[i]], _ = r.next(chain[i])
 	}
 	return nil
 }

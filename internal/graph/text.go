@@ -32,7 +32,7 @@ func (r *Report) Text() string {
 }
 
 // writeChannel writes a channel's head, every bundle's path to it and the
-// bundles startingCSV cannot install.
+// skipped bundles, which no upgrade leads to.
 func writeChannel(b *strings.Builder, c ChannelReport) {
 	head := c.Head
 	if head == "" {
@@ -48,6 +48,6 @@ func writeChannel(b *strings.Builder, c ChannelReport) {
 		fmt.Fprintf(b, "  %s -> %s\n", n, strings.Join(path, " -> "))
 	}
 	for _, s := range c.Skipped {
-		fmt.Fprintf(b, "  %s is skipped: not installable by startingCSV\n", s)
+		fmt.Fprintf(b, "  %s is skipped: no upgrade leads to it (startingCSV installs it)\n", s)
 	}
 }

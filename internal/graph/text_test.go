@@ -22,7 +22,7 @@ func TestText(t *testing.T) {
 channel stable: head p.v3
   p.v1 -> p.v3
   p.v3 is the head
-  p.v2 is skipped: not installable by startingCSV
+  p.v2 is skipped: no upgrade leads to it (startingCSV installs it)
 
 channel broken: head (none)
 

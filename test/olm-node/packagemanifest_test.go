@@ -132,9 +132,9 @@ func (e *env) offlineListing(t *testing.T, dir string) catalog.Listing {
 	if err != nil {
 		t.Fatal(err)
 	}
-	listings, err := catalog.Show(cfg)
-	if err != nil {
-		t.Fatal(err)
+	listings, omitted, err := catalog.Show(cfg)
+	if err != nil || len(omitted) > 0 {
+		t.Fatalf("%v %v", err, omitted)
 	}
 	i := slices.IndexFunc(listings, func(l catalog.Listing) bool { return l.PackageName == e.pkg })
 	if i < 0 {

@@ -142,8 +142,14 @@ func (e *env) startOperator(t *testing.T, ns, csvName string) {
 // CatalogSource at it; the namespace gets an OwnNamespace OperatorGroup.
 func (e *env) serveCatalog(t *testing.T, ns string) string {
 	t.Helper()
+	return e.serveCatalogDir(t, ns, e.catalog)
+}
+
+// serveCatalogDir serves the catalog in dir as serveCatalog does.
+func (e *env) serveCatalogDir(t *testing.T, ns, dir string) string {
+	t.Helper()
 	ctx := context.Background()
-	srv, err := olm.StartServer(ctx, olm.ServerOptions{OPM: e.opm, Dir: e.catalog, StateDir: e.stateDir, Name: ns})
+	srv, err := olm.StartServer(ctx, olm.ServerOptions{OPM: e.opm, Dir: dir, StateDir: e.stateDir, Name: ns})
 	if err != nil {
 		t.Fatal(err)
 	}
