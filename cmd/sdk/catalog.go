@@ -77,6 +77,7 @@ func catalogAnalyze(args []string, stdout, stderr io.Writer) error {
 	output := fs.String("o", "text", "Output: text or json ({\"packages\": [one report per package]}).")
 	strict := fs.Bool("strict", false, "Warnings and policy findings (edges to versions that are not higher, skipRanges unbounded or covering their own version) are errors.")
 	pkg := fs.String("package", "", "Analyse only this package.")
+	switches := fs.String("switches", "summary", "Channel switches: summary (per pair of channels, grouped) or full (every bundle into every other channel).")
 	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return err
 	}
@@ -85,6 +86,9 @@ func catalogAnalyze(args []string, stdout, stderr io.Writer) error {
 	}
 	if *output != "text" && *output != "json" {
 		return fmt.Errorf("-o %s: want text or json", *output)
+	}
+	if *switches != "summary" && *switches != "full" {
+		return fmt.Errorf("--switches %s: want summary or full", *switches)
 	}
 	dir := fs.Arg(0)
 	ctx := context.Background()
@@ -98,6 +102,9 @@ func catalogAnalyze(args []string, stdout, stderr io.Writer) error {
 	}
 	if *strict {
 		report.Escalate()
+	}
+	if *switches == "summary" {
+		report.Summarize()
 	}
 	if *output == "json" {
 		enc := json.NewEncoder(stdout)

@@ -375,3 +375,29 @@ func TestCatalogCommandsRefuseEmptyDirectories(t *testing.T) {
 		}
 	}
 }
+
+// catalog analyze summarises channel switches per pair of channels by
+// default; --switches full lists every bundle, in text and JSON.
+func TestCatalogAnalyzeSwitches(t *testing.T) {
+	line := "  memcached-operator.v0.1.0: candidate -> fast lands on memcached-operator.v0.2.1\n"
+	summary := "  candidate -> fast: 5 of 6 upgrade; already the head of fast: memcached-operator.v0.3.2\n"
+	var out, stderr bytes.Buffer
+	if err := run([]string{"catalog", "analyze", repoCatalog}, nil, &out, &stderr); err != nil || !strings.Contains(out.String(), summary) || strings.Contains(out.String(), line) {
+		t.Errorf("default: %v; want the summary line\n%s\nand no matrix in\n%s", err, summary, out.String())
+	}
+	out.Reset()
+	if err := run([]string{"catalog", "analyze", "--switches", "full", repoCatalog}, nil, &out, &stderr); err != nil || !strings.Contains(out.String(), line) {
+		t.Errorf("--switches full: %v; want\n%s\nin\n%s", err, line, out.String())
+	}
+	out.Reset()
+	if err := run([]string{"catalog", "analyze", "--switches", "full", "-o", "json", repoCatalog}, nil, &out, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	var report catalog.CatalogReport
+	if err := json.Unmarshal(out.Bytes(), &report); err != nil || len(report.Packages[0].Switches) != 34 || report.Packages[0].SwitchSummary != nil {
+		t.Errorf("--switches full -o json: %v; want 34 switches and no summary", err)
+	}
+	if err := run([]string{"catalog", "analyze", "--switches", "some", repoCatalog}, nil, &out, &stderr); err == nil || err.Error() != "--switches some: want summary or full" {
+		t.Errorf("--switches some: %v", err)
+	}
+}

@@ -118,6 +118,13 @@ func (c *CatalogReport) sum(f func(*graph.Report) int) int {
 	return n
 }
 
+// Summarize replaces every package's switch matrix with its summary.
+func (c *CatalogReport) Summarize() {
+	for _, r := range c.Packages {
+		r.Summarize()
+	}
+}
+
 // Escalate makes every package's warnings and policy findings errors.
 func (c *CatalogReport) Escalate() {
 	for _, r := range c.Packages {

@@ -433,9 +433,7 @@ func (d *Diff) Text() string {
 			list("edges removed", c.EdgesRemoved)
 			list("newly stranded", c.NewlyStranded)
 			list("newly skipped", c.NewlySkipped)
-			for _, pc := range c.Paths {
-				p("    path from %s: %s -> now %s\n", pc.From, pathText(pc.Before), pathText(pc.After))
-			}
+			writePaths(&b, c)
 			p("    %d installed versions keep their path\n", c.Unchanged)
 		}
 		if len(pd.Regressions) > 0 {
@@ -451,6 +449,46 @@ func (d *Diff) Text() string {
 		p("\nno regressions\n")
 	}
 	return b.String()
+}
+
+// shownPaths is how many changed paths the text lists one by one.
+const shownPaths = 10
+
+// writePaths writes a channel's changed paths grouped: those that only go
+// on to the new head on one line, the others one by one up to shownPaths
+// (a release several versions on changes every path; JSON lists them all).
+func writePaths(b *strings.Builder, c ChannelDiff) {
+	var extended, other []PathChange
+	for _, pc := range c.Paths {
+		if c.HeadAfter != "" && slices.Equal(pc.After, append(slices.Clone(pc.Before), c.HeadAfter)) {
+			extended = append(extended, pc)
+			continue
+		}
+		other = append(other, pc)
+	}
+	if len(extended) > 0 {
+		from := make([]string, len(extended))
+		for i, pc := range extended {
+			from[i] = pc.From
+		}
+		fmt.Fprintf(b, "    %d paths go on to the new head %s, one more upgrade (from %s)\n", len(extended), c.HeadAfter, graphNames(from))
+	}
+	for i, pc := range other {
+		if i == shownPaths {
+			fmt.Fprintf(b, "    ... and %d more changed paths (-o json lists every one)\n", len(other)-shownPaths)
+			break
+		}
+		fmt.Fprintf(b, "    path from %s: %s -> now %s\n", pc.From, pathText(pc.Before), pathText(pc.After))
+	}
+}
+
+// graphNames lists a few names of many.
+func graphNames(items []string) string {
+	const shown = 3
+	if len(items) <= shown {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s ... %s", strings.Join(items[:shown-1], ", "), items[len(items)-1])
 }
 
 func pathText(path []string) string {

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -82,8 +83,8 @@ entries:
   channel stable: head p.v1.1.0 -> p.v1.2.0
     entries added: p.v1.2.0
     edges added: p.v1.0.0 -> p.v1.2.0 (skipRange), p.v1.1.0 -> p.v1.2.0 (replaces)
+    1 paths go on to the new head p.v1.2.0, one more upgrade (from p.v1.1.0)
     path from p.v1.0.0: p.v1.1.0 -> now p.v1.2.0
-    path from p.v1.1.0: (the head) -> now p.v1.2.0
     0 installed versions keep their path
 package q
   channel stable: head q.v1.0.0
@@ -165,5 +166,43 @@ func TestDiffRules(t *testing.T) {
 				t.Errorf("regressions:\n%s\nwant:\n%s\n\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"), d.Text())
 			}
 		})
+	}
+}
+
+// A release on a long channel changes every path: the text groups the
+// paths that only go on to the new head on one line and lists at most a
+// few others, so it grows with the channel, not with its square.
+func TestDiffGroupsChangedPaths(t *testing.T) {
+	const n = 60
+	var versions []string
+	var entries, skipped strings.Builder
+	for i := range n + 1 {
+		versions = append(versions, fmt.Sprintf("1.%d.0", i))
+	}
+	for i := range n {
+		fmt.Fprintf(&entries, "- {name: p.v1.%d.0%s}\n", i, map[bool]string{true: "", false: fmt.Sprintf(", replaces: p.v1.%d.0", i-1)}[i == 0])
+	}
+	before := "---\nschema: olm.channel\npackage: p\nname: stable\nentries:\n" + entries.String()
+	release := before + fmt.Sprintf("- {name: p.v1.%d.0, replaces: p.v1.%d.0}\n", n, n-1)
+	// The same release with a skipRange: every path now jumps to the head.
+	fmt.Fprintf(&skipped, "%s- {name: p.v1.%d.0, replaces: p.v1.%d.0, skipRange: '<1.%d.0'}\n", before, n, n-1, n)
+	d, err := DiffCatalogs(context.Background(), fbc(t, "p", versions[:n], before), fbc(t, "p", versions, release))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := d.Text()
+	if want := fmt.Sprintf("    %d paths go on to the new head p.v1.%d.0, one more upgrade (from p.v1.0.0, p.v1.1.0 ... p.v1.9.0)\n", n, n); !strings.Contains(text, want) || strings.Contains(text, "path from") {
+		t.Errorf("a release on a chain of %d:\n%s\nwant\n%s", n, text, want)
+	}
+	d, err = DiffCatalogs(context.Background(), fbc(t, "p", versions[:n], before), fbc(t, "p", versions, skipped.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text = d.Text()
+	if got := strings.Count(text, "path from"); got != shownPaths || !strings.Contains(text, fmt.Sprintf("    ... and %d more changed paths (-o json lists every one)\n", n-1-shownPaths)) {
+		t.Errorf("%d paths listed, want %d and a count of the rest:\n%s", got, shownPaths, text)
+	}
+	if len(d.Packages[0].Channels[0].Paths) != n {
+		t.Errorf("%d changed paths in the diff, want all %d", len(d.Packages[0].Channels[0].Paths), n)
 	}
 }

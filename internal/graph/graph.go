@@ -159,9 +159,13 @@ type Report struct {
 	Package        string          `json:"package"`
 	DefaultChannel string          `json:"defaultChannel"`
 	Channels       []ChannelReport `json:"channels"`
-	Switches       []Switch        `json:"switches"`
-	Edges          []Edge          `json:"edges"`
-	Problems       []Problem       `json:"problems"`
+	// Switches is the full channel-switch matrix, every bundle of every
+	// channel into every other: channels x channels x entries. Summarize
+	// replaces it with SwitchSummary, one line per pair of channels.
+	Switches      []Switch        `json:"switches,omitempty"`
+	SwitchSummary []SwitchSummary `json:"switchSummary,omitempty"`
+	Edges         []Edge          `json:"edges"`
+	Problems      []Problem       `json:"problems"`
 }
 
 // Errors counts problems of severity error.
@@ -217,9 +221,6 @@ func Analyze(pkg *Package) *Report {
 	// Empty lists are [] in JSON, not null.
 	if r.Channels == nil {
 		r.Channels = []ChannelReport{}
-	}
-	if r.Switches == nil {
-		r.Switches = []Switch{}
 	}
 	if r.Edges == nil {
 		r.Edges = []Edge{}

@@ -13,14 +13,7 @@ func (r *Report) Text() string {
 	for _, c := range r.Channels {
 		writeChannel(&b, c)
 	}
-	fmt.Fprintf(&b, "\nchannel switches (installed bundle: from -> to lands on)\n")
-	for _, s := range r.Switches {
-		if s.Lands != "" {
-			fmt.Fprintf(&b, "  %s: %s -> %s lands on %s\n", s.Bundle, s.From, s.To, s.Lands)
-		} else {
-			fmt.Fprintf(&b, "  %s: %s -> %s finds no upgrade (%s)\n", s.Bundle, s.From, s.To, s.Reason)
-		}
-	}
+	r.writeSwitches(&b)
 	if len(r.Problems) > 0 {
 		fmt.Fprintf(&b, "\nfindings\n")
 		for _, p := range r.Problems {
