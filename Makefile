@@ -603,10 +603,10 @@ registry-tls-down: ## Stop the HTTPS registry.
 	-@$(REGISTRY_TLS_ENV) hack/registry.sh down
 
 .PHONY: test-bundle-image
-test-bundle-image: bundle registry-up registry-tls-up $(OPM) ## Build the bundle image, push it to the local registries (HTTP and HTTPS), render it back with opm and compare with bundle/.
+test-bundle-image: bundle sdk registry-up registry-tls-up $(OPM) ## Build the bundle image, push it to the local registries (HTTP and HTTPS), render it back with opm and compare with bundle/; a semver template naming it by digest renders as opm renders it.
 	$(MAKE) bundle-build bundle-push BUNDLE_IMG=$(LOCAL_TEST_IMAGES)/memcached-operator-bundle:v$(VERSION) PUSH_FLAGS=--tls-verify=false
 	$(MAKE) bundle-build bundle-push BUNDLE_IMG=$(LOCAL_TLS_TEST_IMAGES)/memcached-operator-bundle:v$(VERSION) PUSH_FLAGS=--tls-verify=false
-	OPM=$(OPM) BUNDLE_IMG=$(LOCAL_TEST_IMAGES)/memcached-operator-bundle:v$(VERSION) \
+	OPM=$(OPM) SDK=$(SDK) BUNDLE_IMG=$(LOCAL_TEST_IMAGES)/memcached-operator-bundle:v$(VERSION) \
 		TLS_BUNDLE_IMG=$(LOCAL_TLS_TEST_IMAGES)/memcached-operator-bundle:v$(VERSION) REGISTRY_CA_BUNDLE=$(REGISTRY_TLS_DIR)/tls/ca-bundle.crt \
 		$(GOTEST) $(TEST_FLAGS) -count=1 -tags $(GO_TAGS),image ./test/image/...
 

@@ -22,8 +22,10 @@ type catalogFlags struct {
 }
 
 func (c *catalogFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.src.Template, "template", "config/catalog/template.yaml", "Basic catalog template (olm.template.basic).")
+	fs.StringVar(&c.src.Template, "template", "config/catalog/template.yaml", "Catalog template: basic (olm.template.basic) or semver (olm.semver).")
 	fs.StringVar(&c.src.Releases, "releases", "config/catalog/releases", "Directory of released bundles, one <package>.v<version> each.")
+	fs.BoolVar(&c.src.Pull, "pull", false, "Pull bundle images the releases directory does not hold (another tag, a digest) from their registries, as opm does.")
+	fs.BoolVar(&c.src.Insecure, "registry-insecure", false, "With --pull: reach registries over plain HTTP or unverified TLS (a local registry).")
 	fs.StringVar(&c.bundle, "bundle", "bundle", "The working bundle; if its version is released, it must equal the released copy. Empty to skip.")
 }
 

@@ -44,10 +44,10 @@ func TestCatalogRenderBrokenTemplates(t *testing.T) {
 		template func(string) string
 		want     string // in one line of stderr
 	}{
-		{"malformed YAML", func(s string) string { return s + "\n  - : [\n" }, "template.yaml: decoding template schema"},
+		{"malformed YAML", func(s string) string { return s + "\n  - : [\n" }, "template.yaml: decoding template input: error converting YAML to JSON: yaml: line"},
 		{"unknown schema", func(s string) string {
 			return strings.Replace(s, "schema: olm.template.basic", "schema: olm.template.fancy", 1)
-		}, `template.yaml: template has unknown schema ("olm.template.fancy"), should be "olm.template.basic"`},
+		}, `template.yaml: schema "olm.template.fancy" is no catalog template opm renders; want olm.template.basic or olm.semver`},
 		{"template names a missing bundle", func(s string) string {
 			return s + "- schema: olm.bundle\n  image: example.com/memcached-operator-bundle:v9.9.9\n"
 		},

@@ -475,13 +475,13 @@ func TestRenderRefusesEntriesThatAreNotObjects(t *testing.T) {
 	}
 }
 
-// A panic inside operator-registry's basic template comes back as an error
-// that says what to check, not as a crash of the tool.
-func TestRenderBasicReturnsAPanicAsAnError(t *testing.T) {
+// A panic inside an operator-registry template comes back as an error that
+// says what to check, not as a crash of the tool.
+func TestRenderTemplateReturnsAPanicAsAnError(t *testing.T) {
 	template := []byte("schema: olm.template.basic\nentries:\n- schema: olm.bundle\n  image: example.com/b:v1\n")
 	panics := func(context.Context, string) (*declcfg.DeclarativeConfig, error) { panic("boom") }
-	cfg, err := renderBasic(context.Background(), template, panics)
-	if cfg != nil || err == nil || !strings.Contains(err.Error(), "basic template failed on this template (boom)") {
-		t.Fatalf("renderBasic = %v, %v; want no catalog and an error quoting the panic", cfg, err)
+	cfg, err := renderTemplate(context.Background(), template, panics)
+	if cfg != nil || err == nil || !strings.Contains(err.Error(), "template failed on this template (boom)") {
+		t.Fatalf("renderTemplate = %v, %v; want no catalog and an error quoting the panic", cfg, err)
 	}
 }

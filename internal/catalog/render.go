@@ -14,6 +14,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,10 +24,11 @@ import (
 	"github.com/blang/semver/v4"
 	"github.com/operator-framework/api/pkg/operators/v1alpha1"
 	"github.com/operator-framework/operator-registry/alpha/declcfg"
-	"github.com/operator-framework/operator-registry/alpha/template/basic"
+	"github.com/operator-framework/operator-registry/alpha/template"
 	yamlv3 "go.yaml.in/yaml/v3"
 
 	"github.com/example-inc/memcached-operator/internal/bundle"
+	bundleimage "github.com/example-inc/memcached-operator/internal/bundle/image"
 )
 
 // Mode selects how bundles reference their content.
@@ -44,7 +46,8 @@ const (
 
 // Source is where a catalog comes from.
 type Source struct {
-	// Template is the basic template (schema olm.template.basic).
+	// Template is a catalog template opm renders: basic
+	// (olm.template.basic) or semver (olm.semver).
 	Template string
 	// Releases holds one released bundle directory per version, named
 	// <package>.v<version>.
@@ -52,34 +55,37 @@ type Source struct {
 	// Staged are released bundle directories by name that are not in
 	// Releases yet (a release being made), looked up first.
 	Staged map[string]string
+	// Pull pulls a bundle image that is not a released directory (any tag,
+	// or a digest) from its registry, as opm does; otherwise such a
+	// reference is an error, and rendering never leaves the machine.
+	Pull bool
+	// Insecure reaches registries over plain HTTP or unverified TLS.
+	Insecure bool
 }
 
-// Render runs the basic template through operator-registry, resolving each
-// bundle image reference to its released bundle directory.
+// Render runs the template through operator-registry, resolving each
+// bundle image reference to its released bundle directory, or with Pull to
+// the image in its registry.
 func Render(ctx context.Context, src Source, mode Mode) (*declcfg.DeclarativeConfig, error) {
 	b, err := os.ReadFile(src.Template)
 	if err != nil {
 		return nil, err
 	}
 	renderBundle := func(ctx context.Context, ref string) (*declcfg.DeclarativeConfig, error) {
-		dir, err := releaseDir(src, ref)
+		b, err := resolveBundle(ctx, src, ref)
 		if err != nil {
 			return nil, err
 		}
-		// Never pull: a reference is a released directory or an error.
-		b, err := bundle.Render(dir, "")
-		if err != nil {
-			return nil, fmt.Errorf("bundle %s (%s): %w", ref, dir, err)
-		}
-		if mode == Publish {
-			b.Image = ref
+		b.Image = ref
+		if mode == Local {
+			b.Image = ""
 		}
 		return &declcfg.DeclarativeConfig{Bundles: []declcfg.Bundle{*b}}, nil
 	}
 	if err := checkEntries(b); err != nil {
 		return nil, fmt.Errorf("%s: %w", src.Template, err)
 	}
-	cfg, err := renderBasic(ctx, b, renderBundle)
+	cfg, err := renderTemplate(ctx, b, renderBundle)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src.Template, err)
 	}
@@ -89,16 +95,46 @@ func Render(ctx context.Context, src Source, mode Mode) (*declcfg.DeclarativeCon
 	return cfg, nil
 }
 
-// renderBasic runs operator-registry's basic template on b. A panic in it
-// (input it does not check, as checkEntries's case was) is returned as an
-// error: a template we did not write must not crash the tool.
-func renderBasic(ctx context.Context, b []byte, renderBundle func(context.Context, string) (*declcfg.DeclarativeConfig, error)) (cfg *declcfg.DeclarativeConfig, err error) {
+// resolveBundle renders the bundle a template names: its released
+// directory, else (with Pull) its image.
+func resolveBundle(ctx context.Context, src Source, ref string) (*declcfg.Bundle, error) {
+	dir, err := releaseDir(src, ref)
+	if err != nil && src.Pull {
+		b, perr := bundleimage.Render(ctx, ref, bundleimage.Options{Insecure: src.Insecure})
+		if perr != nil {
+			return nil, fmt.Errorf("bundle %s: %w", ref, perr)
+		}
+		return b, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w (or render with --pull to pull it from its registry)", err)
+	}
+	b, err := bundle.Render(dir, "")
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s (%s): %w", ref, dir, err)
+	}
+	return b, nil
+}
+
+// renderTemplate runs the operator-registry template b's schema names
+// (basic, semver) on b. A panic in it (input it does not check, as
+// checkEntries's case was) is returned as an error: a template we did not
+// write must not crash the tool.
+func renderTemplate(ctx context.Context, b []byte, renderBundle template.BundleRenderer) (cfg *declcfg.DeclarativeConfig, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			cfg, err = nil, fmt.Errorf("operator-registry's basic template failed on this template (%v): check that it is a basic template (schema olm.template.basic, entries a list of objects)", p)
+			cfg, err = nil, fmt.Errorf("operator-registry's template failed on this template (%v): check that it is a basic or semver template (schema olm.template.basic with entries a list of objects, or olm.semver)", p)
 		}
 	}()
-	return (&basic.Factory{}).CreateTemplate(renderBundle).Render(ctx, bytes.NewReader(b))
+	tmpl, r, err := template.NewRegistry().CreateTemplateBySchema(bytes.NewReader(b), renderBundle)
+	var unknown *template.UnknownSchemaError
+	if errors.As(err, &unknown) {
+		return nil, fmt.Errorf("schema %q is no catalog template opm renders; want olm.template.basic or olm.semver", unknown.Schema)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return tmpl.Render(ctx, r)
 }
 
 // checkEntries refuses a template entry that is not an object, which

@@ -15,14 +15,15 @@ import (
 	"github.com/operator-framework/operator-registry/pkg/image/containersimageregistry"
 
 	"github.com/example-inc/memcached-operator/internal/bundle"
+	"github.com/example-inc/memcached-operator/internal/bundle/image/imagetest"
 )
 
 // A bundle image renders exactly as `opm render IMAGE` renders it, pulled
 // with containers/image from the same insecure registry.
 func TestRenderMatchesOpmRender(t *testing.T) {
 	labels := (bundle.Metadata{Package: "widget-operator", Channels: []string{"stable"}}).Annotations()
-	srv := startRegistry(t, false)
-	ref := push(t, srv, "widget-operator-bundle:v1.2.3", goldenBundle, labels)
+	srv := imagetest.StartRegistry(t, false)
+	ref, _ := imagetest.Push(t, srv, "widget-operator-bundle:v1.2.3", goldenBundle, labels)
 	ctx := context.Background()
 
 	reg, err := containersimageregistry.New(containersimageregistry.DefaultSystemContext,
