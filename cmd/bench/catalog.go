@@ -252,7 +252,11 @@ func catalogStep(args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := writeCatalog(dir, generateSize(size)); err != nil {
+		cfg, err := generateSize(size)
+		if err != nil {
+			return err
+		}
+		if err := writeCatalog(dir, cfg); err != nil {
 			return err
 		}
 	case "load":
@@ -284,8 +288,8 @@ func catalogStep(args []string) error {
 			}
 		}
 		start = loaded // the analysis alone; load is its own step
-	case "full":
-		cfg, err := declcfg.LoadFS(ctx, os.DirFS(dir))
+	case "full": // what `sdk catalog analyze` runs
+		cfg, err := catalog.Load(ctx, dir)
 		if err != nil {
 			return err
 		}

@@ -12,12 +12,19 @@ import (
 
 // catalogSize is one catalog B2 generates: Bundles in one package (the
 // three-channel history of generate), or Packages of PerPackage bundles
-// each (an index, generateIndex), written "PxB" (500x40).
+// each (an index, generateIndex), written "PxB" (500x40); "+objects"
+// gives every bundle its manifests (withObjects).
 type catalogSize struct {
 	Packages, PerPackage int
+	Objects              bool
 }
 
 func parseSize(s string) (catalogSize, error) {
+	if base, ok := strings.CutSuffix(s, "+objects"); ok {
+		c, err := parseSize(base)
+		c.Objects = true
+		return c, err
+	}
 	if p, b, ok := strings.Cut(s, "x"); ok {
 		np, err1 := strconv.Atoi(p)
 		nb, err2 := strconv.Atoi(b)
@@ -34,20 +41,30 @@ func parseSize(s string) (catalogSize, error) {
 }
 
 func (c catalogSize) String() string {
-	if c.Packages == 1 {
-		return strconv.Itoa(c.PerPackage)
+	s := strconv.Itoa(c.PerPackage)
+	if c.Packages != 1 {
+		s = fmt.Sprintf("%dx%d", c.Packages, c.PerPackage)
 	}
-	return fmt.Sprintf("%dx%d", c.Packages, c.PerPackage)
+	if c.Objects {
+		s += "+objects"
+	}
+	return s
 }
 
 func (c catalogSize) bundles() int { return c.Packages * c.PerPackage }
 
 // generateSize builds the catalog of a size.
-func generateSize(c catalogSize) *declcfg.DeclarativeConfig {
+func generateSize(c catalogSize) (*declcfg.DeclarativeConfig, error) {
+	cfg := generateIndex(c.Packages, c.PerPackage)
 	if c.Packages == 1 {
-		return generate(c.PerPackage)
+		cfg = generate(c.PerPackage)
 	}
-	return generateIndex(c.Packages, c.PerPackage)
+	if c.Objects {
+		if err := withObjects(cfg); err != nil {
+			return nil, err
+		}
+	}
+	return cfg, nil
 }
 
 // generateIndex builds an index of packages as public ones hold them:
