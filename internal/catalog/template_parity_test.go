@@ -12,10 +12,10 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/operator-framework/operator-registry/alpha/action"
 	"github.com/operator-framework/operator-registry/alpha/declcfg"
 	"github.com/operator-framework/operator-registry/alpha/template"
-	"github.com/operator-framework/operator-registry/pkg/image/containersimageregistry"
+
+	"github.com/example-inc/memcached-operator/internal/bundle/image/imagetest"
 )
 
 // Our rendering of a semver and a basic template whose bundles are images
@@ -34,15 +34,7 @@ func TestRenderTemplateMatchesOpm(t *testing.T) {
 			"- {schema: olm.bundle, image: '" + tags[1] + "'}\n- {schema: olm.bundle, image: '" + digests[2] + "'}\n",
 	}
 	ctx := context.Background()
-	reg, err := containersimageregistry.New(containersimageregistry.DefaultSystemContext,
-		containersimageregistry.WithTemporaryImageCache(), containersimageregistry.WithInsecureSkipTLSVerify(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = reg.Destroy() }()
-	opmBundle := func(ctx context.Context, image string) (*declcfg.DeclarativeConfig, error) {
-		return action.Render{Refs: []string{image}, Registry: reg, AllowedRefMask: action.RefBundleImage}.Run(ctx)
-	}
+	opmBundle := imagetest.OpmBundleRenderer(t)
 	for kind, content := range templates {
 		t.Run(kind, func(t *testing.T) {
 			tmpl, r, err := template.NewRegistry().CreateTemplateBySchema(bytes.NewReader([]byte(content)), opmBundle)

@@ -11,9 +11,6 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/operator-framework/operator-registry/alpha/action"
-	"github.com/operator-framework/operator-registry/pkg/image/containersimageregistry"
-
 	"github.com/example-inc/memcached-operator/internal/bundle"
 	"github.com/example-inc/memcached-operator/internal/bundle/image/imagetest"
 )
@@ -26,13 +23,7 @@ func TestRenderMatchesOpmRender(t *testing.T) {
 	ref, _ := imagetest.Push(t, srv, "widget-operator-bundle:v1.2.3", goldenBundle, labels)
 	ctx := context.Background()
 
-	reg, err := containersimageregistry.New(containersimageregistry.DefaultSystemContext,
-		containersimageregistry.WithTemporaryImageCache(), containersimageregistry.WithInsecureSkipTLSVerify(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = reg.Destroy() }()
-	cfg, err := action.Render{Refs: []string{ref}, AllowedRefMask: action.RefBundleImage, Registry: reg}.Run(ctx)
+	cfg, err := imagetest.OpmBundleRenderer(t)(ctx, ref)
 	if err != nil || len(cfg.Bundles) != 1 {
 		t.Fatalf("opm render %s: %v", ref, err)
 	}
