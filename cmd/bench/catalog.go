@@ -243,67 +243,81 @@ func catalogStep(args []string) error {
 	step, dir := args[0], args[1]
 	ctx := context.Background()
 	start := time.Now()
+	var err error
 	switch step {
 	case "render":
-		if len(args) < 3 {
-			return fmt.Errorf("catalog-step render DIR SIZE")
-		}
-		size, err := parseSize(args[2])
-		if err != nil {
-			return err
-		}
-		cfg, err := generateSize(size)
-		if err != nil {
-			return err
-		}
-		if err := writeCatalog(dir, cfg); err != nil {
-			return err
-		}
+		err = renderStep(dir, args[2:])
 	case "load":
-		if _, err := declcfg.LoadFS(ctx, os.DirFS(dir)); err != nil {
-			return err
-		}
+		_, err = declcfg.LoadFS(ctx, os.DirFS(dir))
 	case "validate":
-		cfg, err := declcfg.LoadFS(ctx, os.DirFS(dir))
-		if err != nil {
-			return err
-		}
-		if err := catalog.Validate(ctx, cfg); err != nil {
-			return err
+		var cfg *declcfg.DeclarativeConfig
+		if cfg, err = declcfg.LoadFS(ctx, os.DirFS(dir)); err == nil {
+			err = catalog.Validate(ctx, cfg)
 		}
 	case "analyze":
-		cfg, err := declcfg.LoadFS(ctx, os.DirFS(dir))
-		if err != nil {
-			return err
-		}
-		loaded := time.Now()
-		for _, part := range catalog.ByPackage(cfg) {
-			pkg, err := catalog.Package(part)
-			if err != nil {
-				return err
-			}
-			report := graph.Analyze(pkg)
-			if _, err := catalog.AnalyzeCRDs(part, report.Edges); err != nil {
-				return err
-			}
-		}
-		start = loaded // the analysis alone; load is its own step
-	case "full": // what `sdk catalog analyze` runs
-		cfg, err := catalog.Load(ctx, dir)
-		if err != nil {
-			return err
-		}
-		report, err := catalog.AnalyzeCatalog(ctx, cfg, catalog.AnalyzeOptions{})
-		if err != nil {
-			return err
-		}
-		c := fullCounts{Errors: report.Errors(), Warnings: report.Warnings(), Policies: report.Policies()}
-		for _, r := range report.Packages {
-			c.Edges += len(r.Edges)
-		}
-		return json.NewEncoder(os.Stdout).Encode(c)
+		start, err = analyzeStep(ctx, dir)
+	case "full":
+		return fullStep(ctx, dir)
 	default:
 		return fmt.Errorf("unknown step %q", step)
 	}
+	if err != nil {
+		return err
+	}
 	return json.NewEncoder(os.Stdout).Encode(map[string]float64{"seconds": time.Since(start).Seconds()})
+}
+
+// renderStep generates the catalog of a size into dir as opm serves it.
+func renderStep(dir string, args []string) error {
+	if len(args) < 1 {
+		return fmt.Errorf("catalog-step render DIR SIZE")
+	}
+	size, err := parseSize(args[0])
+	if err != nil {
+		return err
+	}
+	cfg, err := generateSize(size)
+	if err != nil {
+		return err
+	}
+	return writeCatalog(dir, cfg)
+}
+
+// analyzeStep loads the catalog, then analyses each package's graph and
+// CRDs; it returns when the load ended, so the step times the analysis
+// alone (load is its own step).
+func analyzeStep(ctx context.Context, dir string) (time.Time, error) {
+	cfg, err := declcfg.LoadFS(ctx, os.DirFS(dir))
+	if err != nil {
+		return time.Time{}, err
+	}
+	loaded := time.Now()
+	for _, part := range catalog.ByPackage(cfg) {
+		pkg, err := catalog.Package(part)
+		if err != nil {
+			return loaded, err
+		}
+		report := graph.Analyze(pkg)
+		if _, err := catalog.AnalyzeCRDs(part, report.Edges); err != nil {
+			return loaded, err
+		}
+	}
+	return loaded, nil
+}
+
+// fullStep is what `sdk catalog analyze` runs; it prints what it found.
+func fullStep(ctx context.Context, dir string) error {
+	cfg, err := catalog.Load(ctx, dir)
+	if err != nil {
+		return err
+	}
+	report, err := catalog.AnalyzeCatalog(ctx, cfg, catalog.AnalyzeOptions{})
+	if err != nil {
+		return err
+	}
+	c := fullCounts{Errors: report.Errors(), Warnings: report.Warnings(), Policies: report.Policies()}
+	for _, r := range report.Packages {
+		c.Edges += len(r.Edges)
+	}
+	return json.NewEncoder(os.Stdout).Encode(c)
 }

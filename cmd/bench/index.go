@@ -55,9 +55,11 @@ func (c catalogSize) bundles() int { return c.Packages * c.PerPackage }
 
 // generateSize builds the catalog of a size.
 func generateSize(c catalogSize) (*declcfg.DeclarativeConfig, error) {
-	cfg := generateIndex(c.Packages, c.PerPackage)
+	var cfg *declcfg.DeclarativeConfig
 	if c.Packages == 1 {
 		cfg = generate(c.PerPackage)
+	} else {
+		cfg = generateIndex(c.Packages, c.PerPackage)
 	}
 	if c.Objects {
 		if err := withObjects(cfg); err != nil {

@@ -22,9 +22,9 @@ type catalogFlags struct {
 }
 
 func (c *catalogFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.src.Template, "template", "config/catalog/template.yaml", "Catalog template: basic (olm.template.basic) or semver (olm.semver).")
+	fs.StringVar(&c.src.Template, "template", "config/catalog/template.yaml", "Catalog template opm renders: basic (olm.template.basic), semver (olm.semver), ...")
 	fs.StringVar(&c.src.Releases, "releases", "config/catalog/releases", "Directory of released bundles, one <package>.v<version> each.")
-	fs.BoolVar(&c.src.Pull, "pull", false, "Pull bundle images the releases directory does not hold (another tag, a digest) from their registries, as opm does.")
+	fs.BoolVar(&c.src.Pull, "pull", false, "Render every bundle from its image (tag or digest), pulled from its registry as opm does, instead of the releases directory.")
 	fs.BoolVar(&c.src.Insecure, "registry-insecure", false, "With --pull: reach registries over plain HTTP or unverified TLS (a local registry).")
 	fs.StringVar(&c.bundle, "bundle", "bundle", "The working bundle; if its version is released, it must equal the released copy. Empty to skip.")
 }
@@ -38,7 +38,7 @@ func catalogRender(args []string, stdout, stderr io.Writer) error {
 	cf.register(fs)
 	output := fs.String("output", "catalog", "Catalog directory to replace.")
 	local := fs.Bool("local", false, "Omit bundle images: OLM installs from the inline manifests (local cluster).")
-	strict := fs.Bool("strict", true, "Hold the catalog to the analysis' policy: its warnings are errors (our own catalog).")
+	strict := fs.Bool("strict", true, "Hold the catalog to the analysis' policy: its warnings and policy findings are errors (our own catalog).")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

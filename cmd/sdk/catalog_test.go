@@ -47,7 +47,7 @@ func TestCatalogRenderBrokenTemplates(t *testing.T) {
 		{"malformed YAML", func(s string) string { return s + "\n  - : [\n" }, "template.yaml: decoding template input: error converting YAML to JSON: yaml: line"},
 		{"unknown schema", func(s string) string {
 			return strings.Replace(s, "schema: olm.template.basic", "schema: olm.template.fancy", 1)
-		}, `template.yaml: schema "olm.template.fancy" is no catalog template opm renders; want olm.template.basic or olm.semver`},
+		}, `template.yaml: schema "olm.template.fancy" is no catalog template opm renders; want one of olm.semver, olm.template.basic, olm.template.substitutes`},
 		{"template names a missing bundle", func(s string) string {
 			return s + "- schema: olm.bundle\n  image: example.com/memcached-operator-bundle:v9.9.9\n"
 		},
@@ -380,7 +380,7 @@ func TestCatalogCommandsRefuseEmptyDirectories(t *testing.T) {
 // default; --switches full lists every bundle, in text and JSON.
 func TestCatalogAnalyzeSwitches(t *testing.T) {
 	line := "  memcached-operator.v0.1.0: candidate -> fast lands on memcached-operator.v0.2.1\n"
-	summary := "  candidate -> fast: 5 of 6 upgrade; already the head of fast: memcached-operator.v0.3.2\n"
+	summary := "  candidate -> fast: 5 of 6 upgrade; already the head of fast: [memcached-operator.v0.3.2]\n"
 	var out, stderr bytes.Buffer
 	if err := run([]string{"catalog", "analyze", repoCatalog}, nil, &out, &stderr); err != nil || !strings.Contains(out.String(), summary) || strings.Contains(out.String(), line) {
 		t.Errorf("default: %v; want the summary line\n%s\nand no matrix in\n%s", err, summary, out.String())

@@ -197,6 +197,8 @@ func diffChannel(name string, b, a side, versions map[string]semver.Version) (Ch
 		cd.HeadAfter = crA.Head
 	}
 	switch {
+	case chB == nil && chA == nil:
+		return cd, nil // only in an old catalog that has no such package to compare
 	case chB == nil:
 		cd.Added = true
 		cd.EntriesAdded = entryNames(graphChannel(*chA))
@@ -241,8 +243,8 @@ func diffPaths(cd *ChannelDiff, chA graph.Channel, crB, crA graph.ChannelReport,
 	for _, from := range crB.Bundles() {
 		before, _ := crB.Path(from)
 		if !inA[from] {
-			if !upgradesFrom(chA, from, versions[from]) {
-				regs = append(regs, fmt.Sprintf("channel %s: %s was removed and no entry OLM keeps (it prunes skipped ones) replaces, skips or skipRange-covers it: its users are stranded", cd.Name, from))
+			if !graph.UpgradesFrom(chA, from, versions[from]) {
+				regs = append(regs, fmt.Sprintf("channel %s: %s was removed and OLM finds no upgrade from it in the channel (no entry it considers replaces, skips or skipRange-covers it): its users are stranded", cd.Name, from))
 			}
 			continue
 		}
@@ -256,7 +258,7 @@ func diffPaths(cd *ChannelDiff, chA graph.Channel, crB, crA graph.ChannelReport,
 		default:
 			cd.Paths = append(cd.Paths, PathChange{From: from, Before: before, After: after})
 			if grown := grewBy(before, after, added, crA.Head != crB.Head); grown > 0 {
-				regs = append(regs, fmt.Sprintf("channel %s: the path from %s grew from %d to %d upgrades (%s) through %d bundles it did not pass before; add a skip or skipRange", cd.Name, from, len(before), len(after), strings.Join(after, " -> "), grown))
+				regs = append(regs, fmt.Sprintf("channel %s: the path from %s grew from %d to %d upgrades (%s), %d more than the bundles this change added account for; add a skip or skipRange", cd.Name, from, len(before), len(after), strings.Join(after, " -> "), grown))
 			}
 		}
 	}
@@ -277,33 +279,6 @@ func grewBy(before, after []string, added map[string]bool, newHead bool) int {
 		allowed++
 	}
 	return max(0, len(after)-allowed)
-}
-
-// upgradesFrom: an entry of ch that OLM does not prune (none skips it)
-// replaces or skips the bundle by name, or its skipRange covers the
-// bundle's version (OLM upgrades from a bundle the catalog no longer holds
-// that way).
-func upgradesFrom(ch graph.Channel, name string, v semver.Version) bool {
-	pruned := map[string]bool{}
-	for _, e := range ch.Entries {
-		for _, s := range e.Skips {
-			pruned[s] = true
-		}
-	}
-	for _, e := range ch.Entries {
-		if pruned[e.Name] {
-			continue
-		}
-		if e.Replaces == name || slices.Contains(e.Skips, name) {
-			return true
-		}
-		if e.SkipRange != "" {
-			if r, err := semver.ParseRange(e.SkipRange); err == nil && r(v) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // headsText says how many heads a channel has, and which.
@@ -377,123 +352,4 @@ func union[V any](a, b map[string]V) map[string]bool {
 		out[k] = true
 	}
 	return out
-}
-
-// Text is the diff as a release reviewer reads it.
-func (d *Diff) Text() string {
-	var b strings.Builder
-	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
-	for _, pd := range d.Packages {
-		switch {
-		case pd.Added:
-			p("package %s: added (default channel %s)\n", pd.Name, pd.DefaultAfter)
-		case pd.Removed:
-			p("package %s: removed\n", pd.Name)
-		default:
-			p("package %s\n", pd.Name)
-			if pd.DefaultBefore != pd.DefaultAfter {
-				p("  default channel: %s -> %s\n", pd.DefaultBefore, pd.DefaultAfter)
-			}
-		}
-		list := func(what string, items []string) {
-			if len(items) > 0 {
-				p("    %s: %s\n", what, strings.Join(items, ", "))
-			}
-		}
-		if len(pd.BundlesAdded)+len(pd.BundlesRemoved) > 0 {
-			p("  bundles:\n")
-			list("added", pd.BundlesAdded)
-			list("removed", pd.BundlesRemoved)
-		}
-		if len(pd.DeprecationsAdded)+len(pd.DeprecationsRemoved) > 0 {
-			p("  deprecations:\n")
-			for _, x := range pd.DeprecationsAdded {
-				p("    added %s\n", x)
-			}
-			for _, x := range pd.DeprecationsRemoved {
-				p("    lifted %s\n", x)
-			}
-		}
-		for _, c := range pd.Channels {
-			switch {
-			case c.Added:
-				p("  channel %s: added, head %s\n", c.Name, c.HeadAfter)
-				continue
-			case c.Removed:
-				p("  channel %s: removed (head was %s)\n", c.Name, c.HeadBefore)
-				continue
-			case c.HeadBefore != c.HeadAfter:
-				p("  channel %s: head %s -> %s\n", c.Name, orNone(c.HeadBefore), orNone(c.HeadAfter))
-			default:
-				p("  channel %s: head %s\n", c.Name, c.HeadAfter)
-			}
-			list("entries added", c.EntriesAdded)
-			list("entries removed", c.EntriesRemoved)
-			list("edges added", c.EdgesAdded)
-			list("edges removed", c.EdgesRemoved)
-			list("newly stranded", c.NewlyStranded)
-			list("newly skipped", c.NewlySkipped)
-			writePaths(&b, c)
-			p("    %d installed versions keep their path\n", c.Unchanged)
-		}
-		if len(pd.Regressions) > 0 {
-			p("  REGRESSIONS:\n")
-			for _, r := range pd.Regressions {
-				p("    %s\n", r)
-			}
-		}
-	}
-	if n := len(d.Regressions()); n > 0 {
-		p("\n%d regressions\n", n)
-	} else {
-		p("\nno regressions\n")
-	}
-	return b.String()
-}
-
-// shownPaths is how many changed paths the text lists one by one.
-const shownPaths = 10
-
-// writePaths writes a channel's changed paths grouped: those that only go
-// on to the new head on one line, the others one by one up to shownPaths
-// (a release several versions on changes every path; JSON lists them all).
-func writePaths(b *strings.Builder, c ChannelDiff) {
-	var extended, other []PathChange
-	for _, pc := range c.Paths {
-		if c.HeadAfter != "" && slices.Equal(pc.After, append(slices.Clone(pc.Before), c.HeadAfter)) {
-			extended = append(extended, pc)
-			continue
-		}
-		other = append(other, pc)
-	}
-	if len(extended) > 0 {
-		from := make([]string, len(extended))
-		for i, pc := range extended {
-			from[i] = pc.From
-		}
-		fmt.Fprintf(b, "    %d paths go on to the new head %s, one more upgrade (from %s)\n", len(extended), c.HeadAfter, graphNames(from))
-	}
-	for i, pc := range other {
-		if i == shownPaths {
-			fmt.Fprintf(b, "    ... and %d more changed paths (-o json lists every one)\n", len(other)-shownPaths)
-			break
-		}
-		fmt.Fprintf(b, "    path from %s: %s -> now %s\n", pc.From, pathText(pc.Before), pathText(pc.After))
-	}
-}
-
-// graphNames lists a few names of many.
-func graphNames(items []string) string {
-	const shown = 3
-	if len(items) <= shown {
-		return strings.Join(items, ", ")
-	}
-	return fmt.Sprintf("%s ... %s", strings.Join(items[:shown-1], ", "), items[len(items)-1])
-}
-
-func pathText(path []string) string {
-	if len(path) == 0 {
-		return "(the head)"
-	}
-	return strings.Join(path, " -> ")
 }

@@ -83,7 +83,7 @@ entries:
   channel stable: head p.v1.1.0 -> p.v1.2.0
     entries added: p.v1.2.0
     edges added: p.v1.0.0 -> p.v1.2.0 (skipRange), p.v1.1.0 -> p.v1.2.0 (replaces)
-    1 paths go on to the new head p.v1.2.0, one more upgrade (from p.v1.1.0)
+    1 paths go on to the new head p.v1.2.0, one more upgrade (from [p.v1.1.0])
     path from p.v1.0.0: p.v1.1.0 -> now p.v1.2.0
     0 installed versions keep their path
 package q
@@ -114,7 +114,7 @@ entries:
 	// The path from 1.0.0 grew only by the added 1.0.5: allowed.
 	wantRegs := []string{
 		"p: channel beta was removed: its subscribers find no upgrade",
-		"p: channel stable: p.v1.1.0 was removed and no entry OLM keeps (it prunes skipped ones) replaces, skips or skipRange-covers it: its users are stranded",
+		"p: channel stable: p.v1.1.0 was removed and OLM finds no upgrade from it in the channel (no entry it considers replaces, skips or skipRange-covers it): its users are stranded",
 		"q: the package was removed: its subscribers find no upgrade and new installs fail",
 	}
 	if got := d.Regressions(); !slices.Equal(got, wantRegs) {
@@ -143,7 +143,7 @@ func TestDiffRules(t *testing.T) {
 		{"the successor of a removed bundle is skipped", []string{"1.0.0", "1.1.0", "1.2.0"}, []string{"1.1.0", "1.2.0"},
 			channel("- {name: p.v1.0.0}\n- {name: p.v1.1.0, replaces: p.v1.0.0}\n- {name: p.v1.2.0, replaces: p.v1.1.0}\n"),
 			channel("- {name: p.v1.1.0, replaces: p.v1.0.0}\n- {name: p.v1.2.0, replaces: p.v1.1.0, skips: [p.v1.1.0]}\n"),
-			[]string{"p: channel stable: p.v1.0.0 was removed and no entry OLM keeps (it prunes skipped ones) replaces, skips or skipRange-covers it: its users are stranded"}},
+			[]string{"p: channel stable: p.v1.0.0 was removed and OLM finds no upgrade from it in the channel (no entry it considers replaces, skips or skipRange-covers it): its users are stranded"}},
 		{"releases apart", []string{"1.0.0", "1.1.0"}, []string{"1.0.0", "1.1.0", "1.2.0", "1.3.0"},
 			channel("- {name: p.v1.0.0}\n- {name: p.v1.1.0, replaces: p.v1.0.0}\n"),
 			channel("- {name: p.v1.0.0}\n- {name: p.v1.1.0, replaces: p.v1.0.0}\n- {name: p.v1.2.0, replaces: p.v1.1.0}\n- {name: p.v1.3.0, replaces: p.v1.2.0}\n"),
@@ -151,7 +151,7 @@ func TestDiffRules(t *testing.T) {
 		{"a skipRange dropped", []string{"1.0.0", "1.1.0", "1.2.0"}, []string{"1.0.0", "1.1.0", "1.2.0"},
 			channel("- {name: p.v1.0.0}\n- {name: p.v1.1.0, replaces: p.v1.0.0}\n- {name: p.v1.2.0, replaces: p.v1.1.0, skipRange: '<1.1.0'}\n"),
 			channel("- {name: p.v1.0.0}\n- {name: p.v1.1.0, replaces: p.v1.0.0}\n- {name: p.v1.2.0, replaces: p.v1.1.0}\n"),
-			[]string{"p: channel stable: the path from p.v1.0.0 grew from 1 to 2 upgrades (p.v1.1.0 -> p.v1.2.0) through 1 bundles it did not pass before; add a skip or skipRange"}},
+			[]string{"p: channel stable: the path from p.v1.0.0 grew from 1 to 2 upgrades (p.v1.1.0 -> p.v1.2.0), 1 more than the bundles this change added account for; add a skip or skipRange"}},
 		{"two heads", []string{"1.0.0", "1.1.0"}, []string{"1.0.0", "1.1.0", "1.2.0"},
 			channel("- {name: p.v1.0.0}\n- {name: p.v1.1.0, replaces: p.v1.0.0}\n"),
 			channel("- {name: p.v1.0.0}\n- {name: p.v1.1.0, replaces: p.v1.0.0}\n- {name: p.v1.2.0}\n"),
@@ -191,7 +191,7 @@ func TestDiffGroupsChangedPaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := d.Text()
-	if want := fmt.Sprintf("    %d paths go on to the new head p.v1.%d.0, one more upgrade (from p.v1.0.0, p.v1.1.0 ... p.v1.9.0)\n", n, n); !strings.Contains(text, want) || strings.Contains(text, "path from") {
+	if want := fmt.Sprintf("    %d paths go on to the new head p.v1.%d.0, one more upgrade (from %d versions [p.v1.0.0 p.v1.1.0 ... p.v1.9.0])\n", n, n, n); !strings.Contains(text, want) || strings.Contains(text, "path from") {
 		t.Errorf("a release on a chain of %d:\n%s\nwant\n%s", n, text, want)
 	}
 	d, err = DiffCatalogs(context.Background(), fbc(t, "p", versions[:n], before), fbc(t, "p", versions, skipped.String()))
@@ -204,5 +204,15 @@ func TestDiffGroupsChangedPaths(t *testing.T) {
 	}
 	if len(d.Packages[0].Channels[0].Paths) != n {
 		t.Errorf("%d changed paths in the diff, want all %d", len(d.Packages[0].Channels[0].Paths), n)
+	}
+}
+
+// A channel only in an old catalog without its olm.package (invalid, but
+// what a broken copy holds) is compared without a crash.
+func TestDiffOfAPackageWithoutItsPackageObject(t *testing.T) {
+	before := &declcfg.DeclarativeConfig{Channels: []declcfg.Channel{{Schema: declcfg.SchemaChannel, Package: "p", Name: "old", Entries: []declcfg.ChannelEntry{{Name: "p.v1.0.0"}}}}}
+	after := fbc(t, "p", []string{"1.0.0"}, "---\nschema: olm.channel\npackage: p\nname: stable\nentries:\n- {name: p.v1.0.0}\n")
+	if _, err := DiffCatalogs(context.Background(), before, after); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/joelanford/ignore"
 	"github.com/operator-framework/operator-registry/alpha/declcfg"
+	"github.com/operator-framework/operator-registry/alpha/template"
 )
 
 // indexIgnore is the file whose patterns opm skips (as declcfg.LoadFS does).
@@ -37,8 +38,10 @@ func Load(ctx context.Context, dir string) (*declcfg.DeclarativeConfig, error) {
 	return cfg, nil
 }
 
-// locate checks every file opm reads, document by document, and returns
-// the first problem with its place; nil when it finds none.
+// locate finds the file opm's loader refuses and, in it, the document at
+// fault (the first one, in the file's order) with its line; the file with
+// opm's own words, clipped, when no document is to blame. nil when every
+// file loads on its own.
 func locate(dir string, root fs.FS) error {
 	matcher, err := ignore.NewMatcher(root, indexIgnore)
 	if err != nil {
@@ -51,50 +54,52 @@ func locate(dir string, root fs.FS) error {
 		if d.IsDir() || d.Name() == indexIgnore || matcher.Match(path, false) {
 			return nil
 		}
+		_, loadErr := declcfg.LoadFile(root, path)
+		if loadErr == nil {
+			return nil
+		}
 		b, err := fs.ReadFile(root, path)
 		if err != nil {
 			return err
 		}
+		file := filepath.Join(dir, path)
 		docs, bad := documents(b)
 		for _, doc := range docs {
-			if bad == nil {
-				bad = doc.problem()
+			if p := doc.problem(); p != nil {
+				return fmt.Errorf("%s:%d: %s", file, p.line, p.msg)
 			}
 		}
 		if bad != nil {
-			return fmt.Errorf("%s:%d: %s", filepath.Join(dir, path), bad.line, bad.msg)
+			return fmt.Errorf("%s:%d: %s", file, bad.line, bad.msg)
 		}
-		return nil
+		return fmt.Errorf("%s: %s", file, clip(loadErr.Error()))
 	})
 }
 
 // ErrNoObjects means a directory holds no catalog object to analyse.
 var ErrNoObjects = errors.New("no catalog objects (olm.package, olm.channel, olm.bundle, olm.deprecations)")
 
-// templateSchemas are the catalog templates opm renders.
-var templateSchemas = map[string]string{"olm.template.basic": "basic", "olm.semver": "semver"}
-
 // requireObjects refuses a catalog with nothing in it, naming the template
 // (and how to render it) when that is what the directory holds: an empty
-// analysis would otherwise pass.
+// analysis would otherwise pass. Files are read one at a time, so the first
+// template in the walk's order is named.
 func requireObjects(ctx context.Context, dir string, root fs.FS, cfg *declcfg.DeclarativeConfig) error {
 	if len(cfg.Packages)+len(cfg.Channels)+len(cfg.Bundles)+len(cfg.Deprecations) > 0 {
 		return nil
 	}
-	var template error
+	templates := template.NewRegistry()
+	var found error
 	_ = declcfg.WalkMetasFS(ctx, root, func(path string, meta *declcfg.Meta, err error) error {
-		if err != nil || meta == nil || template != nil {
+		if err != nil || meta == nil || found != nil || !templates.HasSchema(meta.Schema) {
 			return nil
 		}
-		if kind, ok := templateSchemas[meta.Schema]; ok {
-			file := filepath.Join(dir, path)
-			template = fmt.Errorf("%s: %w: %s is a catalog template (schema %s), not a catalog; render it first: opm alpha render-template %s %s -o yaml > CATALOG_DIR/catalog.yaml",
-				dir, ErrNoObjects, file, meta.Schema, kind, file)
-		}
+		file := filepath.Join(dir, path)
+		found = fmt.Errorf("%s: %w: %s is a catalog template (schema %s), not a catalog; render it first: opm alpha render-template %s -o yaml > CATALOG_DIR/catalog.yaml",
+			dir, ErrNoObjects, file, meta.Schema, file)
 		return nil
-	})
-	if template != nil {
-		return template
+	}, declcfg.WithConcurrency(1))
+	if found != nil {
+		return found
 	}
 	return fmt.Errorf("%s: %w: nothing to analyse; name a file-based catalog's directory", dir, ErrNoObjects)
 }

@@ -57,6 +57,8 @@ func TestLoadPlacesRefusedDocuments(t *testing.T) {
 	}{
 		{"entries not a list", "schema: olm.package\nname: p\ndefaultChannel: c\n---\nschema: olm.channel\npackage: p\nname: c\nentries: not-a-list\n",
 			`p/catalog.yaml:5: olm.channel "c": entries: a string where a list belongs; fix the document there`},
+		{"a wrong document before a syntax error", "schema: olm.package\nname: p\ndefaultChannel: c\n---\nschema: olm.channel\npackage: p\nname: c\nentries: not-a-list\n---\nschema: olm.bundle\nname: [unclosed\n",
+			`p/catalog.yaml:5: olm.channel "c": entries: a string where a list belongs; fix the document there`},
 		{"a cut-off document lost its schema", "schema: olm.package\nname: p\ndefaultChannel: c\n---\nimage: example.com/p-bundle:v1\nname: p.v1\npackage: p\nproperties:\n- type: olm.bundle.object\n  value: {data: " + big + "}\n",
 			`p/catalog.yaml:5: a document with no schema (name "p.v1"): every catalog object has one (olm.package, olm.channel, olm.bundle, olm.deprecations); a write cut short loses it, as opm writes schema last: restore the document or render the catalog again`},
 		{"JSON of the wrong type", "{\"schema\": \"olm.package\", \"name\": \"p\"}\n\n{\n  \"schema\": \"olm.channel\",\n  \"package\": \"p\",\n  \"name\": \"c\",\n  \"entries\": [{\"name\": 7}]\n}\n",
@@ -100,7 +102,7 @@ func TestLoadRefusesEmptyCatalogs(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Load(context.Background(), dir)
-	want := dir + ": no catalog objects (olm.package, olm.channel, olm.bundle, olm.deprecations): " + file + " is a catalog template (schema olm.template.basic), not a catalog; render it first: opm alpha render-template basic " + file + " -o yaml > CATALOG_DIR/catalog.yaml"
+	want := dir + ": no catalog objects (olm.package, olm.channel, olm.bundle, olm.deprecations): " + file + " is a catalog template (schema olm.template.basic), not a catalog; render it first: opm alpha render-template " + file + " -o yaml > CATALOG_DIR/catalog.yaml"
 	if !errors.Is(err, ErrNoObjects) || err.Error() != want {
 		t.Errorf("template directory: %v\nwant %s", err, want)
 	}

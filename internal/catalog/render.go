@@ -11,6 +11,7 @@ package catalog
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -55,9 +56,10 @@ type Source struct {
 	// Staged are released bundle directories by name that are not in
 	// Releases yet (a release being made), looked up first.
 	Staged map[string]string
-	// Pull pulls a bundle image that is not a released directory (any tag,
-	// or a digest) from its registry, as opm does; otherwise such a
-	// reference is an error, and rendering never leaves the machine.
+	// Pull renders every bundle from its image (by tag or digest), pulled
+	// from its registry as opm does, and Releases is not read; otherwise
+	// each reference is a released directory or an error, and rendering
+	// never leaves the machine.
 	Pull bool
 	// Insecure reaches registries over plain HTTP or unverified TLS.
 	Insecure bool
@@ -65,7 +67,8 @@ type Source struct {
 
 // Render runs the template through operator-registry, resolving each
 // bundle image reference to its released bundle directory, or with Pull to
-// the image in its registry.
+// the image in its registry. Local mode clears the images once rendered:
+// the semver template tells bundles apart by the image they came back with.
 func Render(ctx context.Context, src Source, mode Mode) (*declcfg.DeclarativeConfig, error) {
 	b, err := os.ReadFile(src.Template)
 	if err != nil {
@@ -77,9 +80,6 @@ func Render(ctx context.Context, src Source, mode Mode) (*declcfg.DeclarativeCon
 			return nil, err
 		}
 		b.Image = ref
-		if mode == Local {
-			b.Image = ""
-		}
 		return &declcfg.DeclarativeConfig{Bundles: []declcfg.Bundle{*b}}, nil
 	}
 	if err := checkEntries(b); err != nil {
@@ -89,25 +89,34 @@ func Render(ctx context.Context, src Source, mode Mode) (*declcfg.DeclarativeCon
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", src.Template, err)
 	}
+	// The semver template returns bundles in no fixed order.
+	slices.SortStableFunc(cfg.Bundles, func(a, b declcfg.Bundle) int {
+		return cmp.Or(strings.Compare(a.Package, b.Package), strings.Compare(a.Name, b.Name))
+	})
+	if mode == Local {
+		for i := range cfg.Bundles {
+			cfg.Bundles[i].Image = ""
+		}
+	}
 	if err := packageIcons(cfg); err != nil {
 		return nil, fmt.Errorf("%s: %w", src.Template, err)
 	}
 	return cfg, nil
 }
 
-// resolveBundle renders the bundle a template names: its released
-// directory, else (with Pull) its image.
+// resolveBundle renders the bundle a template names: with Pull its image,
+// pulled from its registry as opm does; otherwise its released directory.
 func resolveBundle(ctx context.Context, src Source, ref string) (*declcfg.Bundle, error) {
-	dir, err := releaseDir(src, ref)
-	if err != nil && src.Pull {
-		b, perr := bundleimage.Render(ctx, ref, bundleimage.Options{Insecure: src.Insecure})
-		if perr != nil {
-			return nil, fmt.Errorf("bundle %s: %w", ref, perr)
+	if src.Pull {
+		b, err := bundleimage.Render(ctx, ref, bundleimage.Options{Insecure: src.Insecure})
+		if err != nil {
+			return nil, fmt.Errorf("bundle %s: %w", ref, err)
 		}
 		return b, nil
 	}
+	dir, err := releaseDir(src, ref)
 	if err != nil {
-		return nil, fmt.Errorf("%w (or render with --pull to pull it from its registry)", err)
+		return nil, fmt.Errorf("%w (or render with --pull to pull every bundle from its registry)", err)
 	}
 	b, err := bundle.Render(dir, "")
 	if err != nil {
@@ -116,8 +125,9 @@ func resolveBundle(ctx context.Context, src Source, ref string) (*declcfg.Bundle
 	return b, nil
 }
 
-// renderTemplate runs the operator-registry template b's schema names
-// (basic, semver) on b. A panic in it (input it does not check, as
+// renderTemplate runs the operator-registry template b's schema names on
+// b, from the template registry opm alpha render-template uses (basic,
+// semver, substitutes). A panic in it (input it does not check, as
 // checkEntries's case was) is returned as an error: a template we did not
 // write must not crash the tool.
 func renderTemplate(ctx context.Context, b []byte, renderBundle template.BundleRenderer) (cfg *declcfg.DeclarativeConfig, err error) {
@@ -126,10 +136,11 @@ func renderTemplate(ctx context.Context, b []byte, renderBundle template.BundleR
 			cfg, err = nil, fmt.Errorf("operator-registry's template failed on this template (%v): check that it is a basic or semver template (schema olm.template.basic with entries a list of objects, or olm.semver)", p)
 		}
 	}()
-	tmpl, r, err := template.NewRegistry().CreateTemplateBySchema(bytes.NewReader(b), renderBundle)
+	templates := template.NewRegistry()
+	tmpl, r, err := templates.CreateTemplateBySchema(bytes.NewReader(b), renderBundle)
 	var unknown *template.UnknownSchemaError
 	if errors.As(err, &unknown) {
-		return nil, fmt.Errorf("schema %q is no catalog template opm renders; want olm.template.basic or olm.semver", unknown.Schema)
+		return nil, fmt.Errorf("schema %q is no catalog template opm renders; want one of %s", unknown.Schema, strings.Join(templates.GetSupportedSchemas(), ", "))
 	}
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -40,7 +41,8 @@ func writeTemplate(t *testing.T, content string) string {
 // A semver template, its bundles named by tag and by digest in a registry
 // (none of them released here), renders with --pull as opm renders it:
 // the channels the template generates, each bundle with the image it was
-// named by. Without Pull, nothing is pulled and the error says how.
+// named by, and in Local mode the same catalog without images. Without
+// Pull, nothing is pulled and the error says how.
 func TestRenderSemverTemplatePullingImages(t *testing.T) {
 	tags, digests := pushReleases(t, "0.3.0", "0.3.1", "0.3.2")
 	template := fmt.Sprintf("schema: olm.semver\ngenerateMajorChannels: false\ngenerateMinorChannels: true\ncandidate:\n  bundles:\n  - image: %s\n  - image: %s\nstable:\n  bundles:\n  - image: %s\n", tags[0], digests[1], digests[2])
@@ -67,10 +69,23 @@ func TestRenderSemverTemplatePullingImages(t *testing.T) {
 	if err := Validate(context.Background(), cfg); err != nil {
 		t.Error(err)
 	}
+	local, err := Render(context.Background(), src, Local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range local.Bundles {
+		if local.Bundles[i].Image != "" {
+			t.Errorf("Local: bundle %s has image %s", local.Bundles[i].Name, local.Bundles[i].Image)
+		}
+		local.Bundles[i].Image = cfg.Bundles[i].Image
+	}
+	if !reflect.DeepEqual(local, cfg) {
+		t.Error("Local renders another catalog than Publish but for the images")
+	}
 
 	src.Pull = false
 	_, err = Render(context.Background(), src, Publish)
-	if err == nil || !strings.Contains(err.Error(), "(or render with --pull to pull it from its registry)") {
+	if err == nil || !strings.Contains(err.Error(), "(or render with --pull to pull every bundle from its registry)") {
 		t.Errorf("without Pull: %v, want the reference refused with the hint", err)
 	}
 }

@@ -36,7 +36,7 @@ func checkDeprecations(pkg *Package, r *Report, add addFunc) {
 		}
 		sort.Strings(names)
 		for _, b := range names {
-			add(Info, c.Name, b, "is deprecated (%q); upgrades from %s pass through it on the way to the head", d.Bundles[b], summarize(passing[b]))
+			add(Info, c.Name, b, "is deprecated (%q); upgrades from %s pass through it on the way to the head", d.Bundles[b], Few(passing[b]))
 		}
 	}
 }

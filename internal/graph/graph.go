@@ -288,8 +288,8 @@ func analyzeChannel(pkg *Package, ch Channel, res *resolver, add addFunc) Channe
 // checkCycles walks the entries of every replaces cycle to the head. A
 // cycle on the head's replaces chain is an error: OLM sorts a channel by
 // walking that chain and fails the namespace's whole resolution on a cycle.
-// A cycle off it that OLM upgrades out of (an entry nearer the head skips or
-// skipRange-covers its entries, and OLM takes the candidate nearest the head)
+// A cycle off it that OLM upgrades out of (entries on the chain skip or
+// skipRange-cover its entries; OLM's candidates are on the chain only)
 // strands no one; one it does not is an error. It returns the entries walked.
 func checkCycles(ch Channel, res *resolver, cr ChannelReport, add addFunc) map[string]bool {
 	walked := map[string]bool{}
@@ -307,7 +307,7 @@ func checkCycles(ch Channel, res *resolver, cr ChannelReport, add addFunc) map[s
 		case onHeadChain[c[0]]:
 			add(Error, ch.Name, c[0], "is on a replaces cycle %s that the head's replaces chain enters: OLM cannot order the channel and fails every resolution in the namespace; make each entry replace an older one", around)
 		case len(stuck) == 0:
-			add(Info, ch.Name, c[0], "is on a replaces cycle %s that OLM never walks: a candidate nearer the head covers each of its entries, so each upgrades out of it", around)
+			add(Info, ch.Name, c[0], "is on a replaces cycle %s that OLM never walks: it is off the head's replaces chain and an entry on that chain covers each of its entries, so each upgrades out of it", around)
 		default:
 			add(Error, ch.Name, c[0], "is on a replaces cycle %s: OLM can never upgrade %s out of it; make each entry replace an older one", around, strings.Join(stuck, ", "))
 		}
@@ -354,13 +354,14 @@ func checkEntry(pkg *Package, ch string, e Entry, add addFunc) {
 	}
 	sort.Strings(covered)
 	if len(covered) > 0 {
-		add(Policy, ch, e.Name, "skipRange %q covers %s, not older than %s: end it below %s", e.SkipRange, summarize(covered), v, v)
+		add(Policy, ch, e.Name, "skipRange %q covers %s, not older than %s: end it below %s", e.SkipRange, Few(covered), v, v)
 	}
 }
 
-// summarize names a few of many items: a catalog whose every entry's
-// skipRange covers the later ones would otherwise print the square of its size.
-func summarize(items []string) string {
+// Few names a few of many items, with their count: a catalog whose every
+// entry's skipRange covers the later ones would otherwise print the square
+// of its size. Every list a report prints goes through it.
+func Few(items []string) string {
 	const shown = 3
 	if len(items) <= shown {
 		return "[" + strings.Join(items, " ") + "]"

@@ -124,7 +124,9 @@ func TestProblems(t *testing.T) {
 		{"stranded", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.1.0"}, {Name: "p.v0.2.0", Replaces: "p.v0.1.0"}, {Name: "p.v0.3.0", Skips: []string{"p.v0.2.0"}}}},
 			"error: channel c entry p.v0.1.0: cannot reach the head p.v0.3.0: p.v0.2.0 (replaces it) is skipped by p.v0.3.0, and OLM prunes skipped entries"},
 		{"stuck behind a skipped entry", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.1.0"}, {Name: "p.v0.2.0", Replaces: "p.v0.1.0"}, {Name: "p.v0.3.0", Replaces: "p.v0.2.0"}, {Name: "p.v0.2.1", Skips: []string{"p.v0.3.0"}}}},
-			"error: channel c entry p.v0.1.0: cannot reach the head p.v0.2.1: stuck at p.v0.2.0 after 1 upgrades: p.v0.3.0 (replaces it) is skipped by p.v0.2.1, and OLM prunes skipped entries"},
+			"error: channel c entry p.v0.1.0: cannot reach the head p.v0.2.1: p.v0.2.0 (replaces it) is off the head's replaces chain, along which OLM orders the channel"},
+		{"a cycle the head covers in part", Channel{Name: "c", Entries: []Entry{{Name: "p.v0.1.0", Replaces: "p.v0.2.0"}, {Name: "p.v0.2.0", Replaces: "p.v0.1.0"}, {Name: "p.v0.3.0", SkipRange: "<0.2.0"}}},
+			"error: channel c entry p.v0.1.0: is on a replaces cycle p.v0.1.0 -> p.v0.2.0 -> p.v0.1.0: OLM can never upgrade p.v0.2.0 out of it; make each entry replace an older one"},
 		{"unknown bundle", Channel{Name: "c", Entries: []Entry{{Name: "p.v9.9.9"}}},
 			"error: channel c entry p.v9.9.9: names no bundle of package p"},
 	} {
@@ -185,19 +187,18 @@ func TestShippingPatternsArePolicy(t *testing.T) {
 	}
 }
 
-// A replaces cycle whose entries a candidate nearer the head covers: OLM
-// never walks it (it takes the candidate nearest the head), so each entry
-// upgrades out of it, as opm accepts; only a cycle nothing covers strands.
+// A replaces cycle off the head's replaces chain whose every entry the
+// head covers: OLM orders the channel along that chain, so it never walks
+// the cycle, and each entry upgrades to the head in one hop. opm validate
+// accepts the catalog when the head skips the entries (it calls entries
+// only a skipRange covers stranded, and analyze reports that apart).
 func TestCoveredCycleStrandsNoOne(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		skipRange string
 		next      map[string]string
 	}{
-		{"the head covers both", "<0.3.0", map[string]string{"p.v0.1.0": "p.v0.3.0", "p.v0.2.0": "p.v0.3.0"}},
-		// 0.2.0 upgrades to what replaces it, 0.1.0, which the head covers.
-		{"the head covers one", "<0.2.0", map[string]string{"p.v0.1.0": "p.v0.3.0", "p.v0.2.0": "p.v0.1.0"}},
-		// What opm validate accepts: the entries are skipped (not stranded).
+		{"the head's skipRange covers both", "<0.3.0", map[string]string{"p.v0.1.0": "p.v0.3.0", "p.v0.2.0": "p.v0.3.0"}},
 		{"the head skips both", "", map[string]string{"p.v0.1.0": "p.v0.3.0", "p.v0.2.0": "p.v0.3.0"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -206,7 +207,7 @@ func TestCoveredCycleStrandsNoOne(t *testing.T) {
 				head.Skips = []string{"p.v0.1.0", "p.v0.2.0"}
 			}
 			r := Analyze(pkg(Channel{Name: "c", Entries: []Entry{{Name: "p.v0.1.0", Replaces: "p.v0.2.0"}, {Name: "p.v0.2.0", Replaces: "p.v0.1.0"}, head}}))
-			want := "info: channel c entry p.v0.1.0: is on a replaces cycle p.v0.1.0 -> p.v0.2.0 -> p.v0.1.0 that OLM never walks: a candidate nearer the head covers each of its entries, so each upgrades out of it"
+			want := "info: channel c entry p.v0.1.0: is on a replaces cycle p.v0.1.0 -> p.v0.2.0 -> p.v0.1.0 that OLM never walks: it is off the head's replaces chain and an entry on that chain covers each of its entries, so each upgrades out of it"
 			var got []string
 			for _, p := range r.Problems {
 				got = append(got, p.String())

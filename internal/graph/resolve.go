@@ -60,6 +60,14 @@ func newResolver(pkg *Package, ch Channel) *resolver {
 	return r
 }
 
+// UpgradesFrom says whether OLM finds an upgrade in the channel from the
+// bundle named name of version v, which the channel need not hold (one a
+// newer catalog removed, still installed somewhere).
+func UpgradesFrom(ch Channel, name string, v semver.Version) bool {
+	_, ok := newResolver(&Package{Versions: map[string]semver.Version{name: v}}, ch).next(name)
+	return ok
+}
+
 // chain is the replaces chain from the entry named from, in order, up to
 // the first entry outside the channel or seen before (a cycle).
 func (r *resolver) chain(from string) []string {
@@ -122,7 +130,7 @@ func (r *resolver) candidates(from string) []Edge {
 	var idx []int
 	add := func(i int, mechanism string) {
 		e := r.ch.Entries[i]
-		if _, seen := by[i]; seen || e.Name == from || r.pruned[e.Name] {
+		if _, seen := by[i]; seen || e.Name == from || !r.candidate(e.Name) {
 			return
 		}
 		by[i] = mechanism
@@ -147,7 +155,7 @@ func (r *resolver) next(from string) (string, bool) {
 	best, found := "", false
 	consider := func(i int) {
 		e := r.ch.Entries[i]
-		if e.Name == from || r.pruned[e.Name] {
+		if e.Name == from || !r.candidate(e.Name) {
 			return
 		}
 		if !found || r.nearer(e.Name, best) {
@@ -163,7 +171,7 @@ func (r *resolver) next(from string) (string, bool) {
 	if v, ok := r.pkg.Versions[from]; ok {
 		for _, i := range r.withRange {
 			e := r.ch.Entries[i]
-			if e.Name == from || r.pruned[e.Name] {
+			if e.Name == from || !r.candidate(e.Name) {
 				continue
 			}
 			if found && !r.nearer(e.Name, best) {
@@ -177,6 +185,15 @@ func (r *resolver) next(from string) (string, bool) {
 	}
 	r.nextMemo[from] = best
 	return best, found
+}
+
+// candidate says whether OLM ever upgrades to the entry: it sorts a channel
+// by walking the head's replaces chain and leaves out skipped entries, so
+// an entry off that chain (on a cycle of its own, or behind a skipped one)
+// or skipped is never an upgrade.
+func (r *resolver) candidate(name string) bool {
+	_, onChain := r.rank[name]
+	return onChain && !r.pruned[name]
 }
 
 func (r *resolver) nearer(a, b string) bool {
@@ -254,29 +271,34 @@ func (r *resolver) namingUpgrades(from string, f func(i int, mechanism string)) 
 }
 
 // whyStuck says why OLM finds no upgrade from the bundle: nothing in the
-// channel replaces, skips or skipRange-covers it, or what does is itself
-// skipped, and OLM prunes skipped entries.
+// channel replaces, skips or skipRange-covers it, or what does is skipped
+// (OLM prunes skipped entries) or off the head's replaces chain (OLM orders
+// a channel along that chain only).
 func (r *resolver) whyStuck(from string) string {
-	var pruned []string
-	note := func(i int, how string) {
-		if e := r.ch.Entries[i]; r.pruned[e.Name] && e.Name != from {
+	var why []string
+	r.namingUpgrades(from, func(i int, how string) {
+		e := r.ch.Entries[i]
+		if e.Name == from {
+			return
+		}
+		if how == "skipRange" {
+			how = "its skipRange covers"
+		}
+		switch {
+		case r.pruned[e.Name]:
 			var by []string
 			for _, j := range r.skippedBy[e.Name] {
 				by = append(by, r.ch.Entries[j].Name)
 			}
-			pruned = append(pruned, fmt.Sprintf("%s (%s it) is skipped by %s", e.Name, how, strings.Join(by, ", ")))
+			why = append(why, fmt.Sprintf("%s (%s it) is skipped by %s, and OLM prunes skipped entries", e.Name, how, strings.Join(by, ", ")))
+		case !r.candidate(e.Name):
+			why = append(why, fmt.Sprintf("%s (%s it) is off the head's replaces chain, along which OLM orders the channel", e.Name, how))
 		}
-	}
-	r.namingUpgrades(from, func(i int, how string) {
-		if how == "skipRange" {
-			how = "its skipRange covers"
-		}
-		note(i, how)
 	})
-	if len(pruned) == 0 {
+	if len(why) == 0 {
 		return "nothing replaces, skips or skipRange-covers it"
 	}
-	return strings.Join(pruned, "; ") + ", and OLM prunes skipped entries"
+	return strings.Join(why, "; ")
 }
 
 // edges lists the upgrades the channel declares (replaces and skips, to
@@ -288,7 +310,7 @@ func (r *resolver) edges() []Edge {
 	var out []Edge
 	declared := map[[2]string]bool{}
 	for _, e := range r.ch.Entries {
-		if r.pruned[e.Name] {
+		if !r.candidate(e.Name) {
 			continue
 		}
 		if e.Replaces != "" {

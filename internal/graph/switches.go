@@ -61,8 +61,11 @@ func summarizeSwitches(switches []Switch) []SwitchSummary {
 }
 
 // writeSwitches writes the full matrix, or the summary when the report
-// carries one.
+// carries one; nothing for a package of one channel.
 func (r *Report) writeSwitches(b *strings.Builder) {
+	if len(r.Switches) == 0 && len(r.SwitchSummary) == 0 {
+		return // one channel: nowhere to switch to
+	}
 	if r.SwitchSummary == nil {
 		fmt.Fprintf(b, "\nchannel switches (installed bundle: from -> to lands on)\n")
 		for _, s := range r.Switches {
@@ -78,17 +81,8 @@ func (r *Report) writeSwitches(b *strings.Builder) {
 	for _, s := range r.SwitchSummary {
 		fmt.Fprintf(b, "  %s -> %s: %d of %d upgrade", s.From, s.To, s.Upgrade, s.Bundles)
 		for _, n := range s.None {
-			fmt.Fprintf(b, "; %s: %s", n.Reason, names(n.Bundles))
+			fmt.Fprintf(b, "; %s: %s", n.Reason, Few(n.Bundles))
 		}
 		b.WriteString("\n")
 	}
-}
-
-// names lists a few names of many.
-func names(items []string) string {
-	const shown = 3
-	if len(items) <= shown {
-		return strings.Join(items, ", ")
-	}
-	return fmt.Sprintf("%s ... %s (%d)", strings.Join(items[:shown-1], ", "), items[len(items)-1], len(items))
 }

@@ -22,8 +22,8 @@ func TestSwitchSummary(t *testing.T) {
 	}
 	text := small.Text()
 	for _, want := range []string{
-		"  a -> b: 0 of 3 upgrade; already the head of b: p.v0.3.0; no entry of b replaces, skips or skipRange-covers it: p.v0.1.0, p.v0.2.0\n",
-		"  b -> a: 0 of 1 upgrade; already the head of a: p.v0.3.0\n",
+		"  a -> b: 0 of 3 upgrade; already the head of b: [p.v0.3.0]; no entry of b replaces, skips or skipRange-covers it: [p.v0.1.0 p.v0.2.0]\n",
+		"  b -> a: 0 of 1 upgrade; already the head of a: [p.v0.3.0]\n",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("summary lacks\n%s\nin\n%s", want, text)
