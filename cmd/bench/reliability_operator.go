@@ -194,8 +194,21 @@ func (r *opRun) waitConvergedOnly(timeout time.Duration) error {
 // deploymentsPerCR counts the Memcacheds that own more than one
 // Deployment, and those that own none.
 func (r *opRun) deploymentsPerCR() (dup, missing int, err error) {
-	list := &appsv1.DeploymentList{}
-	if err := r.k8s.List(r.ctx, list); err != nil {
+	list, mcs := &appsv1.DeploymentList{}, &cachev1.MemcachedList{}
+	// The reads are retried: right after an API server or etcd restart a
+	// request can fail on its connection (an HTTP/2 stream reset), which
+	// says nothing of the operator (it failed a CI run once).
+	err = wait.For(r.ctx, wait.Options{What: "Deployments and Memcacheds to be listed", Timeout: 30 * time.Second, Interval: time.Second},
+		func(ctx context.Context) (bool, string, error) {
+			if err := r.k8s.List(ctx, list); err != nil {
+				return false, err.Error(), nil
+			}
+			if err := r.k8s.List(ctx, mcs); err != nil {
+				return false, err.Error(), nil
+			}
+			return true, "", nil
+		})
+	if err != nil {
 		return 0, 0, err
 	}
 	owned := map[types.UID]int{}
@@ -205,10 +218,6 @@ func (r *opRun) deploymentsPerCR() (dup, missing int, err error) {
 				owned[ref.UID]++
 			}
 		}
-	}
-	mcs := &cachev1.MemcachedList{}
-	if err := r.k8s.List(r.ctx, mcs); err != nil {
-		return 0, 0, err
 	}
 	for _, mc := range mcs.Items {
 		switch owned[mc.UID] {
