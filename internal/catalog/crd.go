@@ -10,7 +10,6 @@ import (
 	"github.com/operator-framework/api/pkg/operators/v1alpha1"
 	"github.com/operator-framework/operator-registry/alpha/declcfg"
 	"github.com/operator-framework/operator-registry/alpha/property"
-	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -25,6 +24,10 @@ type contents struct {
 	examplesErr error
 	crds        map[string]*apiextensionsv1.CustomResourceDefinition
 	examples    []*unstructured.Unstructured
+	// valid are the examples that validate against the bundle's own CRDs
+	// (ownExampleProblems fills it): only those are checked on its edges.
+	valid []*unstructured.Unstructured
+	cache *crdCache
 }
 
 // AnalyzeCRDs checks every upgrade edge for what breaks existing objects:
@@ -38,12 +41,13 @@ func AnalyzeCRDs(cfg *declcfg.DeclarativeConfig, edges []graph.Edge) ([]graph.Pr
 	byName := map[string]*contents{}
 	var out []graph.Problem
 	unchecked := 0
+	cache := newCRDCache()
 	for _, b := range cfg.Bundles {
 		if !slices.ContainsFunc(b.Properties, func(p property.Property) bool { return p.Type == property.TypeBundleObject }) {
 			unchecked++
 			continue
 		}
-		c, err := bundleContents(b)
+		c, err := bundleContents(b, cache)
 		if err != nil {
 			return nil, err
 		}
@@ -92,10 +96,7 @@ func crdUpgradeProblems(old, cur *contents) []string {
 	}
 	// Only examples valid in their own bundle: an invalid one is reported
 	// once, on that bundle (ownExampleProblems), not on every edge.
-	for _, ex := range old.examples {
-		if validateExample(ex, old, true) != nil {
-			continue
-		}
+	for _, ex := range old.valid {
 		if err := validateExample(ex, cur, false); err != nil {
 			msgs = append(msgs, err.Error())
 		}
@@ -115,10 +116,13 @@ func (c *contents) ownExampleProblems(bundle string) []graph.Problem {
 		return []graph.Problem{warn("alm-examples: %v; the CSV's metadata.annotations.alm-examples must be a JSON list of objects with apiVersion, kind and metadata.name", c.examplesErr)}
 	}
 	var out []graph.Problem
+	c.valid = nil
 	for _, ex := range c.examples {
 		if err := validateExample(ex, c, true); err != nil {
 			out = append(out, warn("%v", err))
+			continue
 		}
+		c.valid = append(c.valid, ex)
 	}
 	return out
 }
@@ -142,13 +146,9 @@ func validateExample(ex *unstructured.Unstructured, cur *contents, own bool) err
 			if v.Schema == nil || v.Schema.OpenAPIV3Schema == nil {
 				return nil
 			}
-			internal := &apiextensions.JSONSchemaProps{}
-			if err := apiextensionsv1.Convert_v1_JSONSchemaProps_To_apiextensions_JSONSchemaProps(v.Schema.OpenAPIV3Schema, internal, nil); err != nil {
-				return fmt.Errorf("CRD %s %s: schema: %w", crd.Name, v.Name, err)
-			}
-			validator, _, err := validation.NewSchemaValidator(internal)
+			validator, err := cur.cache.validator(crd, v)
 			if err != nil {
-				return fmt.Errorf("CRD %s %s: schema: %w", crd.Name, v.Name, err)
+				return err
 			}
 			if errs := validation.ValidateCustomResource(nil, ex.Object, validator); len(errs) > 0 {
 				return fmt.Errorf("example %s %s %s CRD %s %s: %v", gvk.Kind, ex.GetName(), verb, crd.Name, v.Name, errs.ToAggregate())
@@ -162,8 +162,8 @@ func validateExample(ex *unstructured.Unstructured, cur *contents, own bool) err
 
 // bundleContents decodes the CRDs and alm-examples of a bundle's inline
 // olm.bundle.object properties.
-func bundleContents(b declcfg.Bundle) (*contents, error) {
-	c := &contents{crds: map[string]*apiextensionsv1.CustomResourceDefinition{}}
+func bundleContents(b declcfg.Bundle, cache *crdCache) (*contents, error) {
+	c := &contents{crds: map[string]*apiextensionsv1.CustomResourceDefinition{}, cache: cache}
 	for _, p := range b.Properties {
 		if p.Type != property.TypeBundleObject {
 			continue
@@ -184,8 +184,8 @@ func bundleContents(b declcfg.Bundle) (*contents, error) {
 		}
 		switch meta.Kind {
 		case "CustomResourceDefinition":
-			crd := &apiextensionsv1.CustomResourceDefinition{}
-			if err := json.Unmarshal(raw, crd); err != nil {
+			crd, err := cache.crd(raw)
+			if err != nil {
 				return nil, fmt.Errorf("bundle %s: CRD: %w", b.Name, err)
 			}
 			c.crds[crd.Name] = crd
@@ -224,13 +224,15 @@ func parseExamples(raw string) ([]*unstructured.Unstructured, error) {
 // AnalyzeUpgrade lists what breaks existing objects when the bundle from
 // is upgraded to the bundle to (see AnalyzeCRDs).
 func AnalyzeUpgrade(from, to declcfg.Bundle) ([]string, error) {
-	old, err := bundleContents(from)
+	cache := newCRDCache()
+	old, err := bundleContents(from, cache)
 	if err != nil {
 		return nil, err
 	}
-	cur, err := bundleContents(to)
+	cur, err := bundleContents(to, cache)
 	if err != nil {
 		return nil, err
 	}
+	old.ownExampleProblems(from.Name)
 	return crdUpgradeProblems(old, cur), nil
 }
