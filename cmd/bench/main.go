@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -67,7 +68,7 @@ func machine() map[string]any {
 	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
 		mem = strings.TrimSpace(strings.TrimPrefix(strings.SplitN(string(b), "\n", 2)[0], "MemTotal:"))
 	}
-	return map[string]any{"cpus": runtime.NumCPU(), "cpu": cpu, "memory": mem, "go": runtime.Version(), "date": time.Now().UTC().Format(time.RFC3339)}
+	return map[string]any{"cpus": runtime.NumCPU(), "cpu": cpu, "memory": mem, "go": runtime.Version(), "date": time.Now().UTC().Format(time.RFC3339), "commit": commit()}
 }
 
 // save writes results as JSON into dir/name.json and the table into
@@ -84,9 +85,23 @@ func save(dir, name string, results any, table string) error {
 		return err
 	}
 	m := machine()
-	header := fmt.Sprintf("Measured %s on %d CPUs (%s), %s, %s.\n\n", m["date"], m["cpus"], m["cpu"], m["memory"], m["go"])
+	header := fmt.Sprintf("Measured %s at commit %s on %d CPUs (%s), %s, %s.\n\n", m["date"], m["commit"], m["cpus"], m["cpu"], m["memory"], m["go"])
 	fmt.Print("\n" + header + table)
 	return os.WriteFile(filepath.Join(dir, name+".md"), []byte(header+table), 0o644)
 }
 
 func mib(kib int64) float64 { return float64(kib) / 1024 }
+
+// commit is the checkout's commit the benchmark measured, "+changes" when
+// the working tree differs from it.
+func commit() string {
+	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	c := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+		c += "+changes"
+	}
+	return c
+}
