@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/operator-framework/operator-registry/alpha/declcfg"
 
@@ -37,10 +39,25 @@ func AnalyzeCatalog(ctx context.Context, cfg *declcfg.DeclarativeConfig, o Analy
 		}
 		names = []string{o.Package}
 	}
-	r := &CatalogReport{Packages: []*graph.Report{}}
-	for _, name := range names {
-		r.Packages = append(r.Packages, analyzePart(ctx, name, parts[name]))
+	// Packages are independent: analysed side by side, one per core, as
+	// opm's loader reads files; reports stay in name order.
+	r := &CatalogReport{Packages: make([]*graph.Report, len(names))}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(names)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				r.Packages[i] = analyzePart(ctx, names[i], parts[names[i]])
+			}
+		}()
 	}
+	for i := range names {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	return r, nil
 }
 

@@ -161,9 +161,54 @@ func validateExample(ex *unstructured.Unstructured, cur *contents, own bool) err
 }
 
 // bundleContents decodes the CRDs and alm-examples of a bundle's inline
-// olm.bundle.object properties.
+// olm.bundle.object properties: from the objects opm's loader already
+// decoded when it did, once per distinct object (cache).
 func bundleContents(b declcfg.Bundle, cache *crdCache) (*contents, error) {
 	c := &contents{crds: map[string]*apiextensionsv1.CustomResourceDefinition{}, cache: cache}
+	raws, err := bundleObjects(b)
+	if err != nil {
+		return nil, err
+	}
+	for _, raw := range raws {
+		obj, err := cache.object(raw)
+		if err != nil {
+			return nil, fmt.Errorf("bundle %s: olm.bundle.object: %w", b.Name, err)
+		}
+		switch {
+		case obj.crd != nil:
+			c.crds[obj.crd.Name] = obj.crd
+		case obj.kind == v1alpha1.ClusterServiceVersionKind:
+			var csvObj struct {
+				Metadata struct {
+					Annotations map[string]string `json:"annotations"`
+				} `json:"metadata"`
+			}
+			if err := json.Unmarshal(raw, &csvObj); err != nil {
+				return nil, fmt.Errorf("bundle %s: CSV: %w", b.Name, err)
+			}
+			c.examples, c.examplesErr = parseExamples(csvObj.Metadata.Annotations[csv.AnnotationAlmExamples])
+		}
+	}
+	return c, nil
+}
+
+// bundleObjects are the JSON of a bundle's olm.bundle.object properties:
+// what opm's loader decoded into Objects, or decoded here when the bundle
+// was not loaded by it (a rendering).
+func bundleObjects(b declcfg.Bundle) ([][]byte, error) {
+	var out [][]byte
+	n := 0
+	for _, p := range b.Properties {
+		if p.Type == property.TypeBundleObject {
+			n++
+		}
+	}
+	if len(b.Objects) == n {
+		for _, o := range b.Objects {
+			out = append(out, []byte(o))
+		}
+		return out, nil
+	}
 	for _, p := range b.Properties {
 		if p.Type != property.TypeBundleObject {
 			continue
@@ -178,26 +223,9 @@ func bundleContents(b declcfg.Bundle, cache *crdCache) (*contents, error) {
 		if err != nil {
 			return nil, fmt.Errorf("bundle %s: olm.bundle.object: %w", b.Name, err)
 		}
-		var meta struct{ Kind string }
-		if err := json.Unmarshal(raw, &meta); err != nil {
-			return nil, fmt.Errorf("bundle %s: olm.bundle.object: %w", b.Name, err)
-		}
-		switch meta.Kind {
-		case "CustomResourceDefinition":
-			crd, err := cache.crd(raw)
-			if err != nil {
-				return nil, fmt.Errorf("bundle %s: CRD: %w", b.Name, err)
-			}
-			c.crds[crd.Name] = crd
-		case v1alpha1.ClusterServiceVersionKind:
-			csvObj := &v1alpha1.ClusterServiceVersion{}
-			if err := json.Unmarshal(raw, csvObj); err != nil {
-				return nil, fmt.Errorf("bundle %s: CSV: %w", b.Name, err)
-			}
-			c.examples, c.examplesErr = parseExamples(csvObj.Annotations[csv.AnnotationAlmExamples])
-		}
+		out = append(out, raw)
 	}
-	return c, nil
+	return out, nil
 }
 
 // parseExamples reads alm-examples: a JSON list of objects, each with

@@ -10,12 +10,19 @@ import (
 	"k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
 )
 
-// crdCache decodes each distinct CRD once and builds each version's schema
-// validator once: the releases of a package mostly ship the same CRD, and a
-// catalog that carries manifests carries a copy of it per bundle.
+// crdCache reads each distinct bundle object once and builds each CRD
+// version's schema validator once: the releases of a package mostly ship
+// the same CRD, and a catalog that carries manifests carries a copy of it
+// per bundle.
 type crdCache struct {
-	crds       map[[sha256.Size]byte]*apiextensionsv1.CustomResourceDefinition
+	objects    map[[sha256.Size]byte]cachedObject
 	validators map[validatorKey]validatorResult
+}
+
+// cachedObject is a bundle object's kind, and the CRD when it is one.
+type cachedObject struct {
+	kind string
+	crd  *apiextensionsv1.CustomResourceDefinition
 }
 
 type validatorKey struct {
@@ -29,22 +36,29 @@ type validatorResult struct {
 }
 
 func newCRDCache() *crdCache {
-	return &crdCache{crds: map[[sha256.Size]byte]*apiextensionsv1.CustomResourceDefinition{}, validators: map[validatorKey]validatorResult{}}
+	return &crdCache{objects: map[[sha256.Size]byte]cachedObject{}, validators: map[validatorKey]validatorResult{}}
 }
 
-// crd decodes a CRD's JSON, once per distinct content. Callers do not
-// change what it returns.
-func (c *crdCache) crd(raw []byte) (*apiextensionsv1.CustomResourceDefinition, error) {
+// object reads a bundle object's JSON, once per distinct content. Callers
+// do not change the CRD it returns.
+func (c *crdCache) object(raw []byte) (cachedObject, error) {
 	key := sha256.Sum256(raw)
-	if crd, ok := c.crds[key]; ok {
-		return crd, nil
+	if o, ok := c.objects[key]; ok {
+		return o, nil
 	}
-	crd := &apiextensionsv1.CustomResourceDefinition{}
-	if err := json.Unmarshal(raw, crd); err != nil {
-		return nil, err
+	var meta struct{ Kind string }
+	if err := json.Unmarshal(raw, &meta); err != nil {
+		return cachedObject{}, err
 	}
-	c.crds[key] = crd
-	return crd, nil
+	o := cachedObject{kind: meta.Kind}
+	if meta.Kind == "CustomResourceDefinition" {
+		o.crd = &apiextensionsv1.CustomResourceDefinition{}
+		if err := json.Unmarshal(raw, o.crd); err != nil {
+			return cachedObject{}, fmt.Errorf("CRD: %w", err)
+		}
+	}
+	c.objects[key] = o
+	return o, nil
 }
 
 // validator is the API server's validator for a version's schema.
