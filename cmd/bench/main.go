@@ -93,14 +93,14 @@ func save(dir, name string, results any, table string) error {
 func mib(kib int64) float64 { return float64(kib) / 1024 }
 
 // commit is the checkout's commit the benchmark measured, "+changes" when
-// the working tree differs from it.
+// the working tree differs from it outside docs/bench (the results).
 func commit() string {
 	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
 	if err != nil {
 		return "unknown"
 	}
 	c := strings.TrimSpace(string(out))
-	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs/bench").Output(); err == nil && len(st) > 0 {
 		c += "+changes"
 	}
 	return c
