@@ -134,6 +134,8 @@ func TestDepartures(t *testing.T) {
 	}{
 		{ShippedArgs, nil},
 		{[]string{"--health-probe-bind-address=:8081", "--leader-elect", "--metrics-bind-address=:8443"}, nil},
+		{[]string{"--metrics-bind-address=:8443", "--leader-elect=true", "--health-probe-bind-address=:8081"}, nil},
+		{[]string{"--metrics-bind-address=:8443", "--leader-elect=false", "--health-probe-bind-address=:8081"}, []string{"--leader-elect=false (shipped on)"}},
 		{[]string{"--metrics-bind-address=0", "--health-probe-bind-address=0", "--metrics-secure=false"}, []string{
 			"--metrics-bind-address=0 (shipped :8443)", "no --leader-elect (shipped on)", "--health-probe-bind-address=0 (shipped :8081)", "--metrics-secure=false (not shipped)"}},
 	} {

@@ -19,42 +19,53 @@ const StandIn = "a local process stands in for the operator's pod on the simulat
 
 // Departures lists how args differ from ShippedArgs, one entry per flag: a
 // shipped flag with another value or left out, and a flag the Deployment does
-// not set. Empty: the manager runs as shipped.
+// not set. Empty: the manager runs as shipped. A bool flag given bare is
+// "true", as the flag package reads it.
 func Departures(args []string) []string {
 	given, shipped := flagValues(args), flagValues(ShippedArgs)
 	var out []string
 	for _, a := range ShippedArgs {
-		name := flagName(a)
+		name, _ := flag(a)
 		v, ok := given[name]
 		switch {
-		case !ok && shipped[name] == "":
-			out = append(out, fmt.Sprintf("no --%s (shipped on)", name))
 		case !ok:
-			out = append(out, fmt.Sprintf("no --%s (shipped %s)", name, shipped[name]))
+			out = append(out, fmt.Sprintf("no --%s (shipped %s)", name, shown(shipped[name])))
 		case v != shipped[name]:
-			out = append(out, fmt.Sprintf("--%s=%s (shipped %s)", name, v, shipped[name]))
+			out = append(out, fmt.Sprintf("--%s=%s (shipped %s)", name, v, shown(shipped[name])))
 		}
 	}
 	for _, a := range args {
-		if _, ok := shipped[flagName(a)]; !ok {
+		if name, _ := flag(a); shipped[name] == "" {
 			out = append(out, a+" (not shipped)")
 		}
 	}
 	return out
 }
 
-// flagName is the name of --name or --name=value.
-func flagName(arg string) string {
-	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
-	return name
+// shown is a shipped value as a reader says it: "on" for a bool flag.
+func shown(v string) string {
+	if v == "true" {
+		return "on"
+	}
+	return v
 }
 
-// flagValues maps flag names to their values ("" for a bool flag given bare).
+// flag is the name and value of --name or --name=value ("true" for a bare
+// bool flag).
+func flag(arg string) (name, value string) {
+	name, value, ok := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+	if !ok {
+		value = "true"
+	}
+	return name, value
+}
+
+// flagValues maps flag names to their values.
 func flagValues(args []string) map[string]string {
 	out := map[string]string{}
 	for _, a := range args {
-		_, v, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		out[flagName(a)] = v
+		name, v := flag(a)
+		out[name] = v
 	}
 	return out
 }
