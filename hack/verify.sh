@@ -41,13 +41,7 @@ mkdir -p "$tree" "$tmp/work"
 # VCS stamping) mistakes it for a repository.
 g() { git --git-dir="$tmp/git" --work-tree="$tree" "$@"; }
 
-# Copy with tar, which keeps modification times: the tools' go.mod files must
-# stay older than the tools in LOCALBIN, or make would rebuild them.
-git ls-files -z --cached --others --exclude-standard |
-	while IFS= read -r -d '' f; do
-		if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi # a tracked file may be deleted
-	done |
-	tar -c --null -T - -f - | tar -x -C "$tree" -f -
+hack/copy-tree.sh "$tree"
 
 g init -q
 g add -A

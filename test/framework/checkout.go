@@ -13,10 +13,7 @@ import (
 // (bin/, the local registries' state) linked to the checkout's own, so the
 // copy uses the same tools and registries.
 func CopyCheckout(root, dir string, share ...string) error {
-	script := `git ls-files -z --cached --others --exclude-standard |
-	while IFS= read -r -d '' f; do if [ -e "$f" ]; then printf '%s\0' "$f"; fi; done |
-	tar -c --null -T - -f - | tar -x -C "$1" -f -`
-	cmd := exec.Command("bash", "-c", script, "copy", dir)
+	cmd := exec.Command(filepath.Join(root, "hack", "copy-tree.sh"), dir)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("copy the checkout %s: %v: %s", root, err, out)
