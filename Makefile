@@ -354,9 +354,10 @@ ifeq ($(NODE_LANE),real)
 endif
 
 .PHONY: cluster-down
-cluster-down: ## Stop the local cluster (and its real node, restoring the host) and delete its state.
-	-@$(NODE_ENV) hack/node.sh down
-	-$(CLUSTER_ENV) hack/cluster.sh down
+cluster-down: ## Stop the local cluster (and its real node) and delete its state; fails when anything of the node is left on the host.
+	@st=0; $(NODE_ENV) hack/node.sh down || st=$$?; \
+	$(CLUSTER_ENV) hack/cluster.sh down || true; \
+	exit $$st
 
 .PHONY: cluster-status
 cluster-status: ## Show the local cluster's components and nodes.

@@ -63,7 +63,7 @@ node-up: node-tools node-images registry-tls-up ## Start the real node, join it 
 	@$(KUBECTL) -n kube-system rollout status deployment/coredns --timeout=120s >/dev/null && echo "node: cluster DNS (CoreDNS) ready at 10.0.0.10"
 
 .PHONY: node-down
-node-down: ## Stop the real node and restore the host (mounts, bridge, netns, rules, cgroups, sysctls).
+node-down: ## Stop the real node: its init (and with it every process and namespace of the node), its veth link and cgroup; fails naming anything of it left on the host.
 	@$(NODE_ENV) hack/node.sh down
 
 .PHONY: node-status

@@ -100,8 +100,8 @@ func (u *upgrade) run(ctx context.Context, t *testing.T, ch graph.ChannelReport)
 			t.Logf("%s: from %s on, the path %v was walked in channel %s: stop here", u.channel, from, w.rest, w.channel)
 			return
 		}
-		u.walked[from] = walk{channel: u.channel, rest: path[i:]}
 		plan = u.hop(ctx, t, plan, from, next)
+		u.walked[from] = walk{channel: u.channel, rest: path[i:]} // once the hop landed
 		from = next
 	}
 }
