@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,7 +59,9 @@ func TestIntegrationManagerMetrics(t *testing.T) {
 	admin := framework.StartEnvtest(t)
 	ctx := context.Background()
 	k8s := kubernetes.NewForConfigOrDie(admin)
-	applyShipped(t, admin)
+	if args := applyShipped(t, admin); !slices.Equal(args, operator.ShippedArgs) {
+		t.Fatalf("kustomize build config/default ships the manager with %q; operator.ShippedArgs says %q", args, operator.ShippedArgs)
+	}
 
 	metricsAddr, probeAddr := localAddr(t), localAddr(t)
 	p, err := operator.Start(operator.Options{
@@ -102,8 +105,9 @@ func TestIntegrationManagerMetrics(t *testing.T) {
 
 // applyShipped applies what make deploy applies (kustomize build
 // config/default): the namespace, CRD, ServiceAccount, RBAC, metrics Service
-// and Deployment (no pod runs: envtest has no controllers).
-func applyShipped(t *testing.T, cfg *rest.Config) {
+// and Deployment (no pod runs: envtest has no controllers). It returns the
+// args the Deployment runs the manager with.
+func applyShipped(t *testing.T, cfg *rest.Config) []string {
 	t.Helper()
 	out, err := exec.Command(os.Getenv("KUSTOMIZE"), "build", filepath.Join("..", "config", "default")).Output()
 	if err != nil {
@@ -114,15 +118,22 @@ func applyShipped(t *testing.T, cfg *rest.Config) {
 		t.Fatal(err)
 	}
 	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(out), 4096)
+	var args []string
 	for {
 		obj := &unstructured.Unstructured{}
 		if err := dec.Decode(&obj.Object); errors.Is(err, io.EOF) {
-			return
+			return args
 		} else if err != nil {
 			t.Fatal(err)
 		}
 		if len(obj.Object) == 0 {
 			continue
+		}
+		if obj.GetKind() == "Deployment" {
+			containers, _, _ := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "containers")
+			if len(containers) > 0 {
+				args, _, _ = unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
+			}
 		}
 		if err := c.Patch(context.Background(), obj, client.Apply, client.FieldOwner("test"), client.ForceOwnership); err != nil {
 			t.Fatalf("apply %s %s: %v", obj.GetKind(), obj.GetName(), err)

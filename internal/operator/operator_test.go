@@ -6,12 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"sigs.k8s.io/yaml"
 
 	"github.com/example-inc/memcached-operator/internal/wait"
 )
@@ -84,49 +81,6 @@ func waitForLog(p *Process, s string) error {
 		func(context.Context) (bool, string, error) { return strings.Contains(p.Log(), s), p.Log(), nil })
 }
 
-// ShippedArgs are what config/ ships: manager.yaml's args with
-// config/default's patches that add to them applied.
-func TestShippedArgsAreTheDeployments(t *testing.T) {
-	var manager struct {
-		Spec struct {
-			Template struct {
-				Spec struct {
-					Containers []struct{ Args []string }
-				}
-			}
-		}
-	}
-	b, err := os.ReadFile("../../config/manager/manager.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, doc := range strings.Split(string(b), "\n---\n") {
-		if strings.Contains(doc, "\nkind: Deployment\n") {
-			if err := yaml.Unmarshal([]byte(doc), &manager); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	args := manager.Spec.Template.Spec.Containers[0].Args
-	var patch []struct{ Op, Path, Value any }
-	readYAML(t, "../../config/default/manager_metrics_patch.yaml", &patch)
-	const argsPath = "/spec/template/spec/containers/0/args/"
-	for _, op := range patch {
-		path, _ := op.Path.(string)
-		if op.Op != "add" || !strings.HasPrefix(path, argsPath) {
-			continue
-		}
-		at := len(args)
-		if i, err := strconv.Atoi(strings.TrimPrefix(path, argsPath)); err == nil {
-			at = i
-		}
-		args = slices.Insert(args, at, op.Value.(string))
-	}
-	if !slices.Equal(args, ShippedArgs) {
-		t.Errorf("config/ ships %q, ShippedArgs says %q", args, ShippedArgs)
-	}
-}
-
 func TestDepartures(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -170,16 +124,5 @@ func TestStartReportsDepartures(t *testing.T) {
 	p.Stop()
 	if report.Len() != 0 {
 		t.Errorf("the shipped flags reported %q", report.String())
-	}
-}
-
-func readYAML(t *testing.T, file string, into any) {
-	t.Helper()
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := yaml.Unmarshal(b, into); err != nil {
-		t.Fatalf("%s: %v", file, err)
 	}
 }

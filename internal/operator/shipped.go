@@ -6,8 +6,8 @@ import (
 )
 
 // ShippedArgs are the flags the operator's Deployment runs the manager with
-// (config/manager/manager.yaml with config/default's metrics patch, which a
-// unit test reads): leader election on, metrics on :8443 over https with
+// (what kustomize build config/default ships; the manager's integration
+// test checks the two agree): leader election on, metrics on :8443 over https with
 // token and access reviews, health probes on :8081.
 var ShippedArgs = []string{"--metrics-bind-address=:8443", "--leader-elect", "--health-probe-bind-address=:8081"}
 
