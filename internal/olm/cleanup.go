@@ -154,7 +154,7 @@ func (c *Client) findInstalled(ctx context.Context, pkg, ns string) (csvs, crds 
 		return nil, nil, fmt.Errorf("list ClusterServiceVersions in %s: %w", ns, err)
 	}
 	for _, csv := range all.Items {
-		if isPackageCSV(csv.Name, pkg) && !slices.Contains(csvs, csv.Name) {
+		if IsPackageCSV(csv.Name, pkg) && !slices.Contains(csvs, csv.Name) {
 			csvs = append(csvs, csv.Name)
 		}
 	}
@@ -197,7 +197,7 @@ func (c *Client) deletionOrder(ctx context.Context, o CleanupOptions, csvs, crds
 		if err := c.List(ctx, list, client.InNamespace(ns), client.MatchingLabels{managedLabel: o.Package}); err != nil {
 			return nil, fmt.Errorf("list %T in %s: %w", list, ns, err)
 		}
-		objs = append(objs, listItems(list)...)
+		objs = append(objs, ListItems(list)...)
 	}
 	roles, err := c.bundleClusterRoles(ctx, o, csvs)
 	if err != nil {
@@ -230,9 +230,9 @@ func (c *Client) bundleClusterRoles(ctx context.Context, o CleanupOptions, csvs 
 		if err := c.List(ctx, list, client.HasLabels{ownerLabel}); err != nil {
 			return nil, fmt.Errorf("list %T: %w", list, err)
 		}
-		for _, obj := range listItems(list) {
+		for _, obj := range ListItems(list) {
 			owner := obj.GetLabels()[ownerLabel]
-			if !slices.Contains(csvs, owner) && !isPackageCSV(owner, o.Package) {
+			if !slices.Contains(csvs, owner) && !IsPackageCSV(owner, o.Package) {
 				continue
 			}
 			used, seen := inUse[owner]
@@ -251,8 +251,8 @@ func (c *Client) bundleClusterRoles(ctx context.Context, o CleanupOptions, csvs 
 	return out, nil
 }
 
-// isPackageCSV: name is <package>.v<version>, OLM's name for the package's CSVs.
-func isPackageCSV(name, pkg string) bool {
+// IsPackageCSV: name is <package>.v<version>, OLM's name for the package's CSVs.
+func IsPackageCSV(name, pkg string) bool {
 	v, ok := strings.CutPrefix(name, pkg+".v")
 	return ok && v != "" && v[0] >= '0' && v[0] <= '9'
 }

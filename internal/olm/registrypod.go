@@ -228,7 +228,7 @@ func (r *registryPod) deleteGenerations(ctx context.Context, match func(gen stri
 		if err := r.c.List(ctx, list, client.InNamespace(r.o.Namespace), client.MatchingLabels{managedLabel: r.pkg}); err != nil {
 			return fmt.Errorf("list %T in %s: %w", list, r.o.Namespace, err)
 		}
-		for _, obj := range listItems(list) {
+		for _, obj := range ListItems(list) {
 			if !match(obj.GetLabels()[generationLabel]) {
 				continue
 			}
@@ -241,8 +241,8 @@ func (r *registryPod) deleteGenerations(ctx context.Context, match func(gen stri
 	return nil
 }
 
-// listItems are the objects of a list.
-func listItems(list client.ObjectList) []client.Object {
+// ListItems are the objects of a list.
+func ListItems(list client.ObjectList) []client.Object {
 	var out []client.Object
 	_ = meta.EachListItem(list, func(o runtime.Object) error {
 		out = append(out, o.(client.Object))

@@ -13,10 +13,10 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
+	"github.com/example-inc/memcached-operator/internal/olm"
 	"github.com/example-inc/memcached-operator/internal/wait"
 )
 
@@ -50,8 +50,8 @@ func Leftovers(ctx context.Context, c client.Client, pkg, ns string) ([]string, 
 		if err := c.List(ctx, list, client.HasLabels{"olm.owner"}); err != nil {
 			return nil, err
 		}
-		for _, o := range objects(list) {
-			if strings.HasPrefix(o.GetLabels()["olm.owner"], pkg+".v") {
+		for _, o := range olm.ListItems(list) {
+			if olm.IsPackageCSV(o.GetLabels()["olm.owner"], pkg) {
 				left = append(left, fmt.Sprintf("%s %s (olm.owner %s)", kind(list), o.GetName(), o.GetLabels()["olm.owner"]))
 			}
 		}
@@ -83,22 +83,10 @@ func podsAndConfigMaps(ctx context.Context, c client.Client, ns string) ([]strin
 	return left, nil
 }
 
-// objects are the items of a list.
-func objects(list client.ObjectList) []client.Object {
-	items, _ := meta.ExtractList(list)
-	out := make([]client.Object, 0, len(items))
-	for _, it := range items {
-		if o, ok := it.(client.Object); ok {
-			out = append(out, o)
-		}
-	}
-	return out
-}
-
 // names are "Kind name" for each item of a list.
 func names(list client.ObjectList) []string {
 	var out []string
-	for _, o := range objects(list) {
+	for _, o := range olm.ListItems(list) {
 		out = append(out, kind(list)+" "+o.GetName())
 	}
 	return out
