@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -54,4 +55,25 @@ func RequireOperatorSDK(t testing.TB, suite string) string {
 		Unavailable(t, "REQUIRE_OPERATOR_SDK", suite, why)
 	}
 	return sdk
+}
+
+// RealNode says why no real node can run on this host (hack/node.sh check
+// of the checkout at root); empty when one can.
+func RealNode(root string) string {
+	cmd := exec.Command("hack/node.sh", "check")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "BIN="+filepath.Join(root, "bin"), "STATE="+filepath.Join(root, ".work", "node-check"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "no real node can run here: " + strings.TrimSpace(string(out))
+	}
+	return ""
+}
+
+// RequireRealNode handles a host where no real node can run (Unavailable
+// with REQUIRE_REAL_NODE).
+func RequireRealNode(t testing.TB, root, suite string) {
+	t.Helper()
+	if why := RealNode(root); why != "" {
+		Unavailable(t, "REQUIRE_REAL_NODE", suite, why)
+	}
 }

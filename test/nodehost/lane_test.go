@@ -73,12 +73,7 @@ func environ() []string {
 // needNode handles a host where no real node can run (hack/node.sh check).
 func needNode(t *testing.T) {
 	t.Helper()
-	cmd := exec.Command("hack/node.sh", "check")
-	cmd.Dir = root
-	cmd.Env = append(environ(), "BIN="+filepath.Join(root, "bin"), "STATE="+filepath.Join(root, ".work", "node-check"))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		framework.Unavailable(t, "REQUIRE_REAL_NODE", "the real node as a guest on the host (make test-node-host)", strings.TrimSpace(string(out)))
-	}
+	framework.RequireRealNode(t, root, "the real node as a guest on the host (make test-node-host)")
 }
 
 // up starts a real-node cluster in .work/<name>; the test tears it down.

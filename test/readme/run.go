@@ -88,11 +88,8 @@ func Unmet(root string, s Scenario) (need, why string) {
 	for _, n := range s.Needs {
 		switch n {
 		case "real-node":
-			cmd := exec.Command("hack/node.sh", "check")
-			cmd.Dir = root
-			cmd.Env = append(os.Environ(), "BIN="+filepath.Join(root, "bin"), "STATE="+filepath.Join(root, ".work", "readme-node-check"))
-			if out, err := cmd.CombinedOutput(); err != nil {
-				return n, "no real node can run here: " + strings.TrimSpace(string(out))
+			if why := framework.RealNode(root); why != "" {
+				return n, why
 			}
 		case "operator-sdk":
 			if _, why := framework.OperatorSDK(); why != "" {
