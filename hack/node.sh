@@ -64,8 +64,8 @@ why_not() {
 		command -v "${c%%:*}" >/dev/null 2>&1 || { echo "no ${c%%:*} (apt-get install ${c#*:}, or make deps)"; return; }
 	done
 	[ -d /sys/fs/cgroup ] || { echo "no cgroup filesystem at /sys/fs/cgroup"; return; }
-	case $STATE/ in /run/* | /var/lib/* | /var/log/* | /proc/* | /sys/*)
-		echo "STATE $STATE is under a directory the node's mount namespace replaces (/run, /var/lib, /var/log): put WORKDIR elsewhere"; return ;;
+	case $STATE/ in /run/* | /var/lib/* | /var/log/* | /etc/cni/* | /proc/* | /sys/*)
+		echo "STATE $STATE is under a directory the node's mount namespace replaces or the kernel owns (/run, /var/lib, /var/log, /etc/cni, /proc, /sys): put WORKDIR elsewhere"; return ;;
 	esac
 	other_node
 	taken_port
