@@ -77,7 +77,7 @@ func TestNodeLeavesHostAlone(t *testing.T) {
 
 	before := snapshot(t)
 	l := up(t, "host-decoys")
-	framework.AssertAnswers(t, l.memcachedPod(t), "guest")
+	framework.AssertAnswers(t, l.memcachedPod(t, "memcached"), "guest")
 	l.down(t)
 	if after := snapshot(t); after != before {
 		t.Errorf("the host differs after the node came and went:\n%s", diff(before, after))

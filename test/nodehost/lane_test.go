@@ -111,11 +111,11 @@ func (l *lane) down(t *testing.T) {
 // memcachedPod runs memcached (the operand image) as a restricted pod on
 // the real node and waits until it is Ready, within readyWithin of its
 // creation.
-func (l *lane) memcachedPod(t *testing.T) *corev1.Pod {
+func (l *lane) memcachedPod(t *testing.T, name string) *corev1.Pod {
 	t.Helper()
 	ctx := context.Background()
 	p := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "memcached", Namespace: "default"},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
 		Spec: corev1.PodSpec{
 			NodeSelector:    map[string]string{framework.RealNodeLabel: "real"},
 			SecurityContext: &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
