@@ -7,10 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	crcontroller "sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -34,6 +36,7 @@ func main() {
 type options struct {
 	metricsAddr    string
 	secureMetrics  bool
+	metricsCertDir string
 	enableHTTP2    bool
 	probeAddr      string
 	pprofAddr      string
@@ -81,6 +84,8 @@ const defaultMaxReconciles = 4
 func (o *options) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", "0", "Address the metrics endpoint binds to, e.g. :8443 (https) or :8080 (http); 0 disables it.")
 	fs.BoolVar(&o.secureMetrics, "metrics-secure", true, "Serve metrics over https, for authenticated and authorized clients only.")
+	fs.StringVar(&o.metricsCertDir, "metrics-cert-dir", "",
+		"Directory with the metrics endpoint's certificate and key as tls.crt and tls.key (a cert-manager Secret mounted), reloaded when they change; empty: a self-signed certificate.")
 	fs.BoolVar(&o.enableHTTP2, "enable-http2", false, "Serve metrics over HTTP/2 as well (off: HTTP/2 Rapid Reset and Stream Cancellation CVEs).")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address the health and readiness probes bind to; 0 disables them.")
 	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "0", "Address Go's profiling endpoints (/debug/pprof) bind to, e.g. 127.0.0.1:8082; 0 disables them. Unauthenticated: bind to localhost.")
@@ -103,11 +108,39 @@ func (o *options) complete() error {
 	if err := controller.ValidateImage(o.memcachedImage); err != nil {
 		return fmt.Errorf("--memcached-image: %w", err)
 	}
+	if err := checkMetricsCertDir(o); err != nil {
+		return err
+	}
 	namespaces, err := controller.ParseWatchNamespace(os.Getenv(controller.WatchNamespaceEnv))
 	if err != nil {
 		return err
 	}
 	o.namespaces = namespaces
+	return nil
+}
+
+// Names of the certificate and key in --metrics-cert-dir: a
+// kubernetes.io/tls Secret's keys, as cert-manager writes them.
+const (
+	metricsCertName = "tls.crt"
+	metricsKeyName  = "tls.key"
+)
+
+// checkMetricsCertDir refuses a --metrics-cert-dir without the certificate
+// or key, which controller-runtime would silently replace with a
+// self-signed certificate, and one given for plain http.
+func checkMetricsCertDir(o *options) error {
+	if o.metricsCertDir == "" {
+		return nil
+	}
+	if !o.secureMetrics {
+		return fmt.Errorf("--metrics-cert-dir=%s: metrics are served over http (--metrics-secure=false); drop one of the two", o.metricsCertDir)
+	}
+	for _, name := range []string{metricsCertName, metricsKeyName} {
+		if _, err := os.Stat(filepath.Join(o.metricsCertDir, name)); err != nil {
+			return fmt.Errorf("--metrics-cert-dir: %w (mount a kubernetes.io/tls Secret there)", err)
+		}
+	}
 	return nil
 }
 
@@ -117,32 +150,45 @@ func managerOptions(o *options) ctrl.Options {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(cachev1.AddToScheme(scheme))
-
-	var tlsOpts []func(*tls.Config)
-	if !o.enableHTTP2 {
-		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
-	}
-	metricsOpts := metricsserver.Options{
-		BindAddress:   o.metricsAddr,
-		SecureServing: o.secureMetrics,
-		TLSOpts:       tlsOpts,
-	}
-	if o.secureMetrics {
-		metricsOpts.FilterProvider = metricsauth.FilterProvider
-	}
 	return ctrl.Options{
 		Scheme:                  scheme,
 		Cache:                   controller.CacheOptions(o.namespaces),
-		Metrics:                 metricsOpts,
+		Metrics:                 metricsOptions(o),
 		HealthProbeBindAddress:  o.probeAddr,
 		PprofBindAddress:        o.pprofAddr,
 		LeaderElection:          o.leaderElect,
-		LeaderElectionID:        "memcached-operator.cache.example.com",
+		LeaderElectionID:        controller.LeaderElectionID,
 		LeaderElectionNamespace: o.leaderElectNS,
+		LeaseDuration:           ptr.To(controller.LeaseDuration),
+		RenewDeadline:           ptr.To(controller.RenewDeadline),
+		RetryPeriod:             ptr.To(controller.RetryPeriod),
 		// The process exits right after the manager stops, so the lease can
 		// be handed over at once.
 		LeaderElectionReleaseOnCancel: true,
 	}
+}
+
+// metricsOptions are the metrics server's address, TLS and authentication.
+// Without --metrics-cert-dir the certificate is left to controller-runtime,
+// as before the flag: it looks in its default directory, which nothing
+// mounts, and serves a self-signed certificate.
+func metricsOptions(o *options) metricsserver.Options {
+	var tlsOpts []func(*tls.Config)
+	if !o.enableHTTP2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+	opts := metricsserver.Options{
+		BindAddress:   o.metricsAddr,
+		SecureServing: o.secureMetrics,
+		TLSOpts:       tlsOpts,
+	}
+	if o.metricsCertDir != "" {
+		opts.CertDir, opts.CertName, opts.KeyName = o.metricsCertDir, metricsCertName, metricsKeyName
+	}
+	if o.secureMetrics {
+		opts.FilterProvider = metricsauth.FilterProvider
+	}
+	return opts
 }
 
 func setupReconciler(mgr ctrl.Manager, o *options) error {

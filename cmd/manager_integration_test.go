@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,6 +27,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/example-inc/memcached-operator/internal/controller"
 	"github.com/example-inc/memcached-operator/internal/freeport"
 	"github.com/example-inc/memcached-operator/internal/operator"
 	"github.com/example-inc/memcached-operator/internal/wait"
@@ -79,6 +81,8 @@ func TestIntegrationManagerMetrics(t *testing.T) {
 		}
 	})
 	waitReady(t, p, "http://"+probeAddr+"/readyz")
+	// Ready says nothing of the metrics server, which starts beside the probes.
+	waitListening(t, metricsAddr)
 
 	stranger := framework.ServiceAccountToken(ctx, t, k8s, shippedNamespace, "stranger")
 	scraper := framework.ServiceAccountToken(ctx, t, k8s, shippedNamespace, "scraper")
@@ -98,7 +102,7 @@ func TestIntegrationManagerMetrics(t *testing.T) {
 			t.Errorf("%s: %d %.200q, want %d with %q", tc.what, code, body, tc.code, tc.body)
 		}
 	}
-	if lease, err := k8s.CoordinationV1().Leases(shippedNamespace).Get(ctx, "memcached-operator.cache.example.com", metav1.GetOptions{}); err != nil || lease.Spec.HolderIdentity == nil {
+	if lease, err := k8s.CoordinationV1().Leases(shippedNamespace).Get(ctx, controller.LeaderElectionID, metav1.GetOptions{}); err != nil || lease.Spec.HolderIdentity == nil {
 		t.Errorf("the manager holds no leader election lease in %s: %v", shippedNamespace, err)
 	}
 }
@@ -195,6 +199,22 @@ func waitReady(t *testing.T, p *operator.Process, url string) {
 		}
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK, resp.Status, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitListening waits until addr accepts a connection.
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
+	err := wait.For(context.Background(), wait.Options{What: "the manager's metrics server at " + addr, Timeout: time.Minute}, func(context.Context) (bool, string, error) {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		conn.Close()
+		return true, "", nil
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package metricsauth
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,6 +23,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
+	"github.com/example-inc/memcached-operator/internal/wait"
 	"github.com/example-inc/memcached-operator/test/framework"
 )
 
@@ -164,9 +167,31 @@ func TestIntegrationMetricsAuth(t *testing.T) {
 	if got := scrape(http.MethodGet, "Bearer "+scraper); got.code != 200 {
 		t.Errorf("revoked reader within the allow TTL: %d, want the remembered 200", got.code)
 	}
+	waitRefused(t, k8s, "system:serviceaccount:metrics:scraper")
 	clock.step(5*time.Minute + time.Second)
 	if got := scrape(http.MethodGet, "Bearer "+scraper); got.code != 403 {
 		t.Errorf("revoked reader after the allow TTL: %d %q, want 403", got.code, got.body)
+	}
+}
+
+// waitRefused waits until the API server itself refuses user get /metrics.
+// Its RBAC authorizer learns of a deleted binding through an informer, so
+// for a moment after the delete it may still allow; the test checks the
+// filter's cache, not that lag.
+func waitRefused(t *testing.T, k8s kubernetes.Interface, user string) {
+	t.Helper()
+	review := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User: user, NonResourceAttributes: &authorizationv1.NonResourceAttributes{Path: "/metrics", Verb: "get"},
+	}}
+	err := wait.For(context.Background(), wait.Options{What: "the API server to refuse " + user + " get /metrics", Timeout: 30 * time.Second}, func(ctx context.Context) (bool, string, error) {
+		got, err := k8s.AuthorizationV1().SubjectAccessReviews().Create(ctx, review, metav1.CreateOptions{})
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		return !got.Status.Allowed, fmt.Sprintf("allowed: %s", got.Status.Reason), nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
