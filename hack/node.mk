@@ -106,7 +106,7 @@ test-node-run: deps registry-up registry-tls-up
 	@mkdir -p $(WORKDIR)/images/scrape && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $(WORKDIR)/images/scrape/scrape ./test/node/scrape
 	@$(IMAGE_ENV) hack/image.sh $(SCRAPE_IMAGE) test/node/scrape/Containerfile $(WORKDIR)/images/scrape
 	@$(IMAGE_ENV) LOCAL_REGISTRY=$(LOCAL_TLS_REGISTRY) hack/image.sh $(SCRAPE_IMAGE) test/node/scrape/Containerfile $(WORKDIR)/images/scrape
-	RELIABILITY_REPORT=$(RELIABILITY_REPORT) RELIABILITY_FULL=$(RELIABILITY_FULL) OPERATOR_NAMESPACE=memcached-operator-system IMG=$(IMG) SANDBOX_IMAGE=$(SANDBOX_IMAGE) SCRAPE_IMAGE=$(SCRAPE_IMAGE) TLS_SCRAPE_IMAGE=$(TLS_SCRAPE_IMAGE) NODE_STATE=$(NODE_STATE) REGISTRY_TLS_DIR=$(REGISTRY_TLS_DIR) \
+	RELIABILITY_REPORT=$(RELIABILITY_REPORT) RELIABILITY_FULL=$(RELIABILITY_FULL) OPERATOR_NAMESPACE=memcached-operator-system IMG=$(IMG) SANDBOX_IMAGE=$(SANDBOX_IMAGE) SCRAPE_IMAGE=$(SCRAPE_IMAGE) TLS_SCRAPE_IMAGE=$(TLS_SCRAPE_IMAGE) NODE_STATE=$(NODE_STATE) NODE_BIN=$(LOCALBIN) REGISTRY_TLS_DIR=$(REGISTRY_TLS_DIR) \
 		$(GOTEST) $(TEST_FLAGS) -count=1 -v -tags $(GO_TAGS),node -timeout 15m ./test/node/...
 
 ##@ Real-node lane: scorecard tests as pods

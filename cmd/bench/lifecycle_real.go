@@ -13,39 +13,70 @@ import (
 	"github.com/example-inc/memcached-operator/internal/logtail"
 )
 
-// demoStep is one step the demo records (its --report).
+// demoStep and demoPhases are cmd/demo's Step and Phases as its --report
+// writes them; cmd/demo/testdata/report.json pins the shape for both.
 type demoStep struct {
-	What    string  `json:"step"`
-	Start   float64 `json:"startSeconds"`
-	Seconds float64 `json:"seconds"`
+	What    string      `json:"step"`
+	Kind    string      `json:"kind"`
+	Start   float64     `json:"startSeconds"`
+	Seconds float64     `json:"seconds"`
+	Phases  *demoPhases `json:"phases,omitempty"`
 }
 
-type realLifecycleResult struct {
+// demoPhases: seconds from the step's start (the Subscription's creation,
+// or a hop's approval) to each point of an install.
+type demoPhases struct {
+	CSV           string  `json:"csv"`
+	Approved      float64 `json:"installPlanApprovedSeconds"`
+	CSVSucceeded  float64 `json:"csvSucceededSeconds"`
+	OperatorReady float64 `json:"operatorReadySeconds,omitempty"`
+	Reconciled    float64 `json:"reconciledSeconds,omitempty"`
+	PodsReplaced  bool    `json:"memcachedPodsReplaced,omitempty"`
+}
+
+// The demo's step kinds the benchmark reads.
+const (
+	demoStepCatalog = "catalog"
+	demoStepInstall = "install"
+	demoStepHop     = "hop"
+)
+
+// realLifecycleRun is one run of B3 on the real lane, from nothing running.
+type realLifecycleRun struct {
 	// ClusterNodeOLMUp: make cluster-up (control plane and the real node) and
 	// make olm-up (OLM's Deployments in the cluster), images already built.
 	ClusterNodeOLMUp float64 `json:"clusterNodeAndOLMUpSeconds"`
-	// FirstCSVSucceeded: from nothing running to the first CSV Succeeded,
-	// installed from the catalog image; FirstOperatorReady: to OLM's
-	// operator pod of that release ready.
-	FirstCSVSucceeded  float64    `json:"nothingToFirstCSVSucceededSeconds"`
-	FirstOperatorReady float64    `json:"nothingToFirstOperatorPodReadySeconds"`
-	Demo               []demoStep `json:"demoSteps"`
-	Whole              float64    `json:"wholeSeconds"`
-	PeakRSS            stackRSS   `json:"peakWholeStackRSS"`
-	EndRSS             stackRSS   `json:"endWholeStackRSS"`
+	// DemoStart is when the demo began, in seconds since the run began: the
+	// demo's step times count from there.
+	DemoStart float64    `json:"demoStartSeconds"`
+	Demo      []demoStep `json:"demoSteps"`
+	Whole     float64    `json:"wholeSeconds"`
+	PeakRSS   stackRSS   `json:"peakWholeStackRSS"`
+	EndRSS    stackRSS   `json:"endWholeStackRSS"`
 }
 
-// benchLifecycleReal is B3 on the real-node lane: from nothing running
-// (binaries and images built) to a real node, OLM in the cluster, the first
-// CSV Succeeded from the catalog image and each upgrade hop with OLM rolling
-// the operator pod, as make demo does it, with the whole stack's memory
-// sampled every second.
+// realLifecycleOptions are what every run of the real lane uses.
+type realLifecycleOptions struct {
+	demo, catalogImage string
+	// bin is where the cluster's binaries are: their processes count as
+	// the stack.
+	bin string
+	// head is the newest release's CSV, where the demo's hops must end.
+	head string
+}
+
+// benchLifecycleReal is B3 on the real-node lane, benchRuns times from
+// nothing running (binaries and images built): a real node, OLM in the
+// cluster, then make demo's lifecycle, the first CSV Succeeded from the
+// catalog image and each upgrade hop with OLM rolling the operator pod,
+// with the whole stack's memory sampled every second.
 func benchLifecycleReal(args []string) error {
 	fs := flag.NewFlagSet("lifecycle-real", flag.ContinueOnError)
 	workdir := fs.String("workdir", ".work/bench-lifecycle-real", "State of the benchmark's cluster.")
 	demoBin := fs.String("demo", "bin/demo", "The demo binary (make demo's lifecycle).")
 	catalogImage := fs.String("catalog-image", "", "Catalog image the CatalogSource names (built and pushed: make catalog-images).")
 	bin := fs.String("bin", "bin", "Where the cluster's binaries are (their processes count as the stack).")
+	releases := fs.String("releases", "config/catalog/releases", "Released bundles: the demo's hops must end at the newest.")
 	out := fs.String("out", "docs/bench", "Where results go.")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -53,77 +84,120 @@ func benchLifecycleReal(args []string) error {
 	if *catalogImage == "" {
 		return fmt.Errorf("--catalog-image is required")
 	}
-	absBin, err := filepath.Abs(*bin)
-	if err != nil {
+	o := realLifecycleOptions{demo: *demoBin, catalogImage: *catalogImage}
+	var err error
+	if o.bin, err = filepath.Abs(*bin); err != nil {
+		return err
+	}
+	if o.head, err = newestRelease(*releases); err != nil {
 		return err
 	}
 	c := newCluster("bench-real", *workdir, "NODE_LANE=real", "OLM_LANE=in-cluster")
 	c.vars = append(c.vars, "KUBECONFIG="+c.kubeconfig())
-	c.down()
 	defer c.down()
-
-	sampler := startRSSSampler(absBin, time.Second)
-	res, err := measureRealLifecycle(c, *demoBin, *catalogImage)
-	res.PeakRSS, res.EndRSS = sampler.Stop()
+	runs, err := realLifecycleRuns(c, o)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("whole stack RSS: peak %s; at the end %s\n", res.PeakRSS, res.EndRSS)
-	return save(*out, "lifecycle-real", res, realLifecycleTable(res))
+	res, err := realLifecycleFigures(runs)
+	if err != nil {
+		return err
+	}
+	targets := realLifecycleTargets(res)
+	return save(*out, "lifecycle-real", res, targets, realLifecycleTable(res, targets))
+}
+
+// realLifecycleRuns measures benchRuns runs, each from nothing running,
+// and stops at the first that fails or does not reach o.head.
+func realLifecycleRuns(c *cluster, o realLifecycleOptions) ([]realLifecycleRun, error) {
+	var runs []realLifecycleRun
+	for i := 1; i <= benchRuns; i++ {
+		c.down()
+		run, err := measureRealLifecycle(c, o)
+		if err == nil {
+			err = run.reaches(o.head)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("run %d of %d: %w", i, benchRuns, err)
+		}
+		fmt.Printf("run %d of %d: whole lifecycle %.1fs; whole stack RSS: peak %s; at the end %s\n",
+			i, benchRuns, run.Whole, run.PeakRSS, run.EndRSS)
+		runs = append(runs, run)
+	}
+	return runs, nil
+}
+
+// reaches checks the run's demo recorded its steps and hopped to head: a
+// catalog image older than the releases would measure a stale head.
+func (r realLifecycleRun) reaches(head string) error {
+	m, err := r.milestones()
+	if err != nil {
+		return err
+	}
+	if last := m.hops[len(m.hops)-1].CSV; last != head {
+		return fmt.Errorf("the demo's last hop is to %s, the newest release is %s: rebuild the catalog image (make catalog-images)", last, head)
+	}
+	return nil
 }
 
 // measureRealLifecycle brings the real-node cluster and OLM up, then runs
-// the demo against the catalog image, reading its steps back.
-func measureRealLifecycle(c *cluster, demoBin, catalogImage string) (realLifecycleResult, error) {
-	var res realLifecycleResult
+// the demo against the catalog image, sampling the stack's memory.
+func measureRealLifecycle(c *cluster, o realLifecycleOptions) (realLifecycleRun, error) {
+	var run realLifecycleRun
+	sampler := startRSSSampler(o.bin, time.Second)
 	t0 := time.Now()
-	if err := c.make("cluster-up", "olm-up"); err != nil {
-		return res, err
+	err := c.make("cluster-up", "olm-up")
+	if err == nil {
+		run.ClusterNodeOLMUp = time.Since(t0).Seconds()
+		run.DemoStart = run.ClusterNodeOLMUp
+		run.Demo, err = runDemo(c, o)
+		run.Whole = time.Since(t0).Seconds()
 	}
-	res.ClusterNodeOLMUp = time.Since(t0).Seconds()
-	report := filepath.Join(c.workdir, "demo-steps.json")
-	cmd := exec.Command(demoBin, "--catalog-image", catalogImage, "--catalog", "catalog",
-		"--state-dir", filepath.Join(c.workdir, "demo"), "--report", report)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.kubeconfig())
-	demoStart := time.Now()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return res, fmt.Errorf("demo: %w\n%s", err, logtail.Lines(string(out), 30))
-	}
-	res.Whole = time.Since(t0).Seconds()
-	b, err := os.ReadFile(report)
-	if err != nil {
-		return res, err
-	}
-	if err := json.Unmarshal(b, &res.Demo); err != nil {
-		return res, fmt.Errorf("%s: %w", report, err)
-	}
-	offset := demoStart.Sub(t0).Seconds()
-	for _, s := range res.Demo {
-		end := offset + s.Start + s.Seconds
-		switch {
-		case strings.HasPrefix(s.What, "installed ") && res.FirstCSVSucceeded == 0:
-			res.FirstCSVSucceeded = end
-		case strings.HasPrefix(s.What, "OLM runs ") && res.FirstOperatorReady == 0:
-			res.FirstOperatorReady = end
-		}
-	}
-	if res.FirstCSVSucceeded == 0 || res.FirstOperatorReady == 0 {
-		return res, fmt.Errorf("%s: the demo recorded no install or no operator pod", report)
-	}
-	return res, nil
+	run.PeakRSS, run.EndRSS = sampler.Stop()
+	return run, err
 }
 
-// realLifecycleTable is the Markdown table of res.
-func realLifecycleTable(res realLifecycleResult) string {
-	var b strings.Builder
-	b.WriteString("| step | seconds |\n|---|---|\n")
-	fmt.Fprintf(&b, "| local cluster with a real node + OLM in the cluster, from nothing running | %.1f |\n", res.ClusterNodeOLMUp)
-	for _, s := range res.Demo {
-		fmt.Fprintf(&b, "| demo: %s | %.1f |\n", strings.ReplaceAll(s.What, "|", "/"), s.Seconds)
+// runDemo runs the demo against the catalog image and reads its steps back.
+func runDemo(c *cluster, o realLifecycleOptions) ([]demoStep, error) {
+	report := filepath.Join(c.workdir, "demo-steps.json")
+	// A previous run's report must not pass for this one's.
+	if err := os.Remove(report); err != nil && !os.IsNotExist(err) {
+		return nil, err
 	}
-	fmt.Fprintf(&b, "| **nothing running to first CSV Succeeded** (catalog image, bundle image unpacked by OLM) | **%.1f** |\n", res.FirstCSVSucceeded)
-	fmt.Fprintf(&b, "| **nothing running to OLM's first operator pod ready** | **%.1f** |\n", res.FirstOperatorReady)
-	fmt.Fprintf(&b, "| whole lifecycle (to the head, memcached answering) | %.1f |\n", res.Whole)
-	fmt.Fprintf(&b, "\nWhole stack RSS (sampled every second): peak %s; at the end %s.\n", res.PeakRSS, res.EndRSS)
-	return b.String()
+	cmd := exec.Command(o.demo, "--catalog-image", o.catalogImage, "--catalog", "catalog",
+		"--state-dir", filepath.Join(c.workdir, "demo"), "--report", report)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.kubeconfig())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("demo failed at its step %q: %w\n%s", demoStepAt(string(out)), err, logtail.Lines(string(out), 30))
+	}
+	b, err := os.ReadFile(report)
+	if err != nil {
+		return nil, err
+	}
+	var steps []demoStep
+	if err := json.Unmarshal(b, &steps); err != nil {
+		return nil, fmt.Errorf("%s: %w", report, err)
+	}
+	return steps, nil
+}
+
+// demoStepAt is the heading of the last step the demo's output began
+// ("==> ..."), to say where it failed.
+func demoStepAt(out string) string {
+	step := "before its first step"
+	for _, l := range strings.Split(out, "\n") {
+		if _, h, ok := strings.Cut(l, "==> "); ok {
+			step = strings.TrimSuffix(h, "\033[0m")
+		}
+	}
+	return step
+}
+
+// newestRelease is the CSV name of the newest release in dir.
+func newestRelease(dir string) (string, error) {
+	bundles, err := releasedBundles(dir)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Base(bundles[len(bundles)-1]), nil
 }

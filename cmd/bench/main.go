@@ -2,10 +2,11 @@
 // writes the results as JSON and as a Markdown table:
 //
 //	bench catalog     B2: catalog tooling on generated catalogs of 1,000 and 10,000 bundles
-//	bench lifecycle   B3: cold cluster + OLM to the first CSV, each upgrade hop, cleanup
+//	bench lifecycle   B3 on the simulated lane (no operator container): cold cluster + OLM to the first CSV, each upgrade hop, cleanup
 //	bench lifecycle-real  B3 on the real node: catalog image, OLM in the cluster, whole-stack RSS
 //	bench reconcile   B1: N Memcacheds at once on a local cluster without QPS limits
 //	bench reliability the fault, bad-input and atomicity scenarios (docs/reliability.md)
+//	bench doc         docs/benchmarks.md from the results in docs/bench
 package main
 
 import (
@@ -27,7 +28,7 @@ func main() {
 	logrus.SetLevel(logrus.WarnLevel)
 	ctrllog.SetLogger(logr.Discard())
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: bench catalog|lifecycle|lifecycle-real|reconcile|reliability [flags]")
+		fmt.Fprintln(os.Stderr, "usage: bench catalog|lifecycle|lifecycle-real|reconcile|reliability|doc [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -44,6 +45,8 @@ func main() {
 		err = benchReconcile(os.Args[2:])
 	case "reliability":
 		err = benchReliability(os.Args[2:])
+	case "doc":
+		err = benchDoc(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown benchmark %q", os.Args[1])
 	}
@@ -71,13 +74,16 @@ func machine() map[string]any {
 	return map[string]any{"cpus": runtime.NumCPU(), "cpu": cpu, "memory": mem, "go": runtime.Version(), "date": time.Now().UTC().Format(time.RFC3339), "commit": commit()}
 }
 
-// save writes results as JSON into dir/name.json and the table into
-// dir/name.md.
-func save(dir, name string, results any, table string) error {
+// save writes results and the targets they are held to as JSON into
+// dir/name.json, and the table into dir/name.md.
+func save(dir, name string, results any, targets []target, table string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(map[string]any{"machine": machine(), "results": results}, "", "  ")
+	if targets == nil {
+		targets = []target{}
+	}
+	b, err := json.MarshalIndent(map[string]any{"machine": machine(), "results": results, "targets": targets}, "", "  ")
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ type observer struct {
 	mu        sync.Mutex
 	index     map[client.ObjectKey]int
 	sizes     []int32
+	deployed  []time.Time
 	sized     []time.Time
 	ready     []time.Time
 	converged []time.Time
@@ -36,7 +37,7 @@ type observer struct {
 // startObserver starts the watches before any Memcached exists.
 func startObserver(ctx context.Context, kubeconfig string, n int) (*observer, error) {
 	o := &observer{index: make(map[client.ObjectKey]int, n), sizes: make([]int32, n),
-		sized: make([]time.Time, n), ready: make([]time.Time, n), converged: make([]time.Time, n)}
+		deployed: make([]time.Time, n), sized: make([]time.Time, n), ready: make([]time.Time, n), converged: make([]time.Time, n)}
 	for i := 0; i < n; i++ {
 		o.index[benchKey(i)] = i
 		o.sizes[i] = benchSize(i)
@@ -96,14 +97,16 @@ func (o *observer) memcached(obj any) {
 	o.record(client.ObjectKeyFromObject(mc), o.converged, true)
 }
 
-// deployment records a Deployment at its CR's size, then ready at it: every
-// replica updated and ready for the current generation.
+// deployment records a Deployment's creation (the operator's work), then
+// at its CR's size, then ready at it: every replica updated and ready for
+// the current generation.
 func (o *observer) deployment(obj any) {
 	d, ok := obj.(*appsv1.Deployment)
 	if !ok || d.Spec.Replicas == nil {
 		return
 	}
 	key := client.ObjectKeyFromObject(d)
+	o.record(key, o.deployed, false)
 	o.mu.Lock()
 	i, ok := o.index[key]
 	o.mu.Unlock()
@@ -139,11 +142,13 @@ func (o *observer) convergedCount() int {
 	return o.done
 }
 
-// timings are per-CR durations from creation, and the last of each event
-// from the start of the run.
+// timings are per-CR durations from creation (the operator's own two:
+// created -> Deployment created, and Deployment ready -> status
+// converged), and the last of each event from the start of the run.
 type timings struct {
-	sized, ready, converged  []time.Duration
-	lastReady, lastConverged time.Duration
+	deployed, sized, ready, converged []time.Duration
+	readyToConverged                  []time.Duration
+	lastReady, lastConverged          time.Duration
 }
 
 func (o *observer) timings(start time.Time, created []time.Time) timings {
@@ -153,12 +158,14 @@ func (o *observer) timings(start time.Time, created []time.Time) timings {
 	for i := range created {
 		// A Deployment's ready or sized state seen only coalesced into a
 		// later event happened by the time the CR converged.
-		for _, at := range [][]time.Time{o.ready, o.sized} {
+		for _, at := range [][]time.Time{o.ready, o.sized, o.deployed} {
 			if at[i].IsZero() {
 				at[i] = o.converged[i]
 			}
 		}
+		t.deployed = append(t.deployed, o.deployed[i].Sub(created[i]))
 		t.sized = append(t.sized, o.sized[i].Sub(created[i]))
+		t.readyToConverged = append(t.readyToConverged, o.converged[i].Sub(o.ready[i]))
 		t.ready = append(t.ready, o.ready[i].Sub(created[i]))
 		t.converged = append(t.converged, o.converged[i].Sub(created[i]))
 		t.lastReady = max(t.lastReady, o.ready[i].Sub(start))

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -95,36 +93,11 @@ func benchReliability(args []string) error {
 	o := reliabilityOptions{Repo: repo, Bin: binDir, Fast: *fast, Seed: *seed, Only: *only, Rand: rand.New(rand.NewPCG(*seed, *seed^0x9e3779b97f4a7c15)), Work: work}
 	fmt.Printf("reliability: seed %d (replay with --seed %d)\n", *seed, *seed)
 
-	want := map[string]bool{}
-	for _, g := range strings.Split(*groups, ",") {
-		if g != "" {
-			want[g] = true
-		}
+	ran, all, err := runGroups(o, *groups)
+	if err != nil {
+		return err
 	}
-	unknown := maps.Clone(want)
-	var all []scenario
-	for _, g := range reliabilityGroups {
-		delete(unknown, g.name)
-		if len(want) > 0 && !want[g.name] {
-			continue
-		}
-		fmt.Printf("reliability: group %s\n", g.name)
-		rows, err := g.run(o)
-		if err != nil {
-			return fmt.Errorf("group %s: %w", g.name, err)
-		}
-		for _, r := range rows {
-			fmt.Printf("  %s: %d/%d passed; %s\n", r.Name, r.Passed, r.Runs, r.Figure)
-			for _, f := range r.Failures {
-				fmt.Printf("    FAILED: %s\n", f)
-			}
-		}
-		all = append(all, rows...)
-	}
-	if len(unknown) > 0 {
-		return fmt.Errorf("unknown groups: %v", keys(unknown))
-	}
-	if err := writeReliability(*out, o, all); err != nil {
+	if err := writeReliability(*out, o, ran, all); err != nil {
 		return err
 	}
 	var failed []string
@@ -139,57 +112,47 @@ func benchReliability(args []string) error {
 	return nil
 }
 
+// runGroups runs the groups named (comma-separated; all when empty), in
+// order, printing each row; it returns the groups that ran and their rows.
+func runGroups(o reliabilityOptions, groups string) ([]string, []scenario, error) {
+	want := map[string]bool{}
+	for _, g := range strings.Split(groups, ",") {
+		if g != "" {
+			want[g] = true
+		}
+	}
+	unknown := maps.Clone(want)
+	var all []scenario
+	var ran []string
+	for _, g := range reliabilityGroups {
+		delete(unknown, g.name)
+		if len(want) > 0 && !want[g.name] {
+			continue
+		}
+		fmt.Printf("reliability: group %s\n", g.name)
+		rows, err := g.run(o)
+		if err != nil {
+			return nil, nil, fmt.Errorf("group %s: %w", g.name, err)
+		}
+		for _, r := range rows {
+			fmt.Printf("  %s: %d/%d passed; %s\n", r.Name, r.Passed, r.Runs, r.Figure)
+			for _, f := range r.Failures {
+				fmt.Printf("    FAILED: %s\n", f)
+			}
+		}
+		all = append(all, rows...)
+		ran = append(ran, g.name)
+	}
+	if len(unknown) > 0 {
+		return nil, nil, fmt.Errorf("unknown groups: %v", keys(unknown))
+	}
+	return ran, all, nil
+}
+
 func keys(m map[string]bool) []string {
 	var out []string
 	for k := range m {
 		out = append(out, k)
 	}
 	return out
-}
-
-// cell makes text one Markdown table cell.
-var cell = strings.NewReplacer("|", `\|`, "\n", " / ")
-
-// writeReliability writes dir/reliability.md (one table per group with
-// rows) and dir/reliability.json.
-func writeReliability(dir string, o reliabilityOptions, rows []scenario) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	for _, r := range rows {
-		if !slices.ContainsFunc(groupTitles, func(t struct{ group, title string }) bool { return t.group == r.Group }) {
-			return fmt.Errorf("scenario %q names group %q, which has no table (groupTitles)", r.Name, r.Group)
-		}
-	}
-	m := machine()
-	b, err := json.MarshalIndent(map[string]any{"machine": m, "seed": o.Seed, "fast": o.Fast, "scenarios": rows}, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "reliability.json"), append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	var md strings.Builder
-	md.WriteString("# Reliability\n\n<!-- Written by `make reliability` (bin/bench reliability). DO NOT EDIT. -->\n\n")
-	fmt.Fprintf(&md, "What the operator and its tooling survive, measured by injecting the faults. Run %s on %d CPUs (%s), %s, %s; fault moments from seed %d (`make reliability RELIABILITY_SEED=%d` replays them). A scenario that fails is a bug to fix, not a row to delete.\n",
-		m["date"], m["cpus"], m["cpu"], m["memory"], m["go"], o.Seed, o.Seed)
-	if o.Fast {
-		md.WriteString("\nThis is a `--fast` run (`make reliability-fast`, what `make test` runs): fewer kills, 60 Memcacheds instead of 300, 120 generated objects instead of 1,000, 10 s faults instead of 30 s and a minute, 600 Memcacheds of churn instead of 10,000, no fuzzing (its instrumented build of every dependency takes minutes; `make test-unit` runs the seed corpora and saved findings); no real-node or security rows (`make test` runs their tests in `make test-node`, fewer times). `make reliability` runs the full set.\n")
-	}
-	for _, t := range groupTitles {
-		if !slices.ContainsFunc(rows, func(r scenario) bool { return r.Group == t.group }) {
-			continue
-		}
-		fmt.Fprintf(&md, "\n## %s\n\n| scenario | runs | passed | figure |\n|---|---|---|---|\n", t.title)
-		for _, r := range rows {
-			if r.Group != t.group {
-				continue
-			}
-			fmt.Fprintf(&md, "| %s | %d | %d | %s |\n", cell.Replace(r.Name), r.Runs, r.Passed, cell.Replace(r.Figure))
-			for _, f := range r.Failures {
-				fmt.Fprintf(&md, "| ↳ failed: %s | | | |\n", cell.Replace(f))
-			}
-		}
-	}
-	return os.WriteFile(filepath.Join(dir, "reliability.md"), []byte(md.String()), 0o644)
 }

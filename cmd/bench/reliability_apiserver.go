@@ -235,7 +235,7 @@ func apiServerOutage(o reliabilityOptions) (scenario, error) {
 		return s, err
 	}
 	time.Sleep(outage)
-	before, _ := successfulRequests(r.op.metricsURL)
+	before, _ := successfulRequests(r.op.metrics)
 	if err := apiserver.start(); err != nil {
 		return s, err
 	}
@@ -243,7 +243,7 @@ func apiServerOutage(o reliabilityOptions) (scenario, error) {
 	var reconnect time.Duration
 	err = wait.For(r.ctx, wait.Options{What: "the operator's first successful request after the outage", Timeout: 3 * time.Minute, Interval: 100 * time.Millisecond},
 		func(context.Context) (bool, string, error) {
-			n, err := successfulRequests(r.op.metricsURL)
+			n, err := successfulRequests(r.op.metrics)
 			return err == nil && n > before, "no request answered yet", nil
 		})
 	reconnect = time.Since(up)
@@ -284,13 +284,13 @@ func apiServerOutage(o reliabilityOptions) (scenario, error) {
 
 // successfulRequests is how many of the operator's API requests were
 // answered 2xx.
-func successfulRequests(url string) (int, error) {
-	m, err := scrape(url)
+func successfulRequests(m metricsEndpoint) (int, error) {
+	counts, err := scrape(m)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
-	for k, v := range m {
+	for k, v := range counts {
 		if strings.HasSuffix(k, " 200") || strings.HasSuffix(k, " 201") {
 			n += v
 		}

@@ -243,7 +243,7 @@ func (r *opRun) footprint() (footprint, error) {
 	if err != nil {
 		return footprint{}, err
 	}
-	g, err := metricSum(r.op.metricsURL, "go_goroutines")
+	g, err := metricSum(r.op.metrics, "go_goroutines")
 	if err != nil {
 		return footprint{}, err
 	}

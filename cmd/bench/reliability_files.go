@@ -18,8 +18,9 @@ import (
 )
 
 // The paths `make bundle`, `make catalog` and `make catalog-release` write,
-// relative to the checkout; a killed run must leave them old or new.
-var generatedPaths = []string{"bundle", "bundle.Dockerfile", "catalog", "config/catalog"}
+// relative to the checkout, controller-gen's outputs (make manifests, which
+// make bundle runs first) included; a killed run must leave them old or new.
+var generatedPaths = []string{"bundle", "bundle.Dockerfile", "catalog", "config/catalog", "config/crd/bases", "config/rbac/role.yaml"}
 
 // makeTarget is one generating make invocation killed at random moments.
 type makeTarget struct {
@@ -88,66 +89,121 @@ func killRuns(c *clone, o reliabilityOptions, t makeTarget, kills int) (scenario
 			return s, err
 		}
 	}
-	before, err := c.snapshot()
+	w, err := warmRun(c, t)
 	if err != nil {
 		return s, err
 	}
-	// The complete run: the state after, and how long a run takes.
-	start := time.Now()
-	if err := c.make(t.args...); err != nil {
-		return s, fmt.Errorf("the uninterrupted run failed: %w", err)
-	}
-	took := time.Since(start)
-	after, err := c.snapshot()
-	if err != nil {
-		return s, err
-	}
-	if before.equal(after) {
-		return s, fmt.Errorf("the run changed nothing: the scenario would prove nothing")
-	}
-	var outcomes = map[string]int{}
-	for k := 0; k < kills; k++ {
+	tally := killTally{outcomes: map[string]int{}}
+	for attempt := 0; tally.interrupted < kills && attempt < 3*kills; attempt++ {
 		if err := c.reset(); err != nil {
 			return s, err
 		}
-		// Half the moments anywhere in the run, half in its last fifth,
-		// where the files are written.
-		at := time.Duration(o.Rand.Int64N(int64(took)))
-		if k%2 == 1 {
-			at = took*4/5 + time.Duration(o.Rand.Int64N(int64(took/5)))
+		at := w.moment(o, attempt)
+		k, err := c.killAt(at, t.args...)
+		if err != nil {
+			return s, err
+		}
+		tally.attempts++
+		if !k.interrupted {
+			continue // make had ended: nothing was killed, nothing to count
+		}
+		tally.interrupted++
+		if k.midWrite {
+			tally.midWrite++
 		}
 		s.Runs++
-		pending, err := c.killAt(at, t.args...)
-		if err != nil {
-			return s, err
-		}
-		if err := c.sdk("recover"); err != nil {
-			s.Fail("kill at %.1fs: sdk recover: %v", at.Seconds(), err)
-			continue
-		}
-		got, err := c.snapshot()
-		if err != nil {
-			return s, err
-		}
-		switch {
-		case got.equal(before):
-			outcomes["old"]++
+		if outcome, err := c.recovered(w); err != nil {
+			s.Fail("kill at %.1fs of %.1fs: %v", at.Seconds(), w.took.Seconds(), err)
+		} else {
+			tally.outcomes[outcome]++
 			s.Passed++
-		case got.equal(after):
-			outcomes["new"]++
-			s.Passed++
-		default:
-			s.Fail("kill at %.1fs of %.1fs: a mix of old and new: %s", at.Seconds(), took.Seconds(), got.mixDetail(before, after))
-		}
-		if pending {
-			outcomes["interrupted mid-commit, finished by recover"]++
 		}
 	}
-	s.Figure = fmt.Sprintf("a run takes %.1f s; kill moments uniform over it, half in its last fifth; afterwards: %d old, %d complete new state", took.Seconds(), outcomes["old"], outcomes["new"])
-	if n := outcomes["interrupted mid-commit, finished by recover"]; n > 0 {
-		s.Figure += fmt.Sprintf(" (%d killed mid-commit and finished by recover)", n)
+	if tally.midWrite*2 < tally.interrupted {
+		s.Fail("only %d of %d kills landed while files were being written: the scenario proves too little (draw the moments later)", tally.midWrite, tally.interrupted)
 	}
+	s.Figure = tally.figure(w)
 	return s, nil
+}
+
+// warm is the uninterrupted run after a first one (which compiled bin/sdk
+// and warmed the caches): the states before and after, how long it takes,
+// and when it first wrote a generated path.
+type warm struct {
+	before, after    *snapshot
+	took, firstWrite time.Duration
+}
+
+func warmRun(c *clone, t makeTarget) (warm, error) {
+	var w warm
+	if err := c.make(t.args...); err != nil {
+		return w, fmt.Errorf("the uninterrupted run failed: %w", err)
+	}
+	if err := c.reset(); err != nil {
+		return w, err
+	}
+	var err error
+	if w.before, err = c.snapshot(); err != nil {
+		return w, err
+	}
+	start := time.Now()
+	if err := c.make(t.args...); err != nil {
+		return w, fmt.Errorf("the uninterrupted run failed: %w", err)
+	}
+	w.took = time.Since(start)
+	if w.after, err = c.snapshot(); err != nil {
+		return w, err
+	}
+	if w.before.equal(w.after) {
+		return w, fmt.Errorf("the run changed nothing: the scenario would prove nothing")
+	}
+	first, ok := c.firstWrite(start)
+	if !ok {
+		return w, fmt.Errorf("no generated path was written after the run began")
+	}
+	w.firstWrite = first.Sub(start)
+	return w, nil
+}
+
+// moment draws a kill moment: three in four inside the write window
+// (from the warm run's first write to its end, a little past it for the
+// runs that are slower), the rest anywhere in the run.
+func (w warm) moment(o reliabilityOptions, attempt int) time.Duration {
+	if attempt%4 == 3 {
+		return time.Duration(o.Rand.Int64N(int64(w.took)))
+	}
+	window := w.took*21/20 - w.firstWrite
+	return w.firstWrite + time.Duration(o.Rand.Int64N(int64(max(window, time.Millisecond))))
+}
+
+// recovered runs `sdk recover` (what the next make does first) and says
+// whether the generated paths are the state before or after.
+func (c *clone) recovered(w warm) (string, error) {
+	if err := c.sdk("recover"); err != nil {
+		return "", fmt.Errorf("sdk recover: %v", err)
+	}
+	got, err := c.snapshot()
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case got.equal(w.before):
+		return "old", nil
+	case got.equal(w.after):
+		return "new", nil
+	}
+	return "", fmt.Errorf("a mix of old and new: %s", got.mixDetail(w.before, w.after))
+}
+
+// killTally counts the kills of one scenario.
+type killTally struct {
+	attempts, interrupted, midWrite int
+	outcomes                        map[string]int
+}
+
+func (k killTally) figure(w warm) string {
+	return fmt.Sprintf("a warm run takes %.1f s and first writes at %.1f s; interrupted %d of %d kills (the others came after make had ended and are not counted), %d of them while files were being written; afterwards: %d old, %d complete new state",
+		w.took.Seconds(), w.firstWrite.Seconds(), k.interrupted, k.attempts, k.midWrite, k.outcomes["old"], k.outcomes["new"])
 }
 
 // concurrentReleases starts two releases of the same bundle at the same
@@ -287,13 +343,21 @@ func (c *clone) sdk(args ...string) error {
 	return nil
 }
 
-// killAt runs make and SIGKILLs its process group after d (or lets it end
-// first). pending says whether it died with a change committed but not
-// yet moved into place (a journal left).
-func (c *clone) killAt(d time.Duration, args ...string) (bool, error) {
+// killed is what a kill found: make still running (interrupted), and
+// writing under way (midWrite: a staging directory or journal at any
+// depth, or a generated path written since the run began).
+type killed struct {
+	interrupted, midWrite bool
+}
+
+// killAt runs make and SIGKILLs its process group after d, unless it ends
+// first.
+func (c *clone) killAt(d time.Duration, args ...string) (killed, error) {
+	var k killed
 	cmd := c.makeCmd(args...)
+	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return false, err
+		return k, err
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
@@ -302,12 +366,54 @@ func (c *clone) killAt(d time.Duration, args ...string) (bool, error) {
 	case <-time.After(d):
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-done
+		k.interrupted = true
 	}
 	// Children that left the group (none should) would still write.
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	journals, _ := filepath.Glob(filepath.Join(c.dir, "*", ".*.txn", "journal.json"))
-	root, _ := filepath.Glob(filepath.Join(c.dir, ".*.txn", "journal.json"))
-	return len(journals)+len(root) > 0, nil
+	if k.interrupted {
+		_, wrote := c.firstWrite(start)
+		k.midWrite = wrote || c.staging()
+	}
+	return k, nil
+}
+
+// staging says whether a transaction's staging directory (.NAME.txn, its
+// journal inside) is left anywhere in the clone outside bin and .work.
+func (c *clone) staging() bool {
+	found := false
+	_ = filepath.WalkDir(c.dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return nil
+		}
+		switch name := d.Name(); {
+		case path != c.dir && (name == ".git" || name == "bin" || name == ".work"):
+			return filepath.SkipDir
+		case strings.HasPrefix(name, ".") && strings.HasSuffix(name, ".txn"):
+			found = true
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	return found
+}
+
+// firstWrite is the earliest modification at or after since of a file
+// under the generated paths.
+func (c *clone) firstWrite(since time.Time) (time.Time, bool) {
+	var first time.Time
+	for _, p := range generatedPaths {
+		_ = filepath.WalkDir(filepath.Join(c.dir, p), func(_ string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return nil
+			}
+			info, err := d.Info()
+			if err == nil && !info.ModTime().Before(since) && (first.IsZero() || info.ModTime().Before(first)) {
+				first = info.ModTime()
+			}
+			return nil
+		})
+	}
+	return first, !first.IsZero()
 }
 
 // reset returns the clone to its last commit, generated paths included.

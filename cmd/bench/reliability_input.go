@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -113,7 +112,7 @@ func inputGroup(o reliabilityOptions) ([]scenario, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	op, err := startOperator(ctx, c, reconcileRunOptions{Concurrency: 4, Manager: o.Bin + "/manager"})
+	op, err := startOperator(ctx, c, operatorOptions{Manager: o.Bin + "/manager"})
 	if err != nil {
 		return nil, err
 	}
@@ -184,13 +183,13 @@ func inputGroup(o reliabilityOptions) ([]scenario, error) {
 	}
 
 	// Settled: no crash, no hot loop.
-	before, err := metricSum(op.metricsURL, "controller_runtime_reconcile_total")
+	before, err := metricSum(op.metrics, "controller_runtime_reconcile_total")
 	if err != nil {
 		return nil, err
 	}
 	settle := 30 * time.Second
 	time.Sleep(settle)
-	after, err := metricSum(op.metricsURL, "controller_runtime_reconcile_total")
+	after, err := metricSum(op.metrics, "controller_runtime_reconcile_total")
 	if err != nil {
 		return nil, fmt.Errorf("the operator stopped answering (crashed?): %w", err)
 	}
@@ -242,8 +241,8 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // metricSum is the sum of every series of a metric the operator serves.
-func metricSum(url, name string) (float64, error) {
-	resp, err := http.Get(url)
+func metricSum(m metricsEndpoint, name string) (float64, error) {
+	resp, err := m.get()
 	if err != nil {
 		return 0, err
 	}

@@ -123,16 +123,13 @@ func startOpRun(o reliabilityOptions, ro opRunOptions) (*opRun, error) {
 }
 
 func (r *opRun) startOperator() error {
-	op, err := startOperator(r.ctx, r.c, reconcileRunOptions{Concurrency: defaultWorkers, Manager: r.o.Bin + "/manager", ExtraArgs: r.args})
+	op, err := startOperator(r.ctx, r.c, operatorOptions{Manager: r.o.Bin + "/manager", Args: r.args})
 	if err != nil {
 		return err
 	}
 	r.op = op
 	return nil
 }
-
-// defaultWorkers is the operator's default --max-concurrent-reconciles.
-const defaultWorkers = 4
 
 func (r *opRun) stop() {
 	if r.w != nil {
@@ -373,7 +370,7 @@ func fightingWriter(o reliabilityOptions) (scenario, error) {
 		s.Fail("not converged after the fight: %v", err)
 	}
 	conflicts := 0
-	if req, err := scrape(r.op.metricsURL); err == nil {
+	if req, err := scrape(r.op.metrics); err == nil {
 		for k, v := range req {
 			if strings.HasSuffix(k, " 409") {
 				conflicts += v

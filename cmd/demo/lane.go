@@ -44,7 +44,7 @@ func (d *demo) runOperator(ctx context.Context, csv string) error {
 	if err != nil {
 		return err
 	}
-	d.record(start, "OLM runs %s's operator: pod %v", csv, pods)
+	d.record(start, stepOperator, "OLM runs %s's operator: pod %v", csv, pods)
 	return nil
 }
 

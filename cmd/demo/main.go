@@ -8,7 +8,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -51,14 +50,6 @@ type demo struct {
 	report  string
 }
 
-// Step is one recorded step of the demo, as --report writes it.
-type Step struct {
-	What string `json:"step"`
-	// Start is when the step began, in seconds since the demo began.
-	Start   float64 `json:"startSeconds"`
-	Seconds float64 `json:"seconds"`
-}
-
 func main() {
 	logrus.SetLevel(logrus.WarnLevel)
 	ctrllog.SetLogger(logr.Discard())
@@ -72,7 +63,7 @@ func main() {
 	flag.StringVar(&d.manager, "manager", "bin/manager", "The operator binary, run as a local process (without --catalog-image).")
 	flag.StringVar(&d.catalogImage, "catalog-image", "", "Catalog image for the CatalogSource (spec.image): OLM in the cluster runs its registry pod and the operator's pods (the real-node lane). Empty: serve --catalog with opm and run --manager here.")
 	timeout := flag.Duration("timeout", 10*time.Minute, "How long the whole demo may take.")
-	flag.StringVar(&d.report, "report", "", "Also write the recorded steps (start and duration in seconds) as JSON to this file (make bench-lifecycle-real reads it).")
+	flag.StringVar(&d.report, "report", "", "Also write the recorded steps (kind, start and duration in seconds, and each install's phases) as JSON to this file (make bench-lifecycle-real reads it).")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
@@ -142,11 +133,15 @@ func (d *demo) step(format string, args ...any) {
 	fmt.Printf("\n\033[1m==> %s\033[0m\n", fmt.Sprintf(format, args...))
 }
 
-func (d *demo) record(start time.Time, format string, args ...any) {
+// record ends a step of kind begun at start: it prints the step and keeps
+// it for the summary and the report. It returns the kept step so that an
+// install can add its phases.
+func (d *demo) record(start time.Time, kind, format string, args ...any) *Step {
 	msg := fmt.Sprintf(format, args...)
 	took := time.Since(start)
-	d.steps = append(d.steps, Step{What: msg, Start: start.Sub(d.started).Seconds(), Seconds: took.Seconds()})
+	d.steps = append(d.steps, Step{What: msg, Kind: kind, Start: start.Sub(d.started).Seconds(), Seconds: took.Seconds()})
 	fmt.Printf("    %s (%s)\n", msg, took.Round(100*time.Millisecond))
+	return &d.steps[len(d.steps)-1]
 }
 
 // summary prints every recorded step and how long each took.
@@ -159,16 +154,4 @@ func (d *demo) summary(total time.Time) {
 	}
 	w.Flush()
 	fmt.Printf("    whole demo: %s; OLM keeps running (make demo-down stops everything)\n", time.Since(total).Round(100*time.Millisecond))
-}
-
-// writeReport writes the steps as JSON when --report asks for it.
-func (d *demo) writeReport() error {
-	if d.report == "" {
-		return nil
-	}
-	b, err := json.MarshalIndent(d.steps, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(d.report, append(b, '\n'), 0o644)
 }

@@ -100,7 +100,7 @@ func (d *demo) serveCatalog(ctx context.Context) error {
 	if err := d.olm.WaitForCatalog(ctx, d.ns, catalogSource); err != nil {
 		return err
 	}
-	d.record(start, "CatalogSource connected to %s", where)
+	d.record(start, stepCatalog, "CatalogSource connected to %s", where)
 	return nil
 }
 
@@ -137,23 +137,28 @@ func (d *demo) installFirst(ctx context.Context, from string) (string, error) {
 	if err := d.k8s.Create(ctx, sub); err != nil {
 		return "", fmt.Errorf("create Subscription %s/%s: %w", d.ns, sub.Name, err)
 	}
+	phases := &Phases{CSV: from}
 	plan, _, err := d.olm.ApproveNext(ctx, d.ns, pkg, "")
 	if err != nil {
 		return "", err
 	}
+	phases.Approved = since(start)
 	if err := d.olm.WaitForCSV(ctx, d.ns, from, pkg); err != nil {
 		return "", err
 	}
-	d.record(start, "installed %s (InstallPlan %s)", from, plan)
+	phases.CSVSucceeded = since(start)
+	d.record(start, stepInstall, "installed %s (InstallPlan %s)", from, plan).Phases = phases
 	return plan, nil
 }
 
 // upgradeHop approves the InstallPlan after plan, checks it installs next
 // as the catalog analysis predicts, restarts the operator as OLM rolls out
-// its Deployment, and checks the Memcached is still reconciled.
+// its Deployment, and checks the Memcached is still reconciled. The hop's
+// step carries when it reached each point, timed here.
 func (d *demo) upgradeHop(ctx context.Context, mc *cachev1.Memcached, plan, next string) (string, error) {
 	d.step("upgrade to %s: approve the InstallPlan the Subscription names", next)
 	start := time.Now()
+	phases := &Phases{CSV: next}
 	plan, csvs, err := d.olm.ApproveNext(ctx, d.ns, pkg, plan)
 	if err != nil {
 		return "", err
@@ -161,26 +166,30 @@ func (d *demo) upgradeHop(ctx context.Context, mc *cachev1.Memcached, plan, next
 	if !slices.Equal(csvs, []string{next}) {
 		return "", fmt.Errorf("InstallPlan %s installs %v; the catalog analysis predicts %s", plan, csvs, next)
 	}
+	phases.Approved = since(start)
 	if err := d.olm.WaitForCSV(ctx, d.ns, next, pkg); err != nil {
 		return "", err
 	}
+	phases.CSVSucceeded = since(start)
 	d.stopOperator()
 	if err := d.runOperator(ctx, next); err != nil {
 		return "", err
 	}
+	phases.OperatorReady = since(start)
 	if err := d.waitReconciled(ctx, mc, next); err != nil {
 		return "", err
 	}
+	phases.Reconciled = since(start)
 	now, err := d.podNames(ctx, mc)
 	if err != nil {
 		return "", err
 	}
 	kept := "memcached pods untouched"
-	if !slices.Equal(now, d.pods) {
+	if phases.PodsReplaced = !slices.Equal(now, d.pods); phases.PodsReplaced {
 		kept = "memcached pods replaced"
 	}
 	d.pods = now
-	d.record(start, "upgraded to %s; %s still reconciled, %s", next, mc.Name, kept)
+	d.record(start, stepHop, "upgraded to %s; %s still reconciled, %s", next, mc.Name, kept).Phases = phases
 	return plan, nil
 }
 
@@ -241,7 +250,7 @@ func (d *demo) applySample(ctx context.Context) (*cachev1.Memcached, error) {
 	if err := d.waitReady(ctx, mc, ""); err != nil {
 		return nil, err
 	}
-	d.record(start, "%s reconciled: %d pods ready", mc.Name, mc.Spec.Size)
+	d.record(start, stepSample, "%s reconciled: %d pods ready", mc.Name, mc.Spec.Size)
 	if err := d.show(ctx, mc); err != nil {
 		return nil, err
 	}

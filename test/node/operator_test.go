@@ -5,27 +5,19 @@ package node
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	cachev1 "github.com/example-inc/memcached-operator/api/v1"
 	"github.com/example-inc/memcached-operator/internal/podstatus"
-	"github.com/example-inc/memcached-operator/internal/readiness"
 	"github.com/example-inc/memcached-operator/internal/wait"
 	"github.com/example-inc/memcached-operator/test/framework"
 )
-
-// leaseName is the operator's leader election ID (cmd/main.go).
-const leaseName = "memcached-operator.cache.example.com"
 
 // TestMetricsNeedTheReaderRole: a pod whose service account is bound to the
 // metrics-reader ClusterRole scrapes the operator's https metrics (200); one
@@ -110,118 +102,6 @@ func runPod(ctx context.Context, t *testing.T, c client.Client, ns, sa, image st
 		t.Fatal(err)
 	}
 	return code
-}
-
-// TestLeaderFailover: with two operator replicas, the leader's pod is deleted
-// while three Memcacheds change, twice (five times under make reliability);
-// each time the other replica takes the lease and reconciles every change,
-// and the deleted pod's replacement joins as the standby before the next.
-// The reliability row gives, per deletion, the time to the lease naming the
-// new leader, to the first change on a Deployment, and to every Memcached
-// ready.
-func TestLeaderFailover(t *testing.T) {
-	ctx, c, ns := setup(t)
-	opNS := framework.Env(t, "OPERATOR_NAMESPACE", "test-node")
-	times := framework.Repeats(2, 5)
-	row := framework.Reliability(t, "node", "leader failover: the leader's pod deleted while 3 Memcacheds change (2 operator replicas)")
-	scaleOperator(ctx, t, c, 2)
-	t.Cleanup(func() { scaleOperator(context.Background(), t, c, 1) })
-
-	var mcs []*cachev1.Memcached
-	for i := range 3 {
-		mc := &cachev1.Memcached{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("failover-%d", i), Namespace: ns}, Spec: cachev1.MemcachedSpec{Size: 1}}
-		if err := c.Create(ctx, mc); err != nil {
-			t.Fatal(err)
-		}
-		framework.Scale(ctx, t, c, mc, 1)
-		mcs = append(mcs, mc)
-	}
-
-	var leased, firsts, reconciled []string
-	for i := range times {
-		leader := leaderPod(ctx, t, c, opNS)
-		start := time.Now()
-		if err := c.Delete(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: leader, Namespace: opNS}}); err != nil {
-			t.Fatal(err)
-		}
-		size := 2 - int32(i%2) // 2, 1, 2, ...: every deletion comes with a change
-		for _, mc := range mcs {
-			patch := client.RawPatch("application/merge-patch+json", []byte(fmt.Sprintf(`{"spec":{"size":%d}}`, size)))
-			if err := c.Patch(ctx, mc.DeepCopy(), patch); err != nil {
-				t.Fatal(err)
-			}
-		}
-		first := firstApplied(ctx, t, c, mcs, size).Sub(start)
-		next := leaderPod(ctx, t, c, opNS)
-		tookLease := time.Since(start)
-		for _, mc := range mcs {
-			if err := readiness.WaitFor(ctx, c, client.ObjectKeyFromObject(mc), readiness.Options{Wait: wait.Options{Timeout: timeout}}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		took := time.Since(start)
-		if next == leader {
-			t.Fatalf("the lease still names the deleted pod %s", leader)
-		}
-		t.Logf("deletion %d: leader %s deleted; %s holds the lease %s after; the first change reached its Deployment %s after; every Memcached ready %s after", i+1, leader, next,
-			tookLease.Round(100*time.Millisecond), first.Round(100*time.Millisecond), took.Round(100*time.Millisecond))
-		leased = append(leased, fmt.Sprintf("%.1f", tookLease.Seconds()))
-		firsts = append(firsts, fmt.Sprintf("%.1f", first.Seconds()))
-		reconciled = append(reconciled, fmt.Sprintf("%.1f", took.Seconds()))
-		row.Run(!t.Failed())
-		// The replacement pod becomes the standby before the next deletion.
-		scaleOperator(ctx, t, c, 2)
-	}
-	row.Figuref("per deletion, the lease naming the new leader after %s s; the first change on a Deployment after %s s; every Memcached ready at its new size (new memcached pods running when it grew) after %s s",
-		strings.Join(leased, " / "), strings.Join(firsts, " / "), strings.Join(reconciled, " / "))
-}
-
-// firstApplied waits, polling fast, until one of the Memcacheds' Deployments
-// has size replicas: the first reconcile of the change, by the new leader
-// unless the deleted one had not yet stopped at its SIGTERM.
-func firstApplied(ctx context.Context, t *testing.T, c client.Client, mcs []*cachev1.Memcached, size int32) time.Time {
-	t.Helper()
-	err := wait.For(ctx, wait.Options{What: fmt.Sprintf("a Deployment at %d replicas", size), Timeout: timeout, Interval: 100 * time.Millisecond},
-		func(ctx context.Context) (bool, string, error) {
-			for _, mc := range mcs {
-				d := &appsv1.Deployment{}
-				if err := c.Get(ctx, client.ObjectKeyFromObject(mc), d); err != nil {
-					return false, "", err
-				}
-				if ptr.Deref(d.Spec.Replicas, 1) == size {
-					return true, "", nil
-				}
-			}
-			return false, "no Deployment changed yet", nil
-		})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return time.Now()
-}
-
-// leaderPod names the pod holding the operator's lease (holderIdentity is
-// "<pod>_<uid>").
-func leaderPod(ctx context.Context, t *testing.T, c client.Client, ns string) string {
-	t.Helper()
-	var holder string
-	err := wait.For(ctx, wait.Options{What: "a leader", Timeout: timeout}, func(ctx context.Context) (bool, string, error) {
-		l := &coordinationv1.Lease{}
-		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: leaseName}, l); err != nil {
-			return false, err.Error(), nil
-		}
-		holder, _, _ = strings.Cut(ptr.Deref(l.Spec.HolderIdentity, ""), "_")
-		if holder == "" {
-			return false, "no holder", nil
-		}
-		p := &corev1.Pod{}
-		err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: holder}, p)
-		return err == nil && p.DeletionTimestamp == nil, "holder " + holder, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return holder
 }
 
 func scaleOperator(ctx context.Context, t *testing.T, c client.Client, replicas int32) {

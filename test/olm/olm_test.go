@@ -378,8 +378,16 @@ func (e *env) checkCleanup(t *testing.T, ctx context.Context, ns string) {
 }
 
 // From the oldest bundle of a channel, approve one InstallPlan at
-// a time; every hop lands where the analysis says, and a Memcached created
-// on the old version keeps its spec, its pods and its reconciliation.
+// a time; every hop lands where the analysis says, and OLM's side of each
+// hop (the CRD and the CSV replaced) leaves a Memcached created on the old
+// version with its spec and its pods.
+//
+// What this lane cannot check: no operator container runs here, so one
+// manager process built from HEAD stands in for every release's operator
+// from the first hop on. That 0.2.1 and 0.3.0 change the operand image, and
+// each release's own operator rolls the memcached pods to it, is checked on
+// the real node (test/olm-node, TestUpgradesOnRealNode), where OLM runs each
+// release's operator image.
 func TestManualUpgradesFollowTheGraph(t *testing.T) {
 	e := setup(t)
 	for _, channel := range []string{"stable", "candidate"} {
@@ -422,10 +430,10 @@ func TestManualUpgradesFollowTheGraph(t *testing.T) {
 					t.Errorf("after %s: spec.size = %d, want 2", want, got.Spec.Size)
 				}
 				if now := podUIDs(t, e.k8s, mc); !slices.Equal(now, uids) {
-					t.Errorf("after %s: memcached pods were recreated (%v -> %v)", want, uids, now)
+					t.Errorf("after OLM's hop to %s (the operator process unchanged): memcached pods were recreated (%v -> %v)", want, uids, now)
 				}
 			}
-			// Reconciled under the head: scaling still works and Available is reported.
+			// Reconciled under the head's CRD: scaling still works and Available is reported.
 			must(t, e.k8s.Patch(ctx, mc, client.RawPatch(types.MergePatchType, []byte(`{"spec":{"size":3}}`))))
 			e.waitMemcached(t, mc, 3, true)
 		})

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/example-inc/memcached-operator/internal/apimetrics"
+)
+
+// metricsEndpoint is where the operator's metrics are and how the harness
+// reads them: plain HTTP (the reliability harness), or https with a
+// ServiceAccount token as a scraper of the shipped operator does.
+type metricsEndpoint struct {
+	URL   string
+	token string
+	hc    *http.Client
+}
+
+func plainMetrics(addr string) metricsEndpoint {
+	return metricsEndpoint{URL: "http://" + addr + "/metrics", hc: &http.Client{Timeout: 10 * time.Second}}
+}
+
+// secureMetrics reads https://addr/metrics with token. The operator's
+// certificate is controller-runtime's self-signed one (no
+// --metrics-cert-dir here), so it is not verified: what is measured is the
+// operator serving an authenticated scraper.
+func secureMetrics(addr, token string) metricsEndpoint {
+	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	return metricsEndpoint{URL: "https://" + addr + "/metrics", token: token, hc: &http.Client{Timeout: 10 * time.Second, Transport: tr}}
+}
+
+// get reads the endpoint; a status other than 200 is an error.
+func (m metricsEndpoint) get() (*http.Response, error) {
+	req, err := http.NewRequest(http.MethodGet, m.URL, nil)
+	if err != nil {
+		return nil, err
+	}
+	if m.token != "" {
+		req.Header.Set("Authorization", "Bearer "+m.token)
+	}
+	resp, err := m.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, fmt.Errorf("GET %s: %s", m.URL, resp.Status)
+	}
+	return resp, nil
+}
+
+// scrape reads memcached_operator_api_requests_total as "verb resource code" -> count.
+func scrape(m metricsEndpoint) (map[string]int, error) {
+	resp, err := m.get()
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	samples, err := apimetrics.Parse(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, s := range samples {
+		out[s.Verb+" "+s.Resource+" "+s.Code] = int(s.Count)
+	}
+	return out, nil
+}
+
+// metricsReaderRole is the shipped role a scraper is bound to.
+const metricsReaderRole = "config/rbac/metrics_reader_role.yaml"
+
+// scraperName is the ServiceAccount the harness scrapes as.
+const scraperName = "bench-metrics-scraper"
+
+// scraperToken creates a ServiceAccount bound to the shipped metrics-reader
+// ClusterRole and returns a token of it, as a Prometheus in the cluster
+// would hold one.
+func scraperToken(ctx context.Context, k8s client.Client, cs kubernetes.Interface) (string, error) {
+	b, err := os.ReadFile(metricsReaderRole)
+	if err != nil {
+		return "", err
+	}
+	role := &rbacv1.ClusterRole{}
+	if err := yaml.UnmarshalStrict(b, role); err != nil {
+		return "", fmt.Errorf("%s: %w", metricsReaderRole, err)
+	}
+	ns := metav1.NamespaceDefault
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: scraperName},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: scraperName, Namespace: ns}},
+	}
+	for _, obj := range []client.Object{role, binding, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: scraperName, Namespace: ns}}} {
+		if err := k8s.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
+			return "", fmt.Errorf("create %T %s: %w", obj, obj.GetName(), err)
+		}
+	}
+	tok, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, scraperName,
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To(int64(3600))}}, metav1.CreateOptions{})
+	if err != nil {
+		return "", fmt.Errorf("token of ServiceAccount %s/%s: %w", ns, scraperName, err)
+	}
+	return tok.Status.Token, nil
+}
