@@ -81,7 +81,20 @@ up() {
 }
 
 down() {
+	local pids=() f p i
+	for f in "${KWOK_WORKDIR:-}/clusters/$CLUSTER_NAME"/pids/*.pid; do
+		[ -f "$f" ] && pids+=("$(cat "$f")")
+	done
 	"$KWOKCTL" delete cluster --name "$CLUSTER_NAME" || true
+	# kwokctl returns before its processes have ended: a cluster of the same
+	# name started next would meet the old kube-apiserver on its port.
+	for p in "${pids[@]}"; do
+		for i in $(seq 150); do
+			kill -0 "$p" 2>/dev/null || break
+			[ "$i" = 150 ] && echo "warning: cluster $CLUSTER_NAME: process $p still runs 30 s after kwokctl deleted the cluster" >&2
+			sleep 0.2
+		done
+	done
 	rm -f "$LOCAL_KUBECONFIG" "${WORKDIR:?}/cluster.mk"
 }
 

@@ -175,7 +175,7 @@ const pollInterval = 200 * time.Millisecond
 // between runs.
 func runReconcile(o reconcileRunOptions) (reconcileRun, error) {
 	res := reconcileRun{SteadySeconds: o.Steady.Seconds()}
-	name := fmt.Sprintf("bench-reconcile-%d", o.N)
+	name := fmt.Sprintf("bench-reconcile-%d-%d", o.N, o.Run)
 	c := newCluster(name, filepath.Join(o.Workdir, name), fmt.Sprintf("CLUSTER_NODES=%d", nodesFor(o.N)), "KWOKCTL_CREATE_FLAGS=--disable-qps-limits")
 	c.down()
 	defer c.down()
