@@ -78,12 +78,16 @@ func benchLifecycle(args []string) error {
 	if err != nil {
 		return err
 	}
-	c := newCluster("bench-lifecycle", *workdir)
-	defer c.down()
 	var runs []lifecycleRun
 	for i := 1; i <= benchRuns; i++ {
+		// A cluster of another name per run: kwokctl recreating a cluster
+		// of the same name at once served a certificate the new
+		// kubeconfig's CA did not sign.
+		name := fmt.Sprintf("bench-lifecycle-%d", i)
+		c := newCluster(name, filepath.Join(*workdir, name))
 		c.down()
 		run, err := measureLifecycle(c, *opm, bundles)
+		c.down()
 		if err != nil {
 			return fmt.Errorf("run %d of %d: %w", i, benchRuns, err)
 		}

@@ -92,10 +92,7 @@ func benchLifecycleReal(args []string) error {
 	if o.head, err = newestRelease(*releases); err != nil {
 		return err
 	}
-	c := newCluster("bench-real", *workdir, "NODE_LANE=real", "OLM_LANE=in-cluster")
-	c.vars = append(c.vars, "KUBECONFIG="+c.kubeconfig())
-	defer c.down()
-	runs, err := realLifecycleRuns(c, o)
+	runs, err := realLifecycleRuns(*workdir, o)
 	if err != nil {
 		return err
 	}
@@ -109,11 +106,18 @@ func benchLifecycleReal(args []string) error {
 
 // realLifecycleRuns measures benchRuns runs, each from nothing running,
 // and stops at the first that fails or does not reach o.head.
-func realLifecycleRuns(c *cluster, o realLifecycleOptions) ([]realLifecycleRun, error) {
+func realLifecycleRuns(workdir string, o realLifecycleOptions) ([]realLifecycleRun, error) {
 	var runs []realLifecycleRun
 	for i := 1; i <= benchRuns; i++ {
+		// A cluster of another name per run: kwokctl recreating a cluster
+		// of the same name at once served a certificate the new
+		// kubeconfig's CA did not sign.
+		name := fmt.Sprintf("bench-real-%d", i)
+		c := newCluster(name, filepath.Join(workdir, name), "NODE_LANE=real", "OLM_LANE=in-cluster")
+		c.vars = append(c.vars, "KUBECONFIG="+c.kubeconfig())
 		c.down()
 		run, err := measureRealLifecycle(c, o)
+		c.down()
 		if err == nil {
 			err = run.reaches(o.head)
 		}
