@@ -24,7 +24,12 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
+// measured is the commit under measurement, read as the benchmark starts:
+// edits made while it runs are not what it measured.
+var measured string
+
 func main() {
+	measured = commit()
 	logrus.SetLevel(logrus.WarnLevel)
 	ctrllog.SetLogger(logr.Discard())
 	if len(os.Args) < 2 {
@@ -71,7 +76,7 @@ func machine() map[string]any {
 	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
 		mem = strings.TrimSpace(strings.TrimPrefix(strings.SplitN(string(b), "\n", 2)[0], "MemTotal:"))
 	}
-	return map[string]any{"cpus": runtime.NumCPU(), "cpu": cpu, "memory": mem, "go": runtime.Version(), "date": time.Now().UTC().Format(time.RFC3339), "commit": commit()}
+	return map[string]any{"cpus": runtime.NumCPU(), "cpu": cpu, "memory": mem, "go": runtime.Version(), "date": time.Now().UTC().Format(time.RFC3339), "commit": measured}
 }
 
 // save writes results and the targets they are held to as JSON into
