@@ -98,8 +98,8 @@ func killRuns(c *clone, o reliabilityOptions, t makeTarget, kills int) (scenario
 		if err := c.reset(); err != nil {
 			return s, err
 		}
-		at := w.moment(o, attempt)
-		k, err := c.killAt(at, t.args...)
+		plan := w.moment(o, attempt)
+		k, err := c.killAt(plan, t.args...)
 		if err != nil {
 			return s, err
 		}
@@ -113,7 +113,7 @@ func killRuns(c *clone, o reliabilityOptions, t makeTarget, kills int) (scenario
 		}
 		s.Runs++
 		if outcome, err := c.recovered(w); err != nil {
-			s.Fail("kill at %.1fs of %.1fs: %v", at.Seconds(), w.took.Seconds(), err)
+			s.Fail("kill %s: %v", plan, err)
 		} else {
 			tally.outcomes[outcome]++
 			s.Passed++
@@ -132,6 +132,9 @@ func killRuns(c *clone, o reliabilityOptions, t makeTarget, kills int) (scenario
 type warm struct {
 	before, after    *snapshot
 	took, firstWrite time.Duration
+	// staging is how long its staging directory lived (the moments a
+	// kill lands mid-write).
+	staging time.Duration
 }
 
 func warmRun(c *clone, t makeTarget) (warm, error) {
@@ -147,10 +150,20 @@ func warmRun(c *clone, t makeTarget) (warm, error) {
 		return w, err
 	}
 	start := time.Now()
-	if err := c.make(t.args...); err != nil {
+	cmd := c.makeCmd(t.args...)
+	if err := cmd.Start(); err != nil {
+		return w, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	seen, last, err := c.watchStaging(done)
+	if err != nil {
 		return w, fmt.Errorf("the uninterrupted run failed: %w", err)
 	}
 	w.took = time.Since(start)
+	if !seen.IsZero() {
+		w.staging = last.Sub(seen) + time.Millisecond
+	}
 	if w.after, err = c.snapshot(); err != nil {
 		return w, err
 	}
@@ -165,15 +178,26 @@ func warmRun(c *clone, t makeTarget) (warm, error) {
 	return w, nil
 }
 
-// moment draws a kill moment: three in four inside the write window
-// (from the warm run's first write to its end, a little past it for the
-// runs that are slower), the rest anywhere in the run.
-func (w warm) moment(o reliabilityOptions, attempt int) time.Duration {
+// killPlan is when one kill lands: at a moment of the run, or (staged)
+// that long after the run's staging directory appears.
+type killPlan struct {
+	at     time.Duration
+	staged bool
+}
+
+// moment draws a kill: three in four while the files are written (a
+// moment within the warm run's staging time, after the staging directory
+// appears; the warm run's last fifth when it staged nothing the watch
+// saw), the rest anywhere in the run.
+func (w warm) moment(o reliabilityOptions, attempt int) killPlan {
 	if attempt%4 == 3 {
-		return time.Duration(o.Rand.Int64N(int64(w.took)))
+		return killPlan{at: time.Duration(o.Rand.Int64N(int64(w.took)))}
 	}
-	window := w.took*21/20 - w.firstWrite
-	return w.firstWrite + time.Duration(o.Rand.Int64N(int64(max(window, time.Millisecond))))
+	if w.staging > 0 {
+		return killPlan{at: time.Duration(o.Rand.Int64N(int64(w.staging))), staged: true}
+	}
+	window := w.took - w.firstWrite
+	return killPlan{at: w.firstWrite + time.Duration(o.Rand.Int64N(int64(max(window, time.Millisecond))))}
 }
 
 // recovered runs `sdk recover` (what the next make does first) and says
@@ -202,8 +226,8 @@ type killTally struct {
 }
 
 func (k killTally) figure(w warm) string {
-	return fmt.Sprintf("a warm run takes %.1f s and first writes at %.1f s; interrupted %d of %d kills (the others came after make had ended and are not counted), %d of them while files were being written; afterwards: %d old, %d complete new state",
-		w.took.Seconds(), w.firstWrite.Seconds(), k.interrupted, k.attempts, k.midWrite, k.outcomes["old"], k.outcomes["new"])
+	return fmt.Sprintf("a warm run takes %.1f s and stages its files for %.0f ms; interrupted %d of %d kills (the others came after make had ended and are not counted), %d of them while files were being written; afterwards: %d old, %d complete new state",
+		w.took.Seconds(), float64(w.staging)/float64(time.Millisecond), k.interrupted, k.attempts, k.midWrite, k.outcomes["old"], k.outcomes["new"])
 }
 
 // concurrentReleases starts two releases of the same bundle at the same
@@ -350,20 +374,33 @@ type killed struct {
 	interrupted, midWrite bool
 }
 
-// killAt runs make and SIGKILLs its process group after d, unless it ends
-// first.
-func (c *clone) killAt(d time.Duration, args ...string) (killed, error) {
+func (p killPlan) String() string {
+	if p.staged {
+		return fmt.Sprintf("%.0f ms after staging began", float64(p.at)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("at %.2fs", p.at.Seconds())
+}
+
+// killAt runs make and SIGKILLs its process group as p says, unless it
+// ends first.
+func (c *clone) killAt(p killPlan, args ...string) (killed, error) {
 	var k killed
 	cmd := c.makeCmd(args...)
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return k, err
 	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	trigger := time.After(p.at)
+	stop := make(chan struct{})
+	defer close(stop)
+	if p.staged {
+		trigger = c.afterStaging(stop, p.at)
+	}
 	select {
 	case <-done:
-	case <-time.After(d):
+	case <-trigger:
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-done
 		k.interrupted = true
@@ -375,6 +412,68 @@ func (c *clone) killAt(d time.Duration, args ...string) (killed, error) {
 		k.midWrite = wrote || c.staging()
 	}
 	return k, nil
+}
+
+// stagingPoll is how often the harness looks for a staging directory.
+const stagingPoll = 500 * time.Microsecond
+
+// stagingDirs are where the generating targets stage their changes
+// (atomicdir: ".<anchor>.txn" beside the anchor: bundle, catalog, the
+// catalog template).
+var stagingDirs = []string{".", "config/catalog"}
+
+// stagedNow says whether a staging directory exists where they are made.
+func (c *clone) stagedNow() bool {
+	for _, d := range stagingDirs {
+		entries, _ := os.ReadDir(filepath.Join(c.dir, d))
+		for _, e := range entries {
+			if n := e.Name(); e.IsDir() && strings.HasPrefix(n, ".") && strings.HasSuffix(n, ".txn") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// watchStaging polls until the run ends (done): when a staging directory
+// was first and last seen.
+func (c *clone) watchStaging(done <-chan error) (first, last time.Time, err error) {
+	for {
+		select {
+		case err := <-done:
+			return first, last, err
+		default:
+		}
+		if c.stagedNow() {
+			if first.IsZero() {
+				first = time.Now()
+			}
+			last = time.Now()
+		}
+		time.Sleep(stagingPoll)
+	}
+}
+
+// afterStaging fires d after a staging directory appears, unless stop
+// closes first.
+func (c *clone) afterStaging(stop <-chan struct{}, d time.Duration) <-chan time.Time {
+	fire := make(chan time.Time, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if c.stagedNow() {
+				time.Sleep(d)
+				fire <- time.Now()
+				return
+			}
+			time.Sleep(stagingPoll)
+		}
+	}()
+	return fire
 }
 
 // staging says whether a transaction's staging directory (.NAME.txn, its
