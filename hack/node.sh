@@ -557,6 +557,9 @@ up) up ;;
 down) down ;;
 snapshot) snapshot ;;
 status) status ;;
-crictl) shift; [ -n "$(init_pid)" ] || die "the node is not running"; in_node "$BIN/crictl" --runtime-endpoint "unix://$CTRD_SOCK" "$@" ;;
+# crictl runs in the node's PID namespace too: the /proc of its mount
+# namespace is that namespace's, and crictl reads /proc/self/exe.
+crictl) shift; [ -n "$(init_pid)" ] || die "the node is not running"
+	nsenter --target "$(init_pid)" --mount --net --pid --wd=/ -- "$BIN/crictl" --runtime-endpoint "unix://$CTRD_SOCK" "$@" ;;
 *) echo "usage: $0 check|up|down|snapshot|status|crictl ARGS..." >&2; exit 2 ;;
 esac

@@ -104,6 +104,9 @@ func runPod(ctx context.Context, t *testing.T, c client.Client, ns, sa, image st
 	return code
 }
 
+// scaleOperator sets the operator's replicas and waits until that many are
+// available and no other operator pod is left (a terminating pod still
+// runs, and would be counted by the next test).
 func scaleOperator(ctx context.Context, t *testing.T, c client.Client, replicas int32) {
 	t.Helper()
 	key := operatorKey(t)
@@ -116,9 +119,13 @@ func scaleOperator(ctx context.Context, t *testing.T, c client.Client, replicas 
 		if err := c.Get(ctx, key, d); err != nil {
 			return false, "", err
 		}
+		pods := &corev1.PodList{}
+		if err := c.List(ctx, pods, client.InNamespace(key.Namespace), client.MatchingLabels{"control-plane": "controller-manager"}); err != nil {
+			return false, "", err
+		}
 		st := d.Status
-		return st.ObservedGeneration >= d.Generation && st.AvailableReplicas == replicas && st.Replicas == replicas,
-			fmt.Sprintf("available %d of %d", st.AvailableReplicas, st.Replicas), nil
+		return st.ObservedGeneration >= d.Generation && st.AvailableReplicas == replicas && st.Replicas == replicas && len(pods.Items) == int(replicas),
+			fmt.Sprintf("available %d of %d, %d pods", st.AvailableReplicas, st.Replicas, len(pods.Items)), nil
 	})
 	if err != nil {
 		t.Fatal(err)
