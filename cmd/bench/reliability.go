@@ -34,10 +34,13 @@ type reliabilityOptions struct {
 }
 
 // reliabilityGroups are the groups in the order they run.
-var reliabilityGroups = []struct {
+// reliabilityGroup is a group of scenarios run together, with its stamp.
+type reliabilityGroup struct {
 	name string
 	run  func(reliabilityOptions) ([]scenario, error)
-}{
+}
+
+var reliabilityGroups = []reliabilityGroup{
 	{"files", filesGroup},
 	{"operator", operatorGroup},
 	{"input", inputGroup},

@@ -24,11 +24,6 @@ type groupRun struct {
 // reliabilityFile is docs/reliability.json.
 type reliabilityFile struct {
 	Runs []groupRun `json:"runs"`
-	// The layout before runs per group: one stamp for every row.
-	Machine   map[string]any `json:"machine,omitempty"`
-	Seed      uint64         `json:"seed,omitempty"`
-	Fast      bool           `json:"fast,omitempty"`
-	Scenarios []scenario     `json:"scenarios,omitempty"`
 }
 
 // runGroupOf is the group that measures a table's rows (the node group's
@@ -44,23 +39,8 @@ func runGroupOf(table string) string {
 // mergeRuns is the previous file's runs of the groups that did not run now
 // (of the same kind: --fast or not), then this run's.
 func mergeRuns(prev reliabilityFile, o reliabilityOptions, ran []string, rows []scenario) []groupRun {
-	old := prev.Runs
-	if len(old) == 0 && len(prev.Scenarios) > 0 {
-		byGroup := map[string]*groupRun{}
-		for _, r := range prev.Scenarios {
-			g := runGroupOf(r.Group)
-			if byGroup[g] == nil {
-				byGroup[g] = &groupRun{Group: g, Machine: prev.Machine, Seed: prev.Seed, Fast: prev.Fast}
-				old = append(old, groupRun{Group: g})
-			}
-			byGroup[g].Scenarios = append(byGroup[g].Scenarios, r)
-		}
-		for i := range old {
-			old[i] = *byGroup[old[i].Group]
-		}
-	}
 	var out []groupRun
-	for _, g := range old {
+	for _, g := range prev.Runs {
 		if g.Fast == o.Fast && !slices.Contains(ran, g.Group) {
 			out = append(out, g)
 		}
@@ -80,12 +60,7 @@ func mergeRuns(prev reliabilityFile, o reliabilityOptions, ran []string, rows []
 }
 
 func groupOrder(name string) int {
-	return slices.IndexFunc(reliabilityGroups[:], func(g struct {
-		name string
-		run  func(reliabilityOptions) ([]scenario, error)
-	}) bool {
-		return g.name == name
-	})
+	return slices.IndexFunc(reliabilityGroups, func(g reliabilityGroup) bool { return g.name == name })
 }
 
 // cell makes text one Markdown table cell.

@@ -1,23 +1,21 @@
 package main
 
 import (
+	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 )
 
 // A group re-run alone replaces its own rows and stamp; the others keep
-// theirs, from the old one-stamp layout too; each table says its stamp.
+// theirs, in group order; each table says its stamp.
 func TestMergeRunsKeepsOtherGroups(t *testing.T) {
-	old := reliabilityFile{
-		Machine: map[string]any{"date": "2026-11-27T05:15:32Z", "cpus": 2},
-		Seed:    7,
-		Scenarios: []scenario{
-			{Group: "files", Name: "old kill row", Runs: 20, Passed: 20},
-			{Group: "operator", Name: "operator row", Runs: 3, Passed: 3},
-			{Group: "olm", Name: "olm row", Runs: 1, Passed: 1},
-			{Group: "node", Name: "old failover row", Runs: 2, Passed: 2},
-		},
-	}
+	stamp := map[string]any{"date": "2026-11-27T05:15:32Z", "cpus": 2}
+	old := reliabilityFile{Runs: []groupRun{
+		{Group: "node", Machine: stamp, Seed: 7, Scenarios: []scenario{{Group: "olm", Name: "olm row", Runs: 1, Passed: 1}, {Group: "node", Name: "old failover row", Runs: 2, Passed: 2}}},
+		{Group: "files", Machine: stamp, Seed: 7, Scenarios: []scenario{{Group: "files", Name: "old kill row", Runs: 20, Passed: 20}}},
+		{Group: "operator", Machine: stamp, Seed: 7, Scenarios: []scenario{{Group: "operator", Name: "operator row", Runs: 3, Passed: 3}}},
+	}}
 	now := []scenario{{Group: "files", Name: "new kill row", Runs: 20, Passed: 20}}
 	runs := mergeRuns(old, reliabilityOptions{Seed: 9}, []string{"files"}, now)
 	var got []string
@@ -41,5 +39,27 @@ func TestMergeRunsKeepsOtherGroups(t *testing.T) {
 	}
 	if strings.Contains(md, "old kill row") {
 		t.Error("the re-run group's old row is still there")
+	}
+}
+
+// docs/reliability.md is what reliability.json says, nothing else.
+func TestReliabilityDocIsGenerated(t *testing.T) {
+	b, err := os.ReadFile("../../docs/reliability.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f reliabilityFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Runs) == 0 {
+		t.Fatal("docs/reliability.json has no runs")
+	}
+	md, err := os.ReadFile("../../docs/reliability.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(md) != reliabilityMarkdown(f) {
+		t.Fatal("docs/reliability.md differs from what reliability.json gives: run make reliability (RELIABILITY_GROUPS=...) and commit both")
 	}
 }
