@@ -10,35 +10,21 @@ import (
 	"strings"
 	"time"
 
+	"github.com/example-inc/memcached-operator/internal/demoreport"
 	"github.com/example-inc/memcached-operator/internal/logtail"
 )
 
-// demoStep and demoPhases are cmd/demo's Step and Phases as its --report
-// writes them; cmd/demo/testdata/report.json pins the shape for both.
-type demoStep struct {
-	What    string      `json:"step"`
-	Kind    string      `json:"kind"`
-	Start   float64     `json:"startSeconds"`
-	Seconds float64     `json:"seconds"`
-	Phases  *demoPhases `json:"phases,omitempty"`
-}
-
-// demoPhases: seconds from the step's start (the Subscription's creation,
-// or a hop's approval) to each point of an install.
-type demoPhases struct {
-	CSV           string  `json:"csv"`
-	Approved      float64 `json:"installPlanApprovedSeconds"`
-	CSVSucceeded  float64 `json:"csvSucceededSeconds"`
-	OperatorReady float64 `json:"operatorReadySeconds,omitempty"`
-	Reconciled    float64 `json:"reconciledSeconds,omitempty"`
-	PodsReplaced  bool    `json:"memcachedPodsReplaced,omitempty"`
-}
+// demoStep and demoPhases are what the demo's --report holds.
+type (
+	demoStep   = demoreport.Step
+	demoPhases = demoreport.Phases
+)
 
 // The demo's step kinds the benchmark reads.
 const (
-	demoStepCatalog = "catalog"
-	demoStepInstall = "install"
-	demoStepHop     = "hop"
+	demoStepCatalog = demoreport.KindCatalog
+	demoStepInstall = demoreport.KindInstall
+	demoStepHop     = demoreport.KindHop
 )
 
 // realLifecycleRun is one run of B3 on the real lane, from nothing running.
