@@ -15,6 +15,7 @@ import (
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
 	"github.com/example-inc/memcached-operator/internal/readiness"
+	"github.com/example-inc/memcached-operator/internal/wait"
 )
 
 // observer watches the benchmark's Memcacheds and their Deployments (watches,
@@ -98,8 +99,8 @@ func (o *observer) memcached(obj any) {
 }
 
 // deployment records a Deployment's creation (the operator's work), then
-// at its CR's size, then ready at it: every replica updated and ready for
-// the current generation.
+// at its CR's size, then rolled out at it (wait.StatusRolledOut: a watch
+// sees no pods).
 func (o *observer) deployment(obj any) {
 	d, ok := obj.(*appsv1.Deployment)
 	if !ok || d.Spec.Replicas == nil {
@@ -114,8 +115,7 @@ func (o *observer) deployment(obj any) {
 		return
 	}
 	o.record(key, o.sized, false)
-	s := d.Status
-	if s.ObservedGeneration >= d.Generation && s.ReadyReplicas == o.sizes[i] && s.UpdatedReplicas == o.sizes[i] {
+	if done, _ := wait.StatusRolledOut(d); done {
 		o.record(key, o.ready, false)
 	}
 }

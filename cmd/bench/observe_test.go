@@ -13,7 +13,7 @@ import (
 )
 
 // The observer records a Deployment as created at its first sight, as sized only at its CR's size and as
-// ready only when every replica is updated and ready for its generation,
+// ready only when it is rolled out (wait.StatusRolledOut) at its generation,
 // and a CR as converged only when its status says so; the first time of
 // each counts. Durations run from each CR's creation, the last ones from
 // the start.
@@ -24,7 +24,7 @@ func TestObserverRecordsFirstTimes(t *testing.T) {
 	dep := func(replicas, ready, updated int32, observed int64) *appsv1.Deployment {
 		return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name, Generation: 2},
 			Spec:   appsv1.DeploymentSpec{Replicas: ptr.To(replicas)},
-			Status: appsv1.DeploymentStatus{ReadyReplicas: ready, UpdatedReplicas: updated, ObservedGeneration: observed}}
+			Status: appsv1.DeploymentStatus{Replicas: updated, AvailableReplicas: ready, UpdatedReplicas: updated, ObservedGeneration: observed}}
 	}
 	o.deployment(dep(1, 1, 1, 2))
 	if !o.sized[1].IsZero() || o.deployed[1].IsZero() {

@@ -13,19 +13,26 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// RolledOut is the one definition of "a Deployment is rolled out": the
-// controller has seen its current spec, every replica it wants runs that spec
-// and is available, and no pod of an earlier spec (or a terminating one) is
-// left among those its selector lists. pods are the pods the selector lists;
-// state is a short account for a timeout message.
+// RolledOut is the one definition of "a Deployment is rolled out": its status
+// says so (StatusRolledOut) and no pod of an earlier spec, nor a terminating
+// one, is left among those its selector lists. pods are the pods the selector
+// lists; state is a short account for a timeout message.
 func RolledOut(d *appsv1.Deployment, pods []corev1.Pod) (done bool, state string) {
+	done, state = StatusRolledOut(d)
+	return done && len(pods) == int(ptr.Deref(d.Spec.Replicas, 1)), fmt.Sprintf("%s, %d pods", state, len(pods))
+}
+
+// StatusRolledOut is what a Deployment's own status says of its rollout: the
+// controller has seen its current spec, and every replica it wants runs that
+// spec and is available, with none of an earlier spec counted. It is
+// RolledOut for a caller that sees only the Deployment (a watch).
+func StatusRolledOut(d *appsv1.Deployment) (done bool, state string) {
 	want := ptr.Deref(d.Spec.Replicas, 1)
 	st := d.Status
-	state = fmt.Sprintf("generation %d observed %d, want %d, updated %d, available %d, total %d, %d pods",
-		d.Generation, st.ObservedGeneration, want, st.UpdatedReplicas, st.AvailableReplicas, st.Replicas, len(pods))
+	state = fmt.Sprintf("generation %d observed %d, want %d, updated %d, available %d, total %d",
+		d.Generation, st.ObservedGeneration, want, st.UpdatedReplicas, st.AvailableReplicas, st.Replicas)
 	done = st.ObservedGeneration >= d.Generation &&
-		st.UpdatedReplicas == want && st.AvailableReplicas == want && st.Replicas == want &&
-		len(pods) == int(want)
+		st.UpdatedReplicas == want && st.AvailableReplicas == want && st.Replicas == want
 	return done, state
 }
 
