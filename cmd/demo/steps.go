@@ -63,14 +63,7 @@ func (d *demo) reset(ctx context.Context) error {
 		if err := d.k8s.Delete(ctx, o); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("delete %s: %w", o.GetName(), err)
 		}
-		err := wait.For(ctx, wait.Options{What: o.GetName() + " to be deleted"}, func(ctx context.Context) (bool, string, error) {
-			err := d.k8s.Get(ctx, client.ObjectKeyFromObject(o), o)
-			if apierrors.IsNotFound(err) {
-				return true, "", nil
-			}
-			return false, "still being deleted", err
-		})
-		if err != nil {
+		if err := wait.Gone(ctx, d.k8s, o, wait.Options{}); err != nil {
 			return err
 		}
 	}
