@@ -20,7 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/example-inc/memcached-operator/internal/controller"
+	"github.com/example-inc/memcached-operator/internal/managerenv"
 )
 
 // Annotation keys the builder writes.
@@ -32,7 +32,7 @@ const (
 	AnnotationAlmExamples = "alm-examples"
 	// TargetNamespacesField is where OLM puts the OperatorGroup's target
 	// namespaces on the operator's pods; the manager's
-	// controller.WatchNamespaceEnv reads it.
+	// managerenv.WatchNamespace reads it.
 	TargetNamespacesField = "metadata.annotations['" + operatorsv1.OperatorGroupTargetsAnnotationKey + "']"
 	// relatedImagePrefix marks env vars whose values are operand images.
 	relatedImagePrefix = "RELATED_IMAGE_"
@@ -221,8 +221,8 @@ func installDeployments(deps []*appsv1.Deployment, operatorImage string) []v1alp
 				c.Image = operatorImage
 			}
 			for j := range c.Env {
-				if c.Env[j].Name == controller.WatchNamespaceEnv {
-					c.Env[j] = corev1.EnvVar{Name: controller.WatchNamespaceEnv, ValueFrom: &corev1.EnvVarSource{
+				if c.Env[j].Name == managerenv.WatchNamespace {
+					c.Env[j] = corev1.EnvVar{Name: managerenv.WatchNamespace, ValueFrom: &corev1.EnvVarSource{
 						FieldRef: &corev1.ObjectFieldSelector{FieldPath: TargetNamespacesField},
 					}}
 				}
@@ -400,12 +400,12 @@ func objectKey(u *unstructured.Unstructured) string {
 }
 
 // OperandImage is the memcached image the CSV gives its operator
-// (controller.RelatedImageEnv), and whether it sets one.
+// (managerenv.RelatedImage), and whether it sets one.
 func OperandImage(c *v1alpha1.ClusterServiceVersion) (string, bool) {
 	for _, d := range c.Spec.InstallStrategy.StrategySpec.DeploymentSpecs {
 		for _, ctr := range d.Spec.Template.Spec.Containers {
 			for _, v := range ctr.Env {
-				if v.Name == controller.RelatedImageEnv {
+				if v.Name == managerenv.RelatedImage {
 					return v.Value, true
 				}
 			}
