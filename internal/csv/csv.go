@@ -68,6 +68,24 @@ type Result struct {
 
 // Build turns inputs into a CSV. Errors name the object that caused them.
 func Build(in Inputs) (*Result, error) {
+	objs, err := checkInputs(in)
+	if err != nil {
+		return nil, err
+	}
+	csv := releaseOf(in)
+	deployments := installDeployments(objs.deployments, in.OperatorImage)
+	unbound := setInstallStrategy(csv, objs, deployments)
+	csv.Spec.CustomResourceDefinitions.Owned = ownedCRDs(in.Base.Spec.CustomResourceDefinitions.Owned, objs.crds)
+	if err := setExamples(csv, objs.samples); err != nil {
+		return nil, err
+	}
+	setImages(csv, deployments)
+	return &Result{CSV: csv, CRDs: objs.crds, Others: shippedAsIs(append(objs.others, unbound...))}, nil
+}
+
+// checkInputs refuses inputs no CSV can be made of, and sorts the manifests
+// by the role they play in the bundle.
+func checkInputs(in Inputs) (*objects, error) {
 	if in.Base == nil {
 		return nil, fmt.Errorf("no CSV base")
 	}
@@ -81,7 +99,12 @@ func Build(in Inputs) (*Result, error) {
 	if len(objs.deployments) == 0 {
 		return nil, fmt.Errorf("no Deployment in the manifests: the operator needs one to install")
 	}
+	return objs, nil
+}
 
+// releaseOf is a copy of the base named, versioned and annotated for this
+// release.
+func releaseOf(in Inputs) *v1alpha1.ClusterServiceVersion {
 	csv := in.Base.DeepCopy()
 	csv.Name = fmt.Sprintf("%s.v%s", in.Package, in.Version)
 	// As operator-sdk does: OLM sets the real namespace at install time.
@@ -98,8 +121,12 @@ func Build(in Inputs) (*Result, error) {
 	if in.CreatedAt != "" {
 		csv.Annotations[AnnotationCreatedAt] = in.CreatedAt
 	}
+	return csv
+}
 
-	deployments := installDeployments(objs.deployments, in.OperatorImage)
+// setInstallStrategy gives the CSV the deployments and the permissions of
+// their service accounts, and returns the roles bound to none of them.
+func setInstallStrategy(csv *v1alpha1.ClusterServiceVersion, objs *objects, deployments []v1alpha1.StrategyDeploymentSpec) (unbound []*unstructured.Unstructured) {
 	perms, clusterPerms, unbound := permissions(objs, serviceAccounts(deployments))
 	csv.Spec.InstallStrategy = v1alpha1.NamedInstallStrategy{
 		StrategyName: v1alpha1.InstallStrategyNameDeployment,
@@ -109,21 +136,33 @@ func Build(in Inputs) (*Result, error) {
 			ClusterPermissions: clusterPerms,
 		},
 	}
-	csv.Spec.CustomResourceDefinitions.Owned = ownedCRDs(in.Base.Spec.CustomResourceDefinitions.Owned, objs.crds)
+	return unbound
+}
 
-	examples, err := almExamples(objs.samples)
+// setExamples puts the samples in the alm-examples annotation.
+func setExamples(csv *v1alpha1.ClusterServiceVersion, samples []*unstructured.Unstructured) error {
+	examples, err := almExamples(samples)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if examples != "" {
 		csv.Annotations[AnnotationAlmExamples] = examples
 	}
+	return nil
+}
+
+// setImages lists the images the deployments use (spec.relatedImages) and
+// names the operator's in the containerImage annotation.
+func setImages(csv *v1alpha1.ClusterServiceVersion, deployments []v1alpha1.StrategyDeploymentSpec) {
 	csv.Spec.RelatedImages = relatedImages(deployments)
 	if img := managerImage(deployments); img != "" {
 		csv.Annotations[AnnotationContainerImage] = img
 	}
+}
 
-	others := append(objs.others, unbound...)
+// shippedAsIs readies the objects OLM installs as they are: no namespace,
+// sorted by kind and name.
+func shippedAsIs(others []*unstructured.Unstructured) []*unstructured.Unstructured {
 	for _, o := range others {
 		// As operator-sdk's generator does: OLM creates them in the namespace
 		// it installs the operator in, and operator-registry's bundle
@@ -131,7 +170,7 @@ func Build(in Inputs) (*Result, error) {
 		o.SetNamespace("")
 	}
 	sort.Slice(others, func(i, j int) bool { return objectKey(others[i]) < objectKey(others[j]) })
-	return &Result{CSV: csv, CRDs: objs.crds, Others: others}, nil
+	return others
 }
 
 // objects are the rendered manifests by the role they play in a bundle.
