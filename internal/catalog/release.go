@@ -122,63 +122,108 @@ func Release(ctx context.Context, o ReleaseOptions) (*Released, error) {
 		return nil, fmt.Errorf("catalog release: %w", err)
 	}
 	defer txn.Close()
-	if err := recoverInputs(o.Bundle); err != nil {
+	r := &release{o: o, txn: txn, src: Source{Template: o.Template, Releases: o.Releases}}
+	if err := r.readBundle(); err != nil {
 		return nil, err
 	}
-	already, err := alreadyReleased(o.Bundle, o.Releases)
+	if err := r.stageInputs(); err != nil {
+		return nil, err
+	}
+	res := &Released{Name: r.name}
+	if o.Output == "" {
+		return res, txn.Commit()
+	}
+	staged, err := r.stageCatalog(ctx)
 	if err != nil {
 		return nil, err
 	}
-	name, err := bundleName(o.Bundle)
-	if err != nil {
+	if res.Diff, err = diffDirs(ctx, o.Output, staged); err != nil {
 		return nil, err
 	}
-	res := Released{Name: name}
-	raw, err := os.ReadFile(o.Template)
-	if err != nil {
-		return nil, err
+	if err := r.gate(res.Diff); err != nil {
+		return res, err
 	}
-	updated, changed, err := addToTemplate(raw, name, o)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", o.Template, err)
+	return res, txn.Commit()
+}
+
+// release is one Release on its way through its steps: what it was asked,
+// the change everything is staged in, and what the steps found so far.
+type release struct {
+	o   ReleaseOptions
+	txn *atomicdir.Txn
+	// name is the bundle's CSV name (<package>.v<version>).
+	name string
+	// already says the releases hold this exact bundle.
+	already bool
+	// src is the template and releases with what is staged so far.
+	src Source
+}
+
+// readBundle finishes an interrupted change of the bundle, names it, and
+// finds whether it is released already (and unchanged, as released entries
+// are immutable).
+func (r *release) readBundle() error {
+	if err := recoverInputs(r.o.Bundle); err != nil {
+		return err
 	}
-	src := Source{Template: o.Template, Releases: o.Releases}
-	if !already {
-		files, err := readParts(o.Bundle)
+	var err error
+	if r.already, err = alreadyReleased(r.o.Bundle, r.o.Releases); err != nil {
+		return err
+	}
+	r.name, err = bundleName(r.o.Bundle)
+	return err
+}
+
+// stageInputs stages the bundle into the releases unless it is there, and
+// the template with the release added unless it has it already.
+func (r *release) stageInputs() error {
+	raw, err := os.ReadFile(r.o.Template)
+	if err != nil {
+		return err
+	}
+	updated, changed, err := addToTemplate(raw, r.name, r.o)
+	if err != nil {
+		return fmt.Errorf("%s: %w", r.o.Template, err)
+	}
+	if !r.already {
+		files, err := readParts(r.o.Bundle)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		staged, err := txn.StageDir(filepath.Join(o.Releases, name), files, nil)
+		staged, err := r.txn.StageDir(filepath.Join(r.o.Releases, r.name), files, nil)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		src.Staged = map[string]string{name: staged}
+		r.src.Staged = map[string]string{r.name: staged}
 	}
 	if changed {
-		if src.Template, err = txn.StageFile(o.Template, updated); err != nil {
-			return nil, err
+		if r.src.Template, err = r.txn.StageFile(r.o.Template, updated); err != nil {
+			return err
 		}
 	}
-	if o.Output != "" {
-		report, files, err := build(ctx, src, GenerateOptions{Strict: true})
-		if errors.Is(err, ErrInvalid) {
-			return nil, fmt.Errorf("the catalog with %s has errors, nothing was released:\n%s", name, report.Text())
-		}
-		if err != nil {
-			return nil, err
-		}
-		staged, err := txn.StageDir(o.Output, files, nil)
-		if err != nil {
-			return nil, err
-		}
-		if res.Diff, err = diffDirs(ctx, o.Output, staged); err != nil {
-			return nil, err
-		}
-		if regs := res.Diff.Regressions(); len(regs) > 0 {
-			return &res, fmt.Errorf("%s strands or slows down users, nothing was released (fix %s):\n  %s", name, o.Template, strings.Join(regs, "\n  "))
-		}
+	return nil
+}
+
+// stageCatalog renders the catalog from the staged template and releases,
+// as Generate with Strict does, and stages it in place of o.Output. It
+// returns where it is staged.
+func (r *release) stageCatalog(ctx context.Context) (string, error) {
+	report, files, err := build(ctx, r.src, GenerateOptions{Strict: true})
+	if errors.Is(err, ErrInvalid) {
+		return "", fmt.Errorf("the catalog with %s has errors, nothing was released:\n%s", r.name, report.Text())
 	}
-	return &res, txn.Commit()
+	if err != nil {
+		return "", err
+	}
+	return r.txn.StageDir(r.o.Output, files, nil)
+}
+
+// gate refuses a release whose diff strands or slows down users.
+func (r *release) gate(d *Diff) error {
+	if regs := d.Regressions(); len(regs) > 0 {
+		return fmt.Errorf("%s strands or slows down users, nothing was released (fix %s):\n  %s", r.name, r.o.Template, strings.Join(regs, "\n  "))
+	}
+	return nil
 }
 
 // Released is what Release did.
