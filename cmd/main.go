@@ -22,6 +22,7 @@ import (
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
 	"github.com/example-inc/memcached-operator/internal/apimetrics"
 	"github.com/example-inc/memcached-operator/internal/controller"
+	"github.com/example-inc/memcached-operator/internal/managerenv"
 	"github.com/example-inc/memcached-operator/internal/metricsauth"
 )
 
@@ -93,14 +94,14 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.leaderElectNS, "leader-election-namespace", "", "Namespace of the leader election lease (default: the pod's namespace).")
 	fs.IntVar(&o.maxReconciles, "max-concurrent-reconciles", defaultMaxReconciles,
 		"Memcacheds reconciled in parallel. 4 by default: with 1,000 Memcacheds created at once (benchmark B1), one worker ends 5 s after the last Deployment is ready and four within 0.5 s, with the same writes (at most one Deployment create and two status writes per Memcached).")
-	fs.StringVar(&o.memcachedImage, "memcached-image", envOr(controller.RelatedImageEnv, controller.DefaultMemcachedImage),
+	fs.StringVar(&o.memcachedImage, "memcached-image", envOr(managerenv.RelatedImage, controller.DefaultMemcachedImage),
 		"Memcached image the pods run, by tag or digest (env RELATED_IMAGE_MEMCACHED).")
 	o.zap = zap.Options{Development: false}
 	o.zap.BindFlags(fs)
 }
 
 // complete checks the flags and reads the watched namespaces from
-// controller.WatchNamespaceEnv, which OLM sets from the OperatorGroup.
+// managerenv.WatchNamespace, which OLM sets from the OperatorGroup.
 func (o *options) complete() error {
 	if o.maxReconciles < 1 {
 		return fmt.Errorf("--max-concurrent-reconciles=%d: must be at least 1", o.maxReconciles)
@@ -111,7 +112,7 @@ func (o *options) complete() error {
 	if err := checkMetricsCertDir(o); err != nil {
 		return err
 	}
-	namespaces, err := controller.ParseWatchNamespace(os.Getenv(controller.WatchNamespaceEnv))
+	namespaces, err := controller.ParseWatchNamespace(os.Getenv(managerenv.WatchNamespace))
 	if err != nil {
 		return err
 	}

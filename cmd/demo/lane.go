@@ -11,8 +11,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
-	"github.com/example-inc/memcached-operator/internal/controller"
 	"github.com/example-inc/memcached-operator/internal/csv"
+	"github.com/example-inc/memcached-operator/internal/managerenv"
 	"github.com/example-inc/memcached-operator/internal/readiness"
 )
 
@@ -61,7 +61,7 @@ func (d *demo) waitReconciled(ctx context.Context, mc *cachev1.Memcached, csvNam
 		}
 		var ok bool
 		if image, ok = csv.OperandImage(c); !ok {
-			return fmt.Errorf("ClusterServiceVersion %s sets no %s", csvName, controller.RelatedImageEnv)
+			return fmt.Errorf("ClusterServiceVersion %s sets no %s", csvName, managerenv.RelatedImage)
 		}
 	}
 	return d.waitReady(ctx, mc, image)

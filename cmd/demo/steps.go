@@ -21,7 +21,7 @@ import (
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
 	"github.com/example-inc/memcached-operator/internal/catalog"
-	"github.com/example-inc/memcached-operator/internal/controller"
+	"github.com/example-inc/memcached-operator/internal/managerenv"
 	"github.com/example-inc/memcached-operator/internal/olm"
 	"github.com/example-inc/memcached-operator/internal/operator"
 	"github.com/example-inc/memcached-operator/internal/readiness"
@@ -211,7 +211,7 @@ func (d *demo) startOperator(ctx context.Context, csv string) error {
 	}
 	go func() { <-p.Exited(); logf.Close() }()
 	d.operator = p
-	fmt.Printf("    %s with %s=%q (log: %s)\n", d.manager, controller.WatchNamespaceEnv, watch, logPath)
+	fmt.Printf("    %s with %s=%q (log: %s)\n", d.manager, managerenv.WatchNamespace, watch, logPath)
 	return nil
 }
 

@@ -20,8 +20,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
-	"github.com/example-inc/memcached-operator/internal/controller"
 	"github.com/example-inc/memcached-operator/internal/csv"
+	"github.com/example-inc/memcached-operator/internal/managerenv"
 )
 
 // Problem is one finding of a validator, tied to the file it is about.
@@ -221,7 +221,7 @@ func checkPolicy(b *manifests.Bundle) errors.ManifestResult {
 
 	if scoped := scopedInstallModes(c); len(scoped) > 0 && !watchesTargetNamespaces(c) {
 		fail("spec.installModes", "install modes %s are declared but no container reads %s from %s: the operator would watch every namespace; wire the env var or declare only AllNamespaces",
-			strings.Join(scoped, ", "), controller.WatchNamespaceEnv, csv.TargetNamespacesField)
+			strings.Join(scoped, ", "), managerenv.WatchNamespace, csv.TargetNamespacesField)
 	}
 
 	for i, crd := range c.Spec.CustomResourceDefinitions.Owned {
@@ -260,7 +260,7 @@ func watchesTargetNamespaces(c *v1alpha1.ClusterServiceVersion) bool {
 	for _, d := range c.Spec.InstallStrategy.StrategySpec.DeploymentSpecs {
 		for _, ctr := range d.Spec.Template.Spec.Containers {
 			for _, e := range ctr.Env {
-				if e.Name == controller.WatchNamespaceEnv && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil &&
+				if e.Name == managerenv.WatchNamespace && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil &&
 					e.ValueFrom.FieldRef.FieldPath == csv.TargetNamespacesField {
 					return true
 				}

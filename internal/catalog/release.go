@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/operator-framework/operator-registry/alpha/declcfg"
-	yamlv3 "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/yaml"
 
 	"github.com/example-inc/memcached-operator/internal/atomicdir"
@@ -122,63 +121,108 @@ func Release(ctx context.Context, o ReleaseOptions) (*Released, error) {
 		return nil, fmt.Errorf("catalog release: %w", err)
 	}
 	defer txn.Close()
-	if err := recoverInputs(o.Bundle); err != nil {
+	r := &release{o: o, txn: txn, src: Source{Template: o.Template, Releases: o.Releases}}
+	if err := r.readBundle(); err != nil {
 		return nil, err
 	}
-	already, err := alreadyReleased(o.Bundle, o.Releases)
+	if err := r.stageInputs(); err != nil {
+		return nil, err
+	}
+	res := &Released{Name: r.name}
+	if o.Output == "" {
+		return res, txn.Commit()
+	}
+	staged, err := r.stageCatalog(ctx)
 	if err != nil {
 		return nil, err
 	}
-	name, err := bundleName(o.Bundle)
-	if err != nil {
+	if res.Diff, err = diffDirs(ctx, o.Output, staged); err != nil {
 		return nil, err
 	}
-	res := Released{Name: name}
-	raw, err := os.ReadFile(o.Template)
-	if err != nil {
-		return nil, err
+	if err := r.gate(res.Diff); err != nil {
+		return res, err
 	}
-	updated, changed, err := addToTemplate(raw, name, o)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", o.Template, err)
+	return res, txn.Commit()
+}
+
+// release is one Release on its way through its steps: what it was asked,
+// the change everything is staged in, and what the steps found so far.
+type release struct {
+	o   ReleaseOptions
+	txn *atomicdir.Txn
+	// name is the bundle's CSV name (<package>.v<version>).
+	name string
+	// already says the releases hold this exact bundle.
+	already bool
+	// src is the template and releases with what is staged so far.
+	src Source
+}
+
+// readBundle finishes an interrupted change of the bundle, names it, and
+// finds whether it is released already (and unchanged, as released entries
+// are immutable).
+func (r *release) readBundle() error {
+	if err := recoverInputs(r.o.Bundle); err != nil {
+		return err
 	}
-	src := Source{Template: o.Template, Releases: o.Releases}
-	if !already {
-		files, err := readParts(o.Bundle)
+	var err error
+	if r.already, err = alreadyReleased(r.o.Bundle, r.o.Releases); err != nil {
+		return err
+	}
+	r.name, err = bundleName(r.o.Bundle)
+	return err
+}
+
+// stageInputs stages the bundle into the releases unless it is there, and
+// the template with the release added unless it has it already.
+func (r *release) stageInputs() error {
+	raw, err := os.ReadFile(r.o.Template)
+	if err != nil {
+		return err
+	}
+	updated, changed, err := addToTemplate(raw, r.name, r.o)
+	if err != nil {
+		return fmt.Errorf("%s: %w", r.o.Template, err)
+	}
+	if !r.already {
+		files, err := readParts(r.o.Bundle)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		staged, err := txn.StageDir(filepath.Join(o.Releases, name), files, nil)
+		staged, err := r.txn.StageDir(filepath.Join(r.o.Releases, r.name), files, nil)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		src.Staged = map[string]string{name: staged}
+		r.src.Staged = map[string]string{r.name: staged}
 	}
 	if changed {
-		if src.Template, err = txn.StageFile(o.Template, updated); err != nil {
-			return nil, err
+		if r.src.Template, err = r.txn.StageFile(r.o.Template, updated); err != nil {
+			return err
 		}
 	}
-	if o.Output != "" {
-		report, files, err := build(ctx, src, GenerateOptions{Strict: true})
-		if errors.Is(err, ErrInvalid) {
-			return nil, fmt.Errorf("the catalog with %s has errors, nothing was released:\n%s", name, report.Text())
-		}
-		if err != nil {
-			return nil, err
-		}
-		staged, err := txn.StageDir(o.Output, files, nil)
-		if err != nil {
-			return nil, err
-		}
-		if res.Diff, err = diffDirs(ctx, o.Output, staged); err != nil {
-			return nil, err
-		}
-		if regs := res.Diff.Regressions(); len(regs) > 0 {
-			return &res, fmt.Errorf("%s strands or slows down users, nothing was released (fix %s):\n  %s", name, o.Template, strings.Join(regs, "\n  "))
-		}
+	return nil
+}
+
+// stageCatalog renders the catalog from the staged template and releases,
+// as Generate with Strict does, and stages it in place of o.Output. It
+// returns where it is staged.
+func (r *release) stageCatalog(ctx context.Context) (string, error) {
+	report, files, err := build(ctx, r.src, GenerateOptions{Strict: true})
+	if errors.Is(err, ErrInvalid) {
+		return "", fmt.Errorf("the catalog with %s has errors, nothing was released:\n%s", r.name, report.Text())
 	}
-	return &res, txn.Commit()
+	if err != nil {
+		return "", err
+	}
+	return r.txn.StageDir(r.o.Output, files, nil)
+}
+
+// gate refuses a release whose diff strands or slows down users.
+func (r *release) gate(d *Diff) error {
+	if regs := d.Regressions(); len(regs) > 0 {
+		return fmt.Errorf("%s strands or slows down users, nothing was released (fix %s):\n  %s", r.name, r.o.Template, strings.Join(regs, "\n  "))
+	}
+	return nil
 }
 
 // Released is what Release did.
@@ -204,174 +248,4 @@ func diffDirs(ctx context.Context, dir, staged string) (*Diff, error) {
 		return nil, err
 	}
 	return DiffCatalogs(ctx, before, after)
-}
-
-// addToTemplate adds the release name to the template raw and says
-// whether that changed anything. It edits the YAML document in place, so the
-// hand-edited file keeps its key order, comments and layout; only the new
-// entries are added.
-func addToTemplate(raw []byte, name string, o ReleaseOptions) ([]byte, bool, error) {
-	var doc yamlv3.Node
-	if err := yamlv3.Unmarshal(raw, &doc); err != nil {
-		return nil, false, err
-	}
-	entries := mappingValue(documentRoot(&doc), "entries")
-	if entries == nil || entries.Kind != yamlv3.SequenceNode {
-		return nil, false, fmt.Errorf("no entries list: want a basic template (schema: olm.template.basic, entries: [...])")
-	}
-	changed, err := addBundle(entries, o.Image)
-	if err != nil {
-		return nil, false, err
-	}
-	for _, ch := range o.Channels {
-		added, err := addToChannel(entries, ch, name, o.SkipRange)
-		if err != nil {
-			return nil, false, err
-		}
-		changed = changed || added
-	}
-	var out bytes.Buffer
-	enc := yamlv3.NewEncoder(&out)
-	enc.SetIndent(2)
-	enc.CompactSeqIndent()
-	if err := enc.Encode(&doc); err != nil {
-		return nil, false, err
-	}
-	return out.Bytes(), changed, enc.Close()
-}
-
-func documentRoot(doc *yamlv3.Node) *yamlv3.Node {
-	if doc.Kind == yamlv3.DocumentNode && len(doc.Content) == 1 {
-		return doc.Content[0]
-	}
-	return doc
-}
-
-// mappingValue is the value of key in the mapping node m, or nil.
-func mappingValue(m *yamlv3.Node, key string) *yamlv3.Node {
-	if m == nil || m.Kind != yamlv3.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
-func scalar(m *yamlv3.Node, key string) string {
-	if v := mappingValue(m, key); v != nil && v.Kind == yamlv3.ScalarNode {
-		return v.Value
-	}
-	return ""
-}
-
-// newEntry is a mapping node of the key/value pairs, in that order.
-func newEntry(kv ...string) *yamlv3.Node {
-	m := &yamlv3.Node{Kind: yamlv3.MappingNode, Tag: "!!map"}
-	for i := 0; i+1 < len(kv); i += 2 {
-		m.Content = append(m.Content,
-			&yamlv3.Node{Kind: yamlv3.ScalarNode, Tag: "!!str", Value: kv[i]},
-			&yamlv3.Node{Kind: yamlv3.ScalarNode, Tag: "!!str", Value: kv[i+1]})
-	}
-	return m
-}
-
-// addBundle adds an olm.bundle entry for image after the last one, unless
-// there is one for it.
-func addBundle(entries *yamlv3.Node, image string) (bool, error) {
-	last := -1
-	for i, e := range entries.Content {
-		if scalar(e, "schema") == "olm.bundle" {
-			if scalar(e, "image") == image {
-				return false, nil
-			}
-			last = i
-		}
-	}
-	insert(entries, last, newEntry("schema", "olm.bundle", "image", image))
-	return true, nil
-}
-
-// insert puts n after position i of the sequence (at the end when i < 0).
-func insert(seq *yamlv3.Node, i int, n *yamlv3.Node) {
-	if i < 0 || i == len(seq.Content)-1 {
-		seq.Content = append(seq.Content, n)
-		return
-	}
-	seq.Content = append(seq.Content[:i+1], append([]*yamlv3.Node{n}, seq.Content[i+1:]...)...)
-}
-
-// addToChannel puts name on top of the channel chName (created after the
-// last channel if need be), replacing its head, unless name is in the
-// channel already.
-func addToChannel(entries *yamlv3.Node, chName, name, skipRange string) (bool, error) {
-	var ch *yamlv3.Node
-	lastChannel := -1
-	for i, e := range entries.Content {
-		if scalar(e, "schema") == "olm.channel" {
-			lastChannel = i
-			if scalar(e, "name") == chName {
-				ch = e
-			}
-		}
-	}
-	if ch == nil {
-		ch = newEntry("schema", "olm.channel", "package", strings.SplitN(name, ".v", 2)[0], "name", chName)
-		ch.Content = append(ch.Content, &yamlv3.Node{Kind: yamlv3.ScalarNode, Tag: "!!str", Value: "entries"},
-			&yamlv3.Node{Kind: yamlv3.SequenceNode, Tag: "!!seq"})
-		insert(entries, lastChannel, ch)
-	}
-	list := mappingValue(ch, "entries")
-	if list == nil || list.Kind != yamlv3.SequenceNode {
-		return false, fmt.Errorf("channel %s: its entries are not a list", chName)
-	}
-	var current []any
-	if err := list.Decode(&current); err != nil {
-		return false, fmt.Errorf("channel %s: %w", chName, err)
-	}
-	head, present := channelHead(current, name)
-	if present {
-		return false, nil
-	}
-	kv := []string{"name", name}
-	if head != "" {
-		kv = append(kv, "replaces", head)
-	}
-	if skipRange != "" {
-		kv = append(kv, "skipRange", skipRange)
-	}
-	list.Content = append(list.Content, newEntry(kv...))
-	return true, nil
-}
-
-// channelHead is the entry nothing replaces or skips, and whether name is
-// in the channel already.
-func channelHead(entries []any, name string) (string, bool) {
-	replaced := map[string]bool{}
-	var names []string
-	present := false
-	for _, it := range entries {
-		e, _ := it.(map[string]any)
-		n, _ := e["name"].(string)
-		names = append(names, n)
-		present = present || n == name
-		if r, _ := e["replaces"].(string); r != "" {
-			replaced[r] = true
-		}
-		if skips, ok := e["skips"].([]any); ok {
-			for _, s := range skips {
-				if s, ok := s.(string); ok {
-					replaced[s] = true
-				}
-			}
-		}
-	}
-	for _, n := range names {
-		if !replaced[n] {
-			return n, present
-		}
-	}
-	return "", present
 }

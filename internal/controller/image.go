@@ -7,11 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// RelatedImageEnv names the operand image in the operator's environment: OLM
-// and operator-sdk's relatedImages convention (RELATED_IMAGE_*).
-const RelatedImageEnv = "RELATED_IMAGE_MEMCACHED"
-
-// DefaultMemcachedImage is the operand image when none is configured.
+// DefaultMemcachedImage is the operand image when none is configured (the
+// manager's flag and managerenv.RelatedImage).
 const DefaultMemcachedImage = "docker.io/library/memcached:1.6.38-alpine"
 
 // ValidateImage rejects image references the kubelet could never pull. It

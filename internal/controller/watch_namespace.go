@@ -5,11 +5,9 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
-)
 
-// WatchNamespaceEnv is the environment variable OLM sets from the
-// OperatorGroup's target namespaces (the CSV's olm.targetNamespaces annotation).
-const WatchNamespaceEnv = "WATCH_NAMESPACE"
+	"github.com/example-inc/memcached-operator/internal/managerenv"
+)
 
 // ParseWatchNamespace reads WATCH_NAMESPACE as OLM sets it from an
 // OperatorGroup's target namespaces: "" watches every namespace, "a" one,
@@ -22,7 +20,7 @@ func ParseWatchNamespace(v string) ([]string, error) {
 	for _, ns := range strings.Split(v, ",") {
 		ns = strings.TrimSpace(ns)
 		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
-			return nil, fmt.Errorf("%s=%q: %q is not a namespace name: %s", WatchNamespaceEnv, v, ns, strings.Join(errs, "; "))
+			return nil, fmt.Errorf("%s=%q: %q is not a namespace name: %s", managerenv.WatchNamespace, v, ns, strings.Join(errs, "; "))
 		}
 		out = append(out, ns)
 	}

@@ -20,7 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	"github.com/example-inc/memcached-operator/internal/controller"
+	"github.com/example-inc/memcached-operator/internal/managerenv"
 )
 
 // Annotation keys the builder writes.
@@ -32,7 +32,7 @@ const (
 	AnnotationAlmExamples = "alm-examples"
 	// TargetNamespacesField is where OLM puts the OperatorGroup's target
 	// namespaces on the operator's pods; the manager's
-	// controller.WatchNamespaceEnv reads it.
+	// managerenv.WatchNamespace reads it.
 	TargetNamespacesField = "metadata.annotations['" + operatorsv1.OperatorGroupTargetsAnnotationKey + "']"
 	// relatedImagePrefix marks env vars whose values are operand images.
 	relatedImagePrefix = "RELATED_IMAGE_"
@@ -68,6 +68,24 @@ type Result struct {
 
 // Build turns inputs into a CSV. Errors name the object that caused them.
 func Build(in Inputs) (*Result, error) {
+	objs, err := checkInputs(in)
+	if err != nil {
+		return nil, err
+	}
+	csv := releaseOf(in)
+	deployments := installDeployments(objs.deployments, in.OperatorImage)
+	unbound := setInstallStrategy(csv, objs, deployments)
+	csv.Spec.CustomResourceDefinitions.Owned = ownedCRDs(in.Base.Spec.CustomResourceDefinitions.Owned, objs.crds)
+	if err := setExamples(csv, objs.samples); err != nil {
+		return nil, err
+	}
+	setImages(csv, deployments)
+	return &Result{CSV: csv, CRDs: objs.crds, Others: shippedAsIs(append(objs.others, unbound...))}, nil
+}
+
+// checkInputs refuses inputs no CSV can be made of, and sorts the manifests
+// by the role they play in the bundle.
+func checkInputs(in Inputs) (*objects, error) {
 	if in.Base == nil {
 		return nil, fmt.Errorf("no CSV base")
 	}
@@ -81,7 +99,12 @@ func Build(in Inputs) (*Result, error) {
 	if len(objs.deployments) == 0 {
 		return nil, fmt.Errorf("no Deployment in the manifests: the operator needs one to install")
 	}
+	return objs, nil
+}
 
+// releaseOf is a copy of the base named, versioned and annotated for this
+// release.
+func releaseOf(in Inputs) *v1alpha1.ClusterServiceVersion {
 	csv := in.Base.DeepCopy()
 	csv.Name = fmt.Sprintf("%s.v%s", in.Package, in.Version)
 	// As operator-sdk does: OLM sets the real namespace at install time.
@@ -98,8 +121,12 @@ func Build(in Inputs) (*Result, error) {
 	if in.CreatedAt != "" {
 		csv.Annotations[AnnotationCreatedAt] = in.CreatedAt
 	}
+	return csv
+}
 
-	deployments := installDeployments(objs.deployments, in.OperatorImage)
+// setInstallStrategy gives the CSV the deployments and the permissions of
+// their service accounts, and returns the roles bound to none of them.
+func setInstallStrategy(csv *v1alpha1.ClusterServiceVersion, objs *objects, deployments []v1alpha1.StrategyDeploymentSpec) (unbound []*unstructured.Unstructured) {
 	perms, clusterPerms, unbound := permissions(objs, serviceAccounts(deployments))
 	csv.Spec.InstallStrategy = v1alpha1.NamedInstallStrategy{
 		StrategyName: v1alpha1.InstallStrategyNameDeployment,
@@ -109,21 +136,33 @@ func Build(in Inputs) (*Result, error) {
 			ClusterPermissions: clusterPerms,
 		},
 	}
-	csv.Spec.CustomResourceDefinitions.Owned = ownedCRDs(in.Base.Spec.CustomResourceDefinitions.Owned, objs.crds)
+	return unbound
+}
 
-	examples, err := almExamples(objs.samples)
+// setExamples puts the samples in the alm-examples annotation.
+func setExamples(csv *v1alpha1.ClusterServiceVersion, samples []*unstructured.Unstructured) error {
+	examples, err := almExamples(samples)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if examples != "" {
 		csv.Annotations[AnnotationAlmExamples] = examples
 	}
+	return nil
+}
+
+// setImages lists the images the deployments use (spec.relatedImages) and
+// names the operator's in the containerImage annotation.
+func setImages(csv *v1alpha1.ClusterServiceVersion, deployments []v1alpha1.StrategyDeploymentSpec) {
 	csv.Spec.RelatedImages = relatedImages(deployments)
 	if img := managerImage(deployments); img != "" {
 		csv.Annotations[AnnotationContainerImage] = img
 	}
+}
 
-	others := append(objs.others, unbound...)
+// shippedAsIs readies the objects OLM installs as they are: no namespace,
+// sorted by kind and name.
+func shippedAsIs(others []*unstructured.Unstructured) []*unstructured.Unstructured {
 	for _, o := range others {
 		// As operator-sdk's generator does: OLM creates them in the namespace
 		// it installs the operator in, and operator-registry's bundle
@@ -131,7 +170,7 @@ func Build(in Inputs) (*Result, error) {
 		o.SetNamespace("")
 	}
 	sort.Slice(others, func(i, j int) bool { return objectKey(others[i]) < objectKey(others[j]) })
-	return &Result{CSV: csv, CRDs: objs.crds, Others: others}, nil
+	return others
 }
 
 // objects are the rendered manifests by the role they play in a bundle.
@@ -221,8 +260,8 @@ func installDeployments(deps []*appsv1.Deployment, operatorImage string) []v1alp
 				c.Image = operatorImage
 			}
 			for j := range c.Env {
-				if c.Env[j].Name == controller.WatchNamespaceEnv {
-					c.Env[j] = corev1.EnvVar{Name: controller.WatchNamespaceEnv, ValueFrom: &corev1.EnvVarSource{
+				if c.Env[j].Name == managerenv.WatchNamespace {
+					c.Env[j] = corev1.EnvVar{Name: managerenv.WatchNamespace, ValueFrom: &corev1.EnvVarSource{
 						FieldRef: &corev1.ObjectFieldSelector{FieldPath: TargetNamespacesField},
 					}}
 				}
@@ -400,12 +439,12 @@ func objectKey(u *unstructured.Unstructured) string {
 }
 
 // OperandImage is the memcached image the CSV gives its operator
-// (controller.RelatedImageEnv), and whether it sets one.
+// (managerenv.RelatedImage), and whether it sets one.
 func OperandImage(c *v1alpha1.ClusterServiceVersion) (string, bool) {
 	for _, d := range c.Spec.InstallStrategy.StrategySpec.DeploymentSpecs {
 		for _, ctr := range d.Spec.Template.Spec.Containers {
 			for _, v := range ctr.Env {
-				if v.Name == controller.RelatedImageEnv {
+				if v.Name == managerenv.RelatedImage {
 					return v.Value, true
 				}
 			}

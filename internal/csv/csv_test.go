@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
-	"github.com/example-inc/memcached-operator/internal/controller"
+	"github.com/example-inc/memcached-operator/internal/managerenv"
 )
 
 // fixture reads testdata/manifests.yaml: the CSV base and the rest.
@@ -129,7 +129,7 @@ func TestBuildInstallStrategy(t *testing.T) {
 	env := ctr.Env[0]
 	// The manager's variable, from the annotation OLM sets on its pods.
 	const olmTargets = "metadata.annotations['olm.targetNamespaces']"
-	if env.Name != controller.WatchNamespaceEnv || env.ValueFrom == nil || env.ValueFrom.FieldRef.FieldPath != olmTargets {
+	if env.Name != managerenv.WatchNamespace || env.ValueFrom == nil || env.ValueFrom.FieldRef.FieldPath != olmTargets {
 		t.Errorf("WATCH_NAMESPACE = %+v, want it from %s", env, olmTargets)
 	}
 	var images []string

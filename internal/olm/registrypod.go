@@ -25,7 +25,6 @@ import (
 
 	"github.com/example-inc/memcached-operator/internal/catalog"
 	"github.com/example-inc/memcached-operator/internal/podstatus"
-	"github.com/example-inc/memcached-operator/internal/readiness"
 	"github.com/example-inc/memcached-operator/internal/wait"
 )
 
@@ -189,7 +188,7 @@ func (r *registryPod) waitReady(ctx context.Context, name string) (string, error
 		if why, stuck := registryPodStuck(pod); stuck {
 			return false, "", wait.Failed("registry pod %s cannot start: %s", key, why)
 		}
-		return readiness.PodReady(pod) && pod.Status.PodIP != "", podstatus.Describe(pod), nil
+		return podstatus.Ready(pod) && pod.Status.PodIP != "", podstatus.Describe(pod), nil
 	})
 	return pod.Status.PodIP, err
 }

@@ -13,7 +13,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/example-inc/memcached-operator/internal/podstatus"
-	"github.com/example-inc/memcached-operator/internal/readiness"
 	"github.com/example-inc/memcached-operator/internal/wait"
 )
 
@@ -215,7 +214,7 @@ func (c *Client) operatorPods(ctx context.Context, ns, name, image string) ([]st
 		if got := p.Spec.Containers[0].Image; got != image {
 			return nil, fmt.Sprintf("pod %s runs %s", p.Name, got), nil
 		}
-		if !readiness.PodReady(p) {
+		if !podstatus.Ready(p) {
 			return nil, fmt.Sprintf("pod %s: %s", p.Name, podstatus.Describe(p)), nil
 		}
 		names = append(names, p.Name)

@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/example-inc/memcached-operator/internal/controller"
+	"github.com/example-inc/memcached-operator/internal/managerenv"
 )
 
 // stopGrace is how long the manager may take to stop after SIGTERM before it is killed.
@@ -26,7 +26,7 @@ type Options struct {
 	// Binary is the manager (make build: bin/manager).
 	Binary string
 	// WatchNamespace is what OLM's install mode gives the operator: "" for all
-	// namespaces, "a" or "a,b" (controller.WatchNamespaceEnv).
+	// namespaces, "a" or "a,b" (managerenv.WatchNamespace).
 	WatchNamespace string
 	// Kubeconfig points the manager at a cluster; empty keeps the environment's KUBECONFIG.
 	Kubeconfig string
@@ -63,7 +63,7 @@ func Start(o Options) (*Process, error) {
 		return nil, err
 	}
 	cmd := exec.Command(o.Binary, args...)
-	cmd.Env = append(os.Environ(), controller.WatchNamespaceEnv+"="+o.WatchNamespace)
+	cmd.Env = append(os.Environ(), managerenv.WatchNamespace+"="+o.WatchNamespace)
 	if o.Kubeconfig != "" {
 		cmd.Env = append(cmd.Env, "KUBECONFIG="+o.Kubeconfig)
 	}

@@ -1,6 +1,6 @@
-// Package podstatus says why a pod is not where it should be, in the words
-// the kubelet and the scheduler use: unschedulable, image pulls, crashes,
-// failing probes, init containers that did not finish.
+// Package podstatus reads a pod's status: whether it is ready, and if not,
+// why, in the words the kubelet and the scheduler use: unschedulable, image
+// pulls, crashes, failing probes, init containers that did not finish.
 package podstatus
 
 import (
@@ -9,6 +9,17 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 )
+
+// Ready reports the pod's Ready condition: the one definition of "the pod is
+// ready" (kubectl's READY column, a Service's endpoints).
+func Ready(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
 
 // Problems lists why the pod is not ready, in the order the pod reports
 // them: conditions with a message, then init containers that did not

@@ -7,6 +7,32 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
+// Ready follows the Ready condition alone: running containers or a
+// ContainersReady condition do not make a pod ready, and no condition is not ready.
+func TestReady(t *testing.T) {
+	cond := func(typ corev1.PodConditionType, st corev1.ConditionStatus) corev1.PodCondition {
+		return corev1.PodCondition{Type: typ, Status: st}
+	}
+	for _, tc := range []struct {
+		name  string
+		conds []corev1.PodCondition
+		want  bool
+	}{
+		{name: "no conditions"},
+		{name: "ready", conds: []corev1.PodCondition{cond(corev1.PodScheduled, corev1.ConditionTrue), cond(corev1.PodReady, corev1.ConditionTrue)}, want: true},
+		{name: "not ready", conds: []corev1.PodCondition{cond(corev1.PodReady, corev1.ConditionFalse)}},
+		{name: "unknown", conds: []corev1.PodCondition{cond(corev1.PodReady, corev1.ConditionUnknown)}},
+		{name: "containers ready but the pod is not", conds: []corev1.PodCondition{cond(corev1.ContainersReady, corev1.ConditionTrue), cond(corev1.PodReady, corev1.ConditionFalse)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: tc.conds}}
+			if got := Ready(p); got != tc.want {
+				t.Errorf("Ready = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
 // The container and condition cases are covered where the OLM diagnosis uses
 // them (internal/olm); these are the init containers and Describe.
 func TestProblems(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
+	"github.com/example-inc/memcached-operator/internal/podstatus"
 	"github.com/example-inc/memcached-operator/internal/wait"
 )
 
@@ -173,20 +174,10 @@ func readyPods(ctx context.Context, c client.Reader, dep *appsv1.Deployment) ([]
 	}
 	var names []string
 	for i := range pods.Items {
-		if p := &pods.Items[i]; p.DeletionTimestamp == nil && PodReady(p) {
+		if p := &pods.Items[i]; p.DeletionTimestamp == nil && podstatus.Ready(p) {
 			names = append(names, p.Name)
 		}
 	}
 	slices.Sort(names)
 	return names, nil
-}
-
-// PodReady reports the pod's Ready condition.
-func PodReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }

@@ -26,6 +26,7 @@ import (
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
 	"github.com/example-inc/memcached-operator/internal/controller"
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
+	"github.com/example-inc/memcached-operator/internal/managerenv"
 	"github.com/example-inc/memcached-operator/internal/wait"
 	"github.com/example-inc/memcached-operator/test/framework"
 )
@@ -249,11 +250,11 @@ func operandImage(ctx context.Context, t *testing.T, c client.Client) string {
 		t.Fatal(err)
 	}
 	for _, e := range dep.Spec.Template.Spec.Containers[0].Env {
-		if e.Name == controller.RelatedImageEnv {
+		if e.Name == managerenv.RelatedImage {
 			return e.Value
 		}
 	}
-	t.Fatalf("the operator Deployment has no %s", controller.RelatedImageEnv)
+	t.Fatalf("the operator Deployment has no %s", managerenv.RelatedImage)
 	return ""
 }
 
@@ -272,7 +273,7 @@ func setOperandImage(ctx context.Context, t *testing.T, c client.Client, image s
 	}
 	patch := client.MergeFrom(dep.DeepCopy())
 	for i, e := range dep.Spec.Template.Spec.Containers[0].Env {
-		if e.Name == controller.RelatedImageEnv {
+		if e.Name == managerenv.RelatedImage {
 			dep.Spec.Template.Spec.Containers[0].Env[i].Value = image
 		}
 	}

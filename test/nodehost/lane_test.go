@@ -26,7 +26,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
-	"github.com/example-inc/memcached-operator/internal/readiness"
+	"github.com/example-inc/memcached-operator/internal/podstatus"
 	"github.com/example-inc/memcached-operator/internal/wait"
 	"github.com/example-inc/memcached-operator/test/framework"
 )
@@ -135,7 +135,7 @@ func (l *lane) memcachedPod(t *testing.T, name string) *corev1.Pod {
 		if err := l.c.Get(ctx, client.ObjectKeyFromObject(p), p); err != nil {
 			return false, "", err
 		}
-		return readiness.PodReady(p), string(p.Status.Phase), nil
+		return podstatus.Ready(p), string(p.Status.Phase), nil
 	})
 	if err != nil {
 		t.Fatal(err)

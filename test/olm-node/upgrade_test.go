@@ -22,10 +22,10 @@ import (
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
 	"github.com/example-inc/memcached-operator/internal/catalog"
-	"github.com/example-inc/memcached-operator/internal/controller"
 	"github.com/example-inc/memcached-operator/internal/csv"
 	"github.com/example-inc/memcached-operator/internal/graph"
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
+	"github.com/example-inc/memcached-operator/internal/managerenv"
 	"github.com/example-inc/memcached-operator/internal/readiness"
 	"github.com/example-inc/memcached-operator/internal/wait"
 	"github.com/example-inc/memcached-operator/test/framework"
@@ -252,7 +252,7 @@ func (u *upgrade) operandImage(ctx context.Context, t *testing.T, csvName string
 	}
 	image, ok := csv.OperandImage(c)
 	if !ok {
-		t.Fatalf("CSV %s sets no %s", csvName, controller.RelatedImageEnv)
+		t.Fatalf("CSV %s sets no %s", csvName, managerenv.RelatedImage)
 	}
 	return image
 }
