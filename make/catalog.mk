@@ -29,11 +29,7 @@ CATALOG_DIFF_BASE ?= HEAD~1
 
 .PHONY: catalog-diff
 catalog-diff: sdk ## What catalog/ changes for users against CATALOG_DIFF_BASE's catalog (default the previous commit); fails on a regression. Skipped when that revision has no catalog.
-	@rm -rf $(WORKDIR)/catalog-base && mkdir -p $(WORKDIR)/catalog-base
-	@if git archive $(CATALOG_DIFF_BASE) catalog 2>/dev/null | tar -x -C $(WORKDIR)/catalog-base 2>/dev/null && [ -d $(WORKDIR)/catalog-base/catalog ]; then \
-		echo "==> catalog diff $(CATALOG_DIFF_BASE) -> working tree"; \
-		$(SDK) catalog diff $(WORKDIR)/catalog-base/catalog catalog; \
-	else echo "catalog-diff: $(CATALOG_DIFF_BASE) has no catalog/ (a shallow clone or the first commit): nothing to compare"; fi
+	@SDK=$(SDK) WORKDIR=$(WORKDIR) CATALOG_DIFF_BASE=$(CATALOG_DIFF_BASE) hack/catalog-diff.sh
 
 .PHONY: opm-image
 opm-image: $(OPM) deps ## Build the opm base image locally from bin/opm (nothing can be pulled here).

@@ -11,14 +11,7 @@ DEMO_REAL = CLUSTER_NAME=memcached-demo WORKDIR=$(WORKDIR)/demo-lane NODE_LANE=r
 	KUBECONFIG=$(WORKDIR)/demo-lane/kubeconfig
 
 demo: deps ## The main job: install from the catalog with OLM, sample reconciled, upgrade hop by hop to the head, on the real node where one can run.
-	@if [ "$(DEMO_LANE)" != simulated ] && why=$$(BIN=$(LOCALBIN) STATE=$(WORKDIR)/demo-lane/node hack/node.sh check 2>&1); then \
-		echo "demo: real lane: a real node runs every pod, OLM runs in the cluster (kubeconfig $(WORKDIR)/demo-lane/kubeconfig)"; \
-		$(MAKE) --no-print-directory $(DEMO_REAL) demo-real; \
-	else \
-		[ "$(DEMO_LANE)" = real ] && { echo "error: DEMO_LANE=real, but $$why" >&2; exit 1; }; \
-		echo "demo: simulated lane ($${why:-DEMO_LANE=simulated}): kwok fakes the pods, the operator runs on this machine"; \
-		$(MAKE) --no-print-directory demo-simulated; \
-	fi
+	@MAKE="$(MAKE)" BIN=$(LOCALBIN) WORKDIR=$(WORKDIR) DEMO_LANE=$(DEMO_LANE) DEMO_REAL="$(DEMO_REAL)" hack/demo.sh up
 
 .PHONY: demo-simulated
 demo-simulated: build catalog $(OPM) olm-up
@@ -34,7 +27,7 @@ demo-real: catalog cluster-up
 demo-down: olm-down cluster-down ## Stop everything demo and the tests started (the real lane's cluster too, restoring the host).
 	-@$(MAKE) --no-print-directory $(DEMO_REAL) olm-down cluster-down >/dev/null 2>&1
 	-@$(MAKE) --no-print-directory registry-down registry-tls-down
-	-@for f in $(WORKDIR)/demo/*.pid $(WORKDIR)/run-bundle/*.pid; do [ -f "$$f" ] && kill $$(cat "$$f") 2>/dev/null; rm -f "$$f"; done; true
+	-@WORKDIR=$(WORKDIR) hack/demo.sh down
 
 .PHONY: tutorial
 tutorial: deps build cluster-up install ## The operator-sdk tutorial without OLM: CRD, operator running, sample reconciled and scaled.
