@@ -42,10 +42,13 @@ SHELL := /usr/bin/env bash -o pipefail
 
 ##@ Tool versions (pinned in hack/tools/<group>/go.mod and nowhere else; `make tool-versions` lists them)
 
-# The versions recipes need, read from those go.mod files when a recipe uses them.
+# The versions recipes need, read from those go.mod files when a recipe uses them,
+# all here and all by hack/tool-version.sh, their one reader.
 TOOL_VERSION := hack/tool-version.sh
 K8S_VERSION ?= $(or $(shell $(TOOL_VERSION) k8s k8s.io/kubernetes),$(error K8S_VERSION: cannot read it from hack/tools/k8s/go.mod))
 OPERATOR_REGISTRY_VERSION ?= $(or $(shell $(TOOL_VERSION) opm github.com/operator-framework/operator-registry),$(error OPERATOR_REGISTRY_VERSION: cannot read it from hack/tools/opm/go.mod))
+OLM_VERSION ?= $(or $(shell $(TOOL_VERSION) olm github.com/operator-framework/operator-lifecycle-manager),$(error OLM_VERSION: cannot read it from hack/tools/olm/go.mod))
+COREDNS_VERSION ?= $(or $(shell $(TOOL_VERSION) coredns github.com/coredns/coredns),$(error COREDNS_VERSION: cannot read it from hack/tools/coredns/go.mod))
 
 KUBE_APISERVER := $(LOCALBIN)/kube-apiserver
 KUBE_CONTROLLER_MANAGER := $(LOCALBIN)/kube-controller-manager

@@ -59,7 +59,6 @@ ifeq ($(filter local in-cluster,$(OLM_LANE)),)
 $(error OLM_LANE=$(OLM_LANE): want local or in-cluster)
 endif
 
-OLM_VERSION ?= $(or $(shell $(TOOL_VERSION) olm github.com/operator-framework/operator-lifecycle-manager),$(error OLM_VERSION: cannot read it from hack/tools/olm/go.mod))
 # OLM's images, pulled by the node from the local registry (IMAGE_REGISTRY_HOST
 # is mirrored there, make/node.mk).
 OLM_IMG ?= $(IMAGE_REGISTRY_HOST)/olm:$(OLM_VERSION)
