@@ -117,14 +117,14 @@ catalog-images: olm-opm-image release-images ## Build and push the catalog image
 	@$(IMAGE_ENV) hack/image.sh $(CATALOG_IMG) catalog.Dockerfile . --build-arg OPM_IMAGE=$(OLM_OPM_IMG)
 
 RELEASE_IMAGES_ENV = $(IMAGE_ENV) RELEASES=config/catalog/releases SOURCES=config/catalog/release-sources.yaml WORKDIR=$(WORKDIR) \
-	BASE_IMAGE=$(BASE_IMAGE) BUNDLE_IMG_BASE=$(BUNDLE_IMG_BASE)
+	BASE_IMAGE=$(BASE_IMAGE) BUNDLE_IMG_BASE=$(BUNDLE_IMG_BASE) SDK=$(SDK)
 
 .PHONY: release-images
-release-images: deps registry-up ## Build every release's operator image from its own source (config/catalog/release-sources.yaml) and its bundle image from config/catalog/releases; push them to the local registry.
+release-images: deps registry-up sdk ## Build every release's operator image from its own source (config/catalog/release-sources.yaml) and its bundle image from config/catalog/releases; push them to the local registry.
 	@$(RELEASE_IMAGES_ENV) hack/release-images.sh
 
 .PHONY: release-bundle-images
-release-bundle-images: deps registry-up ## Build every release's bundle image from config/catalog/releases and push it to LOCAL_REGISTRY (operator-sdk reads them from the HTTPS one: LOCAL_REGISTRY=127.0.0.1:5443).
+release-bundle-images: deps registry-up sdk ## Build every release's bundle image from config/catalog/releases and push it to LOCAL_REGISTRY (operator-sdk reads them from the HTTPS one: LOCAL_REGISTRY=127.0.0.1:5443).
 	@$(RELEASE_IMAGES_ENV) PARTS=bundle hack/release-images.sh
 
 # The bundle images as this host pulls them (run bundle reads a bundle image
