@@ -30,5 +30,5 @@ demo-down: olm-down cluster-down ## Stop everything demo and the tests started (
 	-@WORKDIR=$(WORKDIR) hack/demo.sh down
 
 .PHONY: tutorial
-tutorial: deps build cluster-up install ## The operator-sdk tutorial without OLM: CRD, operator running, sample reconciled and scaled.
-	KUBECTL=$(KUBECTL) MANAGER=$(LOCALBIN)/manager WORKDIR=$(WORKDIR) hack/tutorial.sh
+tutorial: deps build sdk cluster-up install ## The operator-sdk tutorial without OLM: CRD, operator running, sample reconciled and scaled.
+	SDK=$(SDK) KUBECTL=$(KUBECTL) MANAGER=$(LOCALBIN)/manager WORKDIR=$(WORKDIR) hack/tutorial.sh

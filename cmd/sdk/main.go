@@ -12,6 +12,8 @@
 //	sdk run bundle        install a bundle directory through OLM
 //	sdk run bundle-upgrade  upgrade what run bundle installed to another bundle
 //	sdk cleanup           remove what run bundle installed
+//	sdk run manager       run the manager as a local process (the simulated lane's operator)
+//	sdk wait memcached    wait until a Memcached is ready (internal/readiness)
 //	sdk scorecard         run the scorecard tests of a bundle
 package main
 
@@ -45,6 +47,8 @@ const usage = `usage:
   sdk run bundle DIR [flags]     install a bundle through OLM (KUBECONFIG)
   sdk run bundle-upgrade DIR [flags]
   sdk cleanup PACKAGE [flags]
+  sdk run manager [--manager BIN] [--watch-namespace NS] [--log FILE]   until interrupted
+  sdk wait memcached NAME [--namespace NS] [--timeout 2m]
   sdk recover [PATH...]          finish or discard changes a killed make bundle/catalog/catalog-release left
   sdk scorecard BUNDLE [-l selector] [-o text|json|xunit] [flags]
 Run a command with -h for its flags.`
@@ -116,6 +120,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return runBundle(args[2:], false, stdout, stderr)
 	case "run bundle-upgrade":
 		return runBundle(args[2:], true, stdout, stderr)
+	case "run manager":
+		return runManager(args[2:], stdout, stderr)
+	case "wait memcached":
+		return waitMemcached(args[2:], stdout, stderr)
 	}
 	return fmt.Errorf("unknown command %q\n%s", strings.Join(args[:2], " "), usage)
 }
