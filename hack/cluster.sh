@@ -15,6 +15,8 @@
 #        layer, hack/node/kwokctl.yaml, its front-proxy certificates in WORKDIR/front-proxy;
 #        the fake nodes tainted; the node joins after), KWOK_WORKDIR
 set -euo pipefail
+# shellcheck source=hack/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${KWOKCTL:?}" "${KUBECTL:?}" "${CLUSTER_NAME:?}" "${LOCAL_KUBECONFIG:?}"
 
 # front_proxy_pki DIR: the aggregation layer's own CA and the client
@@ -25,14 +27,9 @@ set -euo pipefail
 front_proxy_pki() {
 	local dir=$1
 	rm -rf "$dir" && mkdir -p "$dir"
-	openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=front-proxy-ca" \
-		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
-		-keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null
-	openssl req -new -newkey rsa:2048 -nodes -subj "/CN=front-proxy-client" -keyout "$dir/client.key" -out "$dir/client.csr" 2>/dev/null
-	printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' >"$dir/client.ext"
-	openssl x509 -req -in "$dir/client.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial -days 30 \
-		-extfile "$dir/client.ext" -out "$dir/client.crt" 2>/dev/null
-	rm -f "$dir/client.csr" "$dir/client.ext"
+	certificate "$dir/ca" /CN=front-proxy-ca 30 "" basicConstraints=critical,CA:TRUE keyUsage=critical,keyCertSign,cRLSign
+	certificate "$dir/client" /CN=front-proxy-client 30 "$dir/ca" \
+		basicConstraints=CA:FALSE keyUsage=digitalSignature,keyEncipherment extendedKeyUsage=clientAuth
 }
 
 # record writes the cluster's identity where the Makefile reads it

@@ -37,6 +37,8 @@
 #      lane needs, with the variable that moves each), OWN_PIDFILES (pid files
 #      of this checkout's processes that may hold them)
 set -euo pipefail
+# shellcheck source=hack/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 : "${BIN:?}" "${STATE:?}"
 NODE_NAME=${NODE_NAME:-memcached-node}
@@ -152,7 +154,8 @@ node_pid() {
 	return 0
 }
 
-running() { [ -n "$(node_pid "$1")" ]; }
+# node_running NAME: the node runs BIN/NAME.
+node_running() { [ -n "$(node_pid "$1")" ]; }
 
 # start_namespaces starts the node's init in new PID, mount and network
 # namespaces (mount propagation private: nothing mounted there reaches the host).
@@ -324,12 +327,8 @@ issue_cert() {
 	local name=$1 cn=$2 org=$3 sans="" ip
 	shift 3
 	for ip in "$@"; do sans="${sans:+$sans,}IP:$ip"; done
-	mkdir -p "$STATE/pki"
-	openssl req -new -newkey rsa:2048 -nodes -keyout "$STATE/pki/$name.key" -subj "/O=$org/CN=$cn" -out "$STATE/pki/$name.csr" 2>/dev/null
-	printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth,serverAuth\n%s\n' \
-		"${sans:+subjectAltName=DNS:$NODE_NAME,$sans}" >"$STATE/pki/$name.ext"
-	openssl x509 -req -in "$STATE/pki/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
-		-days 30 -extfile "$STATE/pki/$name.ext" -out "$STATE/pki/$name.crt" 2>/dev/null
+	certificate "$STATE/pki/$name" "/O=$org/CN=$cn" 30 "$PKI/ca" basicConstraints=CA:FALSE \
+		keyUsage=digitalSignature,keyEncipherment extendedKeyUsage=clientAuth,serverAuth ${sans:+"subjectAltName=DNS:$NODE_NAME,$sans"}
 }
 
 # api_server is the control plane's address as the admin kubeconfig names it
@@ -405,13 +404,6 @@ healthzBindAddress: 127.0.0.1:10256
 EOT
 }
 
-wait_for() { # what seconds command...
-	local what=$1 secs=$2 i
-	shift 2
-	for i in $(seq $((secs * 4))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.25; done
-	die "timed out after ${secs}s waiting for $what (logs in $STATE/log)"
-}
-
 # forwarded_addrs: the host loopback services the node reaches (the API
 # server, and the registries it pulls from).
 forwarded_addrs() {
@@ -427,23 +419,23 @@ forwarded_addrs() {
 }
 
 start_daemons() {
-	if ! running portfwd; then
+	if ! node_running portfwd; then
 		# shellcheck disable=SC2046 # a list of addresses
 		nohup nsenter --target "$(init_pid)" --pid -- "$BIN/portfwd" "/proc/$(init_pid)/ns/net" $(forwarded_addrs) >"$STATE/log/portfwd.log" 2>&1 &
 	fi
-	if ! running containerd; then
+	if ! node_running containerd; then
 		write_containerd_config
 		in_node_bg containerd "$BIN/containerd" --config "$STATE/containerd/config.toml"
-		wait_for "containerd" 30 in_node "$BIN/ctr" --address "$CTRD_SOCK" version
+		wait_for "the node's containerd (logs in $STATE/log)" 30 in_node "$BIN/ctr" --address "$CTRD_SOCK" version
 	fi
-	if ! running kubelet; then
+	if ! node_running kubelet; then
 		issue_cert kubelet "system:node:$NODE_NAME" system:nodes "$(link_ip 2)" 127.0.0.1
 		write_kubeconfig kubelet
 		write_kubelet_config
 		in_node_bg kubelet "$BIN/kubelet" --config "$STATE/kubelet/config.yaml" --kubeconfig "$STATE/kubelet.kubeconfig" \
 			--hostname-override "$NODE_NAME" --node-ip "$(link_ip 2)" --cert-dir "$STATE/pki" --node-labels "memcached.example.com/node=real"
 	fi
-	if ! running kube-proxy; then
+	if ! node_running kube-proxy; then
 		issue_cert kube-proxy system:kube-proxy system:node-proxier
 		write_kubeconfig kube-proxy
 		write_proxy_config
@@ -463,7 +455,7 @@ up() {
 	setup_mounts
 	setup_cgroup
 	start_daemons
-	wait_for "node $NODE_NAME to be Ready" 120 "$BIN/kubectl" wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
+	wait_for "node $NODE_NAME to be Ready (logs in $STATE/log)" 120 "$BIN/kubectl" wait --for=condition=Ready "node/$NODE_NAME" --timeout=1s
 	log "$NODE_NAME is Ready: its own namespaces (init pid $(init_pid)), node IP $(link_ip 2) on host link $(host_link), pods $(pod_cidr) on bridge $BRIDGE, cgroup /$(cgroup_name)"
 }
 
@@ -547,7 +539,7 @@ status() {
 	[ -n "$(init_pid)" ] || { echo "node: not running"; return; }
 	echo "node: namespaces of init pid $(init_pid), slot $(slot) (link $(host_link), pods $(pod_cidr))"
 	for c in portfwd containerd kubelet kube-proxy; do
-		if running "$c"; then echo "$c: running (pid $(node_pid "$c"))"; else echo "$c: stopped"; fi
+		if node_running "$c"; then echo "$c: running (pid $(node_pid "$c"))"; else echo "$c: stopped"; fi
 	done
 }
 

@@ -17,30 +17,26 @@
 #        in-cluster: OLM_IMAGE, OLM_OPM_IMAGE, OLM_UTIL_IMAGE (the images the
 #        manifests run)
 set -euo pipefail
+# shellcheck source=hack/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${KUBECONFIG:?}" "${KUBECTL:?}" "${STATE:?}"
 mkdir -p "$STATE"
 lane=${OLM_LANE:-local}
 manifests=$(cd "$(dirname "$0")" && pwd)/olm
 
-running() { [ -f "$STATE/$1.pid" ] && kill -0 "$(cat "$STATE/$1.pid")" 2>/dev/null; }
-
 stop() {
-	for p in olm catalog; do
-		if running $p; then kill "$(cat "$STATE/$p.pid")"; fi
-		rm -f "$STATE/$p.pid"
-	done
+	for p in olm catalog; do stop_pidfile "$STATE/$p.pid"; done
 }
 
-# wait_for FILE PATTERN SECONDS: OLM logs "starting workers" once its caches
+# started NAME: OLM's operator NAME logs "starting workers" once its caches
 # have synced; its health endpoint answers long before that.
-wait_for() {
-	for _ in $(seq $(($3 * 5))); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.2
-	done
-	echo "error: OLM did not start in $3s: no '$2' in $1; last lines:" >&2
-	tail -20 "$1" >&2
-	return 1
+started() {
+	local log=$STATE/$1.log
+	wait_for "OLM's $1 operator to start ('starting workers' in $log)" 60 grep -q "starting workers" "$log" || {
+		echo "last lines of $log:" >&2
+		tail -20 "$log" >&2
+		return 1
+	}
 }
 
 # install_base: OLM's CRDs, then its namespaces, the OLMConfig and the global
@@ -110,7 +106,7 @@ node_trouble() {
 start_in_cluster() {
 	local t0=$SECONDS
 	# Two OLMs would fight over every object: the local lane's processes go.
-	if running olm || running catalog; then
+	if running "$STATE/olm.pid" || running "$STATE/catalog.pid"; then
 		echo "==> stopping the local OLM processes (OLM_LANE=local)"
 		stop
 	fi
@@ -140,7 +136,7 @@ stop_in_cluster() {
 
 start() {
 	: "${OLM:?}" "${OLM_CATALOG:?}" "${OLM_CRDS:?}"
-	if running olm && running catalog; then
+	if running "$STATE/olm.pid" && running "$STATE/catalog.pid"; then
 		echo "OLM is running (logs: $STATE)"
 		return
 	fi
@@ -153,8 +149,7 @@ start() {
 	# Both operators serve health on :8080 unless given a certificate; the
 	# catalog operator gets a self-signed one and moves to :8443.
 	if [ ! -f "$STATE/tls.crt" ]; then
-		openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj /CN=olm-catalog \
-			-keyout "$STATE/tls.key" -out "$STATE/tls.crt" >/dev/null 2>&1
+		certificate "$STATE/tls" /CN=olm-catalog 365 ""
 	fi
 	echo "==> starting olm and catalog operators (logs: $STATE)"
 	# With CI set, OLM checks every object it creates for a label and panics
@@ -164,8 +159,8 @@ start() {
 	env -u CI nohup "$OLM_CATALOG" --kubeconfig "$KUBECONFIG" --namespace olm --writeStatusName "" \
 		--tls-cert "$STATE/tls.crt" --tls-key "$STATE/tls.key" >"$STATE/catalog.log" 2>&1 &
 	echo $! >"$STATE/catalog.pid"
-	wait_for "$STATE/olm.log" "starting workers" 60
-	wait_for "$STATE/catalog.log" "starting workers" 60
+	started olm
+	started catalog
 	echo "OLM is running"
 }
 
@@ -174,7 +169,7 @@ local/up) start ;;
 local/down) stop ;;
 local/status)
 	for p in olm catalog; do
-		if running $p; then echo "$p: running (pid $(cat "$STATE/$p.pid"))"; else echo "$p: stopped"; fi
+		if running "$STATE/$p.pid"; then echo "$p: running (pid $(cat "$STATE/$p.pid"))"; else echo "$p: stopped"; fi
 	done
 	;;
 in-cluster/up) start_in_cluster ;;

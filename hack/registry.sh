@@ -18,6 +18,8 @@
 # env:   REGISTRY (binary), LOCAL_REGISTRY (host:port), REGISTRY_DIR,
 #        REGISTRY_TLS (true: HTTPS; default false)
 set -euo pipefail
+# shellcheck source=hack/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${LOCAL_REGISTRY:?}" "${REGISTRY_DIR:?}"
 tls=$REGISTRY_DIR/tls
 if [ "${REGISTRY_TLS:-false}" = true ]; then
@@ -30,25 +32,19 @@ fi
 
 # answers: some registry serves on LOCAL_REGISTRY, in either scheme.
 answers() { curl -fsSk "https://$LOCAL_REGISTRY/v2/" >/dev/null 2>&1 || curl -fsS "http://$LOCAL_REGISTRY/v2/" >/dev/null 2>&1; }
-ours() { [ -f "$REGISTRY_DIR/pid" ] && kill -0 "$(cat "$REGISTRY_DIR/pid")" 2>/dev/null; }
 
 # certificates makes the CA and the server certificate once.
 certificates() {
 	[ -f "$tls/tls.crt" ] && return
-	mkdir -p "$tls"
-	openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=memcached-operator local registry CA" \
-		-keyout "$tls/ca.key" -out "$tls/ca.crt" 2>/dev/null
-	openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$tls/tls.key" -out "$tls/tls.csr" 2>/dev/null
-	printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$tls/ext.cnf"
-	openssl x509 -req -in "$tls/tls.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" -CAcreateserial -days 3650 \
-		-extfile "$tls/ext.cnf" -out "$tls/tls.crt" 2>/dev/null
+	certificate "$tls/ca" "/CN=memcached-operator local registry CA" 3650 ""
+	certificate "$tls/tls" /CN=localhost 3650 "$tls/ca" subjectAltName=IP:127.0.0.1,DNS:localhost extendedKeyUsage=serverAuth
 	cat /etc/ssl/certs/ca-certificates.crt "$tls/ca.crt" >"$tls/ca-bundle.crt" 2>/dev/null || cp "$tls/ca.crt" "$tls/ca-bundle.crt"
 }
 
 up() {
 	: "${REGISTRY:?}"
 	if answers; then
-		if ! ours; then
+		if ! running "$REGISTRY_DIR/pid"; then
 			# Another checkout's registry (or a kind registry) holds images this
 			# checkout did not build: pushing to and pulling from it would test
 			# those instead.
@@ -73,14 +69,7 @@ up() {
 	echo "${url%%://*}" >"$REGISTRY_DIR/scheme"
 	nohup "$REGISTRY" serve "$REGISTRY_DIR/config.yml" >"$REGISTRY_DIR/registry.log" 2>&1 &
 	echo $! >"$REGISTRY_DIR/pid"
-	for _ in $(seq 50); do
-		curl -fsS "${curl_flags[@]}" "$url/v2/" >/dev/null 2>&1 && break
-		sleep 0.2
-	done
-	curl -fsS "${curl_flags[@]}" "$url/v2/" >/dev/null || {
-		echo "error: registry did not start; see $REGISTRY_DIR/registry.log" >&2
-		exit 1
-	}
+	wait_for "the registry on $url (its log: $REGISTRY_DIR/registry.log)" 10 curl -fsS "${curl_flags[@]}" "$url/v2/" || exit 1
 	echo "registry is up on $url"
 	if [ "${REGISTRY_TLS:-false}" = true ]; then
 		echo "  its CA: $tls/ca.crt; for clients on this host: export SSL_CERT_FILE=$tls/ca-bundle.crt"
@@ -88,8 +77,7 @@ up() {
 }
 
 down() {
-	if [ -f "$REGISTRY_DIR/pid" ]; then kill "$(cat "$REGISTRY_DIR/pid")" 2>/dev/null || true; fi
-	rm -f "$REGISTRY_DIR/pid"
+	stop_pidfile "$REGISTRY_DIR/pid"
 }
 
 case ${1:-} in

@@ -4,18 +4,19 @@
 # (config/catalog/release-sources.yaml: bundle name -> commit of main's
 # history), and its bundle image (BUNDLE_IMG_BASE:v<version>, the reference
 # the catalog template gives it) from the released bundle directory, labelled
-# with its annotations as operator-sdk's bundle.Dockerfile is.
+# with its annotations as operator-sdk's bundle.Dockerfile is (its Dockerfile
+# written by bin/sdk bundle dockerfile, as make bundle writes bundle.Dockerfile).
 # Each source is checked out with git archive into WORKDIR/releases/<name>; its
 # bundle/ must be the released bundle, so the image and the bundle that names
 # it come from the same commit.
 #
 # usage: hack/release-images.sh
 # env:   RELEASES (config/catalog/releases), SOURCES (release-sources.yaml),
-#        WORKDIR, BASE_IMAGE, BUNDLE_IMG_BASE, and hack/image.sh's CONTAINER_TOOL, BUILD_FLAGS,
+#        WORKDIR, BASE_IMAGE, BUNDLE_IMG_BASE, SDK (bin/sdk), and hack/image.sh's CONTAINER_TOOL, BUILD_FLAGS,
 #        BUILDAH_FLAGS, LOCAL_REGISTRY;
 #        PARTS ("operator bundle", the default, or either alone)
 set -euo pipefail
-: "${RELEASES:?}" "${SOURCES:?}" "${WORKDIR:?}" "${BASE_IMAGE:?}" "${BUNDLE_IMG_BASE:?}"
+: "${RELEASES:?}" "${SOURCES:?}" "${WORKDIR:?}" "${BASE_IMAGE:?}" "${BUNDLE_IMG_BASE:?}" "${SDK:?}"
 
 fail() {
 	echo "error: $*" >&2
@@ -26,13 +27,7 @@ fail() {
 bundle_image() {
 	local dir=$1 name=$2 ctx=$WORKDIR/releases/$2.bundle
 	rm -rf "$ctx" && mkdir -p "$ctx" && cp -r "$dir"/. "$ctx"/
-	{
-		echo "FROM scratch"
-		sed -n 's/^  \(operators\.operatorframework\.io\.[^:]*\): *\(.*\)$/LABEL \1=\2/p' "$dir/metadata/annotations.yaml"
-		for part in manifests metadata tests/scorecard; do
-			[ -d "$dir/$part" ] && echo "COPY $part /$part/"
-		done
-	} >"$ctx/Containerfile"
+	"$SDK" bundle dockerfile "$ctx" --context "$ctx" >"$ctx/Containerfile"
 	hack/image.sh "$BUNDLE_IMG_BASE:v${name##*.v}" "$ctx/Containerfile" "$ctx"
 }
 

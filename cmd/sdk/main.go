@@ -3,6 +3,7 @@
 //
 //	sdk generate bundle   kustomize output -> bundle/ + bundle.Dockerfile, validated
 //	sdk bundle validate   validate a bundle directory
+//	sdk bundle dockerfile the Dockerfile of a bundle directory as it is (a released bundle)
 //	sdk catalog render    template + released bundles -> catalog/, validated and analysed
 //	sdk catalog analyze   upgrade-graph analysis of an FBC directory
 //	sdk catalog release   add the working bundle to the release history
@@ -11,6 +12,8 @@
 //	sdk run bundle        install a bundle directory through OLM
 //	sdk run bundle-upgrade  upgrade what run bundle installed to another bundle
 //	sdk cleanup           remove what run bundle installed
+//	sdk run manager       run the manager as a local process (the simulated lane's operator)
+//	sdk wait memcached    wait until a Memcached is ready (internal/readiness)
 //	sdk scorecard         run the scorecard tests of a bundle
 package main
 
@@ -20,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -34,6 +38,7 @@ import (
 const usage = `usage:
   sdk generate bundle [flags]    write bundle/ and bundle.Dockerfile from rendered manifests
   sdk bundle validate DIR [flags]
+  sdk bundle dockerfile DIR [--context CTX]   print the image Dockerfile of bundle DIR (built from CTX)
   sdk catalog render [flags]     render, validate and analyse the catalog into catalog/
   sdk catalog analyze DIR [--package NAME] [-o text|json] [--strict]
   sdk catalog release [flags]    add bundle/ to the released history and the template
@@ -42,6 +47,8 @@ const usage = `usage:
   sdk run bundle DIR [flags]     install a bundle through OLM (KUBECONFIG)
   sdk run bundle-upgrade DIR [flags]
   sdk cleanup PACKAGE [flags]
+  sdk run manager [--manager BIN] [--watch-namespace NS] [--log FILE]   until interrupted
+  sdk wait memcached NAME [--namespace NS] [--timeout 2m]
   sdk recover [PATH...]          finish or discard changes a killed make bundle/catalog/catalog-release left
   sdk scorecard BUNDLE [-l selector] [-o text|json|xunit] [flags]
 Run a command with -h for its flags.`
@@ -97,6 +104,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return generateBundle(args[2:], stdin, stdout, stderr)
 	case "bundle validate":
 		return validateBundle(args[2:], stdout, stderr)
+	case "bundle dockerfile":
+		return bundleDockerfile(args[2:], stdout, stderr)
 	case "catalog render":
 		return catalogRender(args[2:], stdout, stderr)
 	case "catalog analyze":
@@ -111,6 +120,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return runBundle(args[2:], false, stdout, stderr)
 	case "run bundle-upgrade":
 		return runBundle(args[2:], true, stdout, stderr)
+	case "run manager":
+		return runManager(args[2:], stdout, stderr)
+	case "wait memcached":
+		return waitMemcached(args[2:], stdout, stderr)
 	}
 	return fmt.Errorf("unknown command %q\n%s", strings.Join(args[:2], " "), usage)
 }
@@ -241,6 +254,31 @@ func validateBundle(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "bundle %s is valid (%d warnings)\n", fs.Arg(0), len(problems))
 	return nil
+}
+
+// bundleDockerfile prints the Dockerfile of a bundle directory as it is on
+// disk, labelled with its annotations (a released bundle, whose Dockerfile
+// make bundle did not write).
+func bundleDockerfile(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bundle dockerfile", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	context := fs.String("context", ".", "The build context the Dockerfile's COPY paths are relative to.")
+	if err := fs.Parse(reorder(fs, args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("bundle dockerfile takes one bundle directory")
+	}
+	dir, err := filepath.Rel(*context, fs.Arg(0))
+	if err != nil || dir == ".." || strings.HasPrefix(dir, "../") {
+		return fmt.Errorf("bundle dockerfile: %s is not inside the build context %s", fs.Arg(0), *context)
+	}
+	df, err := bundle.DockerfileOf(fs.Arg(0), filepath.ToSlash(dir))
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(stdout, df)
+	return err
 }
 
 func report(w io.Writer, problems []bundle.Problem) {

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"flag"
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/sirupsen/logrus"
@@ -75,6 +77,31 @@ func TestReorder(t *testing.T) {
 				t.Errorf("parsed namespace=%q delete-crds=%v args=%q, want %q %v %q", *namespace, *deleteCRDs, fs.Args(), tc.namespace, tc.deleteCRD, tc.rest)
 			}
 		})
+	}
+}
+
+// bundle dockerfile names the bundle's directories relative to the build
+// context: a released bundle built from its own directory, or bundle/ from
+// the checkout, as bundle.Dockerfile does.
+func TestBundleDockerfile(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // a line of the output
+		err  bool
+	}{
+		{[]string{"bundle", "dockerfile", "../../config/catalog/releases/memcached-operator.v0.1.0", "--context", "../../config/catalog/releases/memcached-operator.v0.1.0"}, "COPY manifests /manifests/", false},
+		{[]string{"bundle", "dockerfile", "--context", "../..", "../../bundle"}, "COPY bundle/tests/scorecard /tests/scorecard/", false},
+		{[]string{"bundle", "dockerfile", "../../bundle", "--context", "../../config"}, "", true},
+	} {
+		var out bytes.Buffer
+		err := run(tc.args, nil, &out, io.Discard)
+		if (err != nil) != tc.err {
+			t.Errorf("%v: error %v, want error %v", tc.args, err, tc.err)
+			continue
+		}
+		if !tc.err && !slices.Contains(strings.Split(out.String(), "\n"), tc.want) {
+			t.Errorf("%v: no line %q in\n%s", tc.args, tc.want, out.String())
+		}
 	}
 }
 

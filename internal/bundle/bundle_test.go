@@ -375,3 +375,42 @@ func TestValidateRegistryContent(t *testing.T) {
 	}
 	t.Errorf("problems %v\nwant %s", problems, want)
 }
+
+// DockerfileOf, on the bundle make bundle wrote, is bundle.Dockerfile (but
+// for its generated-file header); on a released bundle it copies only the
+// directories the bundle has (no tests/scorecard in a release).
+func TestDockerfileOf(t *testing.T) {
+	want, err := os.ReadFile(filepath.Join("..", "..", "bundle.Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DockerfileOf(filepath.Join("..", "..", "bundle"), "bundle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.SplitN(string(want), "\n", 2)[1]; got != w {
+		t.Errorf("DockerfileOf(bundle) is not bundle.Dockerfile:\n%s\nwant:\n%s", got, w)
+	}
+
+	dir := t.TempDir()
+	for _, d := range []string{"manifests", "metadata"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ann := "annotations:\n  " + PackageKey + ": memcached-operator\n  " + ChannelsKey + ": stable\n"
+	if err := os.WriteFile(filepath.Join(dir, "metadata", "annotations.yaml"), []byte(ann), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err = DockerfileOf(dir, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := "FROM scratch\n\nLABEL " + ChannelsKey + "=stable\nLABEL " + PackageKey + "=memcached-operator\n\nCOPY manifests /manifests/\nCOPY metadata /metadata/\n"
+	if got != w {
+		t.Errorf("DockerfileOf(release) =\n%s\nwant:\n%s", got, w)
+	}
+	if _, err := DockerfileOf(t.TempDir(), "."); err == nil {
+		t.Error("DockerfileOf of a directory without metadata/annotations.yaml: no error")
+	}
+}

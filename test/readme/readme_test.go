@@ -2,6 +2,7 @@ package readme
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -59,7 +60,7 @@ func TestEveryBlockIsRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mk, err := os.ReadFile("../../Makefile")
+	mk, err := makefiles()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,4 +88,25 @@ func TestEveryBlockIsRun(t *testing.T) {
 			t.Errorf("README line %d: scenario %s: make test does not run %s", b.Line-1, s.Name, s.Target)
 		}
 	}
+}
+
+// makefiles is the Makefile and the files it includes (make/*.mk), one after
+// the other: where the targets and make test's suites are defined.
+func makefiles() ([]byte, error) {
+	mk, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		return nil, err
+	}
+	included, err := filepath.Glob("../../make/*.mk")
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range included {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		mk = append(append(mk, '\n'), b...)
+	}
+	return mk, nil
 }

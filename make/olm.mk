@@ -1,9 +1,55 @@
-# OLM in the cluster (included by the Makefile): OLM's own images, built here,
-# and the lane switch of olm-up/olm-down. OLM_LANE=local (the default) runs
-# OLM's operators as local processes, as `make test` does; OLM_LANE=in-cluster
-# runs them as Deployments on the real node (make cluster-up NODE_LANE=real)
-# from these images, so that OLM serves catalog images and unpacks bundle
-# images itself, as on any cluster.
+# OLM (included by the Makefile): on the local cluster as local processes, run
+# bundle / cleanup through it, and OLM in the cluster from images built here.
+
+##@ OLM on the local cluster (olm and catalog operators as local processes)
+
+OLM_STATE := $(WORKDIR)/olm
+OLM_ENV = OLM=$(OLM) OLM_CATALOG=$(OLM_CATALOG) KUBECTL=$(KUBECTL) STATE=$(OLM_STATE) \
+	OLM_CRDS=$$(cd hack/tools/olm && go list -m -f '{{.Dir}}' github.com/operator-framework/operator-lifecycle-manager)/deploy/chart/crds
+
+.PHONY: olm-up
+olm-up: cluster-up olm-tools ## Install OLM's CRDs and start OLM against the local cluster (idempotent).
+	$(OLM_ENV) hack/olm.sh up
+
+.PHONY: olm-down
+olm-down: ## Stop OLM.
+	-$(OLM_ENV) hack/olm.sh down
+
+.PHONY: olm-status
+olm-status: ## Show whether OLM is running.
+	$(OLM_ENV) hack/olm.sh status
+
+.PHONY: test-olm
+test-olm: build catalog $(OPM) olm-up registry-up ## End to end with the real OLM: run bundle (dir and image), catalog installs, manual/automatic upgrades, channel switch, CRs survive, stalls explained.
+	$(MAKE) bundle-build bundle-push BUNDLE_IMG=$(LOCAL_TEST_IMAGES)/memcached-operator-bundle:v$(VERSION) PUSH_FLAGS=--tls-verify=false >/dev/null
+	OPM=$(OPM) MANAGER_BINARY=$(LOCALBIN)/manager BUNDLE_DIR=$(CURDIR)/bundle CATALOG_DIR=$(LOCAL_CATALOG) \
+		BUNDLE_IMAGE=$(LOCAL_TEST_IMAGES)/memcached-operator-bundle:v$(VERSION) \
+		$(GOTEST) $(TEST_FLAGS) -count=1 -p 1 -tags $(GO_TAGS),olm -timeout 20m ./test/olm/...
+
+RUN_NAMESPACE ?= memcached-operator-system
+RUN_BUNDLE_FLAGS ?=
+# With OLM in the cluster, run bundle serves its catalog from a registry pod
+# (the opm image), as operator-sdk does; with OLM on this host, opm serves it here.
+RUN_BUNDLE_SERVE = $(if $(filter in-cluster,$(OLM_LANE)),--index-image $(OLM_OPM_IMG),--opm $(OPM))
+
+.PHONY: run-bundle
+run-bundle: sdk $(OPM) ## Install BUNDLE_DIR (a bundle directory or image; default bundle/) through OLM into RUN_NAMESPACE, as operator-sdk run bundle.
+	$(KUBECTL) create namespace $(RUN_NAMESPACE) --dry-run=client -o yaml | $(KUBECTL) apply -f - >/dev/null
+	$(SDK) run bundle $(or $(BUNDLE_DIR),bundle) --namespace $(RUN_NAMESPACE) $(RUN_BUNDLE_SERVE) --state-dir $(WORKDIR)/run-bundle $(RUN_BUNDLE_FLAGS)
+
+.PHONY: run-bundle-upgrade
+run-bundle-upgrade: sdk $(OPM) ## Upgrade what run-bundle installed to BUNDLE_DIR.
+	$(SDK) run bundle-upgrade $(or $(BUNDLE_DIR),bundle) --namespace $(RUN_NAMESPACE) $(RUN_BUNDLE_SERVE) --state-dir $(WORKDIR)/run-bundle $(RUN_BUNDLE_FLAGS)
+
+.PHONY: cleanup
+cleanup: sdk ## Remove what run-bundle installed, its CRDs included (CLEANUP_FLAGS=--delete-crds=false keeps them).
+	$(SDK) cleanup $(PACKAGE) --namespace $(RUN_NAMESPACE) --state-dir $(WORKDIR)/run-bundle $(CLEANUP_FLAGS)
+
+# OLM in the cluster: OLM's own images, built here, and the lane switch of
+# olm-up/olm-down. OLM_LANE=local (the default) runs OLM's operators as local
+# processes, as `make test` does; OLM_LANE=in-cluster runs them as Deployments
+# on the real node (make cluster-up NODE_LANE=real) from these images, so that
+# OLM serves catalog images and unpacks bundle images itself, as on any cluster.
 
 ##@ OLM in the cluster (make olm-up OLM_LANE=in-cluster, on a cluster with a real node)
 
@@ -13,9 +59,8 @@ ifeq ($(filter local in-cluster,$(OLM_LANE)),)
 $(error OLM_LANE=$(OLM_LANE): want local or in-cluster)
 endif
 
-OLM_VERSION ?= $(or $(shell $(TOOL_VERSION) olm github.com/operator-framework/operator-lifecycle-manager),$(error OLM_VERSION: cannot read it from hack/tools/olm/go.mod))
 # OLM's images, pulled by the node from the local registry (IMAGE_REGISTRY_HOST
-# is mirrored there, hack/node.mk).
+# is mirrored there, make/node.mk).
 OLM_IMG ?= $(IMAGE_REGISTRY_HOST)/olm:$(OLM_VERSION)
 OLM_OPM_IMG ?= $(IMAGE_REGISTRY_HOST)/opm:$(OPERATOR_REGISTRY_VERSION)
 OLM_UTIL_IMG ?= $(IMAGE_REGISTRY_HOST)/olm-util:$(OLM_VERSION)
@@ -63,7 +108,7 @@ olm-util-image: $(CPB) $(COPY_CONTENT) deps registry-up ## Build the util image 
 	@cp $(CPB) $(COPY_CONTENT) $(BUSYBOX) $(WORKDIR)/images/olm-util/
 	@$(IMAGE_ENV) hack/image.sh $(OLM_UTIL_IMG) hack/images/util/Containerfile $(WORKDIR)/images/olm-util
 
-# olm-up/olm-down (Makefile) take the lane from here.
+# olm-up/olm-down (above) take the lane from here.
 OLM_ENV += OLM_LANE=$(OLM_LANE) OLM_IMAGE=$(OLM_IMG) OLM_OPM_IMAGE=$(OLM_OPM_IMG) OLM_UTIL_IMAGE=$(OLM_UTIL_IMG)
 olm-up: $(if $(filter in-cluster,$(OLM_LANE)),olm-images)
 
@@ -72,14 +117,14 @@ catalog-images: olm-opm-image release-images ## Build and push the catalog image
 	@$(IMAGE_ENV) hack/image.sh $(CATALOG_IMG) catalog.Dockerfile . --build-arg OPM_IMAGE=$(OLM_OPM_IMG)
 
 RELEASE_IMAGES_ENV = $(IMAGE_ENV) RELEASES=config/catalog/releases SOURCES=config/catalog/release-sources.yaml WORKDIR=$(WORKDIR) \
-	BASE_IMAGE=$(BASE_IMAGE) BUNDLE_IMG_BASE=$(BUNDLE_IMG_BASE)
+	BASE_IMAGE=$(BASE_IMAGE) BUNDLE_IMG_BASE=$(BUNDLE_IMG_BASE) SDK=$(SDK)
 
 .PHONY: release-images
-release-images: deps registry-up ## Build every release's operator image from its own source (config/catalog/release-sources.yaml) and its bundle image from config/catalog/releases; push them to the local registry.
+release-images: deps registry-up sdk ## Build every release's operator image from its own source (config/catalog/release-sources.yaml) and its bundle image from config/catalog/releases; push them to the local registry.
 	@$(RELEASE_IMAGES_ENV) hack/release-images.sh
 
 .PHONY: release-bundle-images
-release-bundle-images: deps registry-up ## Build every release's bundle image from config/catalog/releases and push it to LOCAL_REGISTRY (operator-sdk reads them from the HTTPS one: LOCAL_REGISTRY=127.0.0.1:5443).
+release-bundle-images: deps registry-up sdk ## Build every release's bundle image from config/catalog/releases and push it to LOCAL_REGISTRY (operator-sdk reads them from the HTTPS one: LOCAL_REGISTRY=127.0.0.1:5443).
 	@$(RELEASE_IMAGES_ENV) PARTS=bundle hack/release-images.sh
 
 # The bundle images as this host pulls them (run bundle reads a bundle image

@@ -21,7 +21,7 @@ operator-sdk: ## Say which operator-sdk OPERATOR_SDK names (from PATH unless giv
 # The images operator-sdk's commands run by default where no flag names
 # another (run bundle-upgrade's decompression image, which needs sh, cat and
 # gzip): stand-ins built here, pushed to LOCAL_REGISTRY, where the real node
-# finds them for their registries (hack/node.mk), as a registry mirror would
+# finds them for their registries (make/node.mk), as a registry mirror would
 # hold them on an air-gapped cluster. OLM's util image has those commands.
 OPERATOR_SDK_DECOMPRESSION_IMAGE ?= registry.access.redhat.com/ubi9/ubi:9.8
 

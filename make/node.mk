@@ -19,7 +19,7 @@ NODE_STATE := $(WORKDIR)/node
 # HTTPS one, whose CA the node trusts).
 IMAGE_REGISTRY_HOST = $(firstword $(subst /, ,$(IMAGE_TAG_BASE)))
 SANDBOX_IMAGE = $(IMAGE_REGISTRY_HOST)/pause:local
-COREDNS_IMAGE = $(IMAGE_REGISTRY_HOST)/coredns:$(shell cd hack/tools/coredns && sed -n 's/^require github.com\/coredns\/coredns //p' go.mod)
+COREDNS_IMAGE = $(IMAGE_REGISTRY_HOST)/coredns:$(COREDNS_VERSION)
 
 .PHONY: node-tools
 node-tools: $(CONTAINERD) $(CNI_BINARIES) $(CRICTL) $(KUBELET) $(KUBE_PROXY) $(PAUSE) $(PORTFWD) $(COREDNS) ## Build the real node's tools (containerd, CNI plugins, crictl, kubelet, kube-proxy, pause, portfwd, CoreDNS).
