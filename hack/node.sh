@@ -133,6 +133,10 @@ init_pid() {
 }
 
 in_node() { nsenter --target "$(init_pid)" --mount --net -- "$@"; }
+# node_crictl ARGS... runs crictl against the node's containerd, in the node's
+# PID namespace too: the /proc of its mount namespace is that namespace's, and
+# crictl reads /proc/self/exe.
+node_crictl() { nsenter --target "$(init_pid)" --mount --net --pid --wd=/ -- "$BIN/crictl" --runtime-endpoint "unix://$CTRD_SOCK" "$@"; }
 # in_node_bg NAME COMMAND... runs a command as a process of the node (its PID
 # namespace too), in the background, logging to STATE/log/NAME.log.
 in_node_bg() {
@@ -468,7 +472,7 @@ down() {
 		# then the pods, whose CNI DEL and unmounts run inside the node.
 		p=$(node_pid kubelet)
 		[ -z "$p" ] || { kill "$p" 2>/dev/null || true; for i in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done; }
-		in_node "$BIN/crictl" --runtime-endpoint "unix://$CTRD_SOCK" --timeout 20s rmp --all --force >/dev/null 2>&1 || true
+		node_crictl --timeout 20s rmp --all --force >/dev/null 2>&1 || true
 		# The init's end ends every process of its PID namespace: daemons,
 		# shims and containers. The namespaces go with their last process.
 		kill -KILL "$init" 2>/dev/null || true
@@ -549,9 +553,7 @@ up) up ;;
 down) down ;;
 snapshot) snapshot ;;
 status) status ;;
-# crictl runs in the node's PID namespace too: the /proc of its mount
-# namespace is that namespace's, and crictl reads /proc/self/exe.
 crictl) shift; [ -n "$(init_pid)" ] || die "the node is not running"
-	nsenter --target "$(init_pid)" --mount --net --pid --wd=/ -- "$BIN/crictl" --runtime-endpoint "unix://$CTRD_SOCK" "$@" ;;
+	node_crictl "$@" ;;
 *) echo "usage: $0 check|up|down|snapshot|status|crictl ARGS..." >&2; exit 2 ;;
 esac
