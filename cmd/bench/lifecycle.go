@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/example-inc/memcached-operator/internal/localcluster"
 	"github.com/example-inc/memcached-operator/internal/olm"
 )
 
@@ -84,10 +85,10 @@ func benchLifecycle(args []string) error {
 		// of the same name at once served a certificate the new
 		// kubeconfig's CA did not sign.
 		name := fmt.Sprintf("bench-lifecycle-%d", i)
-		c := newCluster(name, filepath.Join(*workdir, name))
-		c.down()
+		c := localcluster.New(name, filepath.Join(*workdir, name))
+		c.Down()
 		run, err := measureLifecycle(c, *opm, bundles)
-		c.down()
+		c.Down()
 		if err != nil {
 			return fmt.Errorf("run %d of %d: %w", i, benchRuns, err)
 		}
@@ -103,14 +104,14 @@ func benchLifecycle(args []string) error {
 
 // measureLifecycle brings the cluster and OLM up from nothing, installs
 // bundles[0], upgrades through the rest and cleans up, timing each step.
-func measureLifecycle(c *cluster, opm string, bundles []string) (lifecycleRun, error) {
+func measureLifecycle(c *localcluster.Cluster, opm string, bundles []string) (lifecycleRun, error) {
 	var res lifecycleRun
 	t0 := time.Now()
-	if err := c.make("cluster-up", "olm-up"); err != nil {
+	if err := c.Make("cluster-up", "olm-up"); err != nil {
 		return res, err
 	}
 	res.ClusterAndOLMUp = time.Since(t0).Seconds()
-	k8s, err := c.client()
+	k8s, err := c.Client()
 	if err != nil {
 		return res, err
 	}
@@ -123,7 +124,7 @@ func measureLifecycle(c *cluster, opm string, bundles []string) (lifecycleRun, e
 	run := &lifecycleRunner{
 		k8s:  k8s,
 		olm:  &olm.Client{Client: k8s},
-		opts: olm.RunOptions{Namespace: ns, OPM: opm, StateDir: filepath.Join(c.workdir, "run-bundle")},
+		opts: olm.RunOptions{Namespace: ns, OPM: opm, StateDir: filepath.Join(c.Workdir, "run-bundle")},
 		res:  &res,
 	}
 	if err := run.install(ctx, bundles[0], t0); err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/example-inc/memcached-operator/internal/demoreport"
+	"github.com/example-inc/memcached-operator/internal/localcluster"
 	"github.com/example-inc/memcached-operator/internal/logtail"
 )
 
@@ -99,11 +100,11 @@ func realLifecycleRuns(workdir string, o realLifecycleOptions) ([]realLifecycleR
 		// of the same name at once served a certificate the new
 		// kubeconfig's CA did not sign.
 		name := fmt.Sprintf("bench-real-%d", i)
-		c := newCluster(name, filepath.Join(workdir, name), "NODE_LANE=real", "OLM_LANE=in-cluster")
-		c.vars = append(c.vars, "KUBECONFIG="+c.kubeconfig())
-		c.down()
+		c := localcluster.New(name, filepath.Join(workdir, name), "NODE_LANE=real", "OLM_LANE=in-cluster")
+		c.Vars = append(c.Vars, "KUBECONFIG="+c.Kubeconfig())
+		c.Down()
 		run, err := measureRealLifecycle(c, o)
-		c.down()
+		c.Down()
 		if err == nil {
 			err = run.reaches(o.head)
 		}
@@ -132,11 +133,11 @@ func (r realLifecycleRun) reaches(head string) error {
 
 // measureRealLifecycle brings the real-node cluster and OLM up, then runs
 // the demo against the catalog image, sampling the stack's memory.
-func measureRealLifecycle(c *cluster, o realLifecycleOptions) (realLifecycleRun, error) {
+func measureRealLifecycle(c *localcluster.Cluster, o realLifecycleOptions) (realLifecycleRun, error) {
 	var run realLifecycleRun
 	sampler := startRSSSampler(o.bin, time.Second)
 	t0 := time.Now()
-	err := c.make("cluster-up", "olm-up")
+	err := c.Make("cluster-up", "olm-up")
 	if err == nil {
 		run.ClusterNodeOLMUp = time.Since(t0).Seconds()
 		run.DemoStart = run.ClusterNodeOLMUp
@@ -148,15 +149,15 @@ func measureRealLifecycle(c *cluster, o realLifecycleOptions) (realLifecycleRun,
 }
 
 // runDemo runs the demo against the catalog image and reads its steps back.
-func runDemo(c *cluster, o realLifecycleOptions) ([]demoStep, error) {
-	report := filepath.Join(c.workdir, "demo-steps.json")
+func runDemo(c *localcluster.Cluster, o realLifecycleOptions) ([]demoStep, error) {
+	report := filepath.Join(c.Workdir, "demo-steps.json")
 	// A previous run's report must not pass for this one's.
 	if err := os.Remove(report); err != nil && !os.IsNotExist(err) {
 		return nil, err
 	}
 	cmd := exec.Command(o.demo, "--catalog-image", o.catalogImage, "--catalog", "catalog",
-		"--state-dir", filepath.Join(c.workdir, "demo"), "--report", report)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.kubeconfig())
+		"--state-dir", filepath.Join(c.Workdir, "demo"), "--report", report)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.Kubeconfig())
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("demo failed at its step %q: %w\n%s", demoStepAt(string(out)), err, logtail.Lines(string(out), 30))
 	}

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
-	"net/http"
 	"os"
-	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -17,69 +14,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
-
-	"github.com/example-inc/memcached-operator/internal/apimetrics"
 )
-
-// metricsEndpoint is where the operator's metrics are and how the harness
-// reads them: plain HTTP (the reliability harness), or https with a
-// ServiceAccount token as a scraper of the shipped operator does.
-type metricsEndpoint struct {
-	URL   string
-	token string
-	hc    *http.Client
-}
-
-func plainMetrics(addr string) metricsEndpoint {
-	return metricsEndpoint{URL: "http://" + addr + "/metrics", hc: &http.Client{Timeout: 10 * time.Second}}
-}
-
-// secureMetrics reads https://addr/metrics with token. The operator's
-// certificate is controller-runtime's self-signed one (no
-// --metrics-cert-dir here), so it is not verified: what is measured is the
-// operator serving an authenticated scraper.
-func secureMetrics(addr, token string) metricsEndpoint {
-	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
-	return metricsEndpoint{URL: "https://" + addr + "/metrics", token: token, hc: &http.Client{Timeout: 10 * time.Second, Transport: tr}}
-}
-
-// get reads the endpoint; a status other than 200 is an error.
-func (m metricsEndpoint) get() (*http.Response, error) {
-	req, err := http.NewRequest(http.MethodGet, m.URL, nil)
-	if err != nil {
-		return nil, err
-	}
-	if m.token != "" {
-		req.Header.Set("Authorization", "Bearer "+m.token)
-	}
-	resp, err := m.hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
-		return nil, fmt.Errorf("GET %s: %s", m.URL, resp.Status)
-	}
-	return resp, nil
-}
-
-// scrape reads memcached_operator_api_requests_total as "verb resource code" -> count.
-func scrape(m metricsEndpoint) (map[string]int, error) {
-	resp, err := m.get()
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	samples, err := apimetrics.Parse(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]int{}
-	for _, s := range samples {
-		out[s.Verb+" "+s.Resource+" "+s.Code] = int(s.Count)
-	}
-	return out, nil
-}
 
 // metricsReaderRole is the shipped role a scraper is bound to.
 const metricsReaderRole = "config/rbac/metrics_reader_role.yaml"

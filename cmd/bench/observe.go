@@ -2,18 +2,15 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	toolscache "k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/clientcmd"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
-	"github.com/example-inc/memcached-operator/internal/kubeclient"
+	"github.com/example-inc/memcached-operator/internal/fleet"
+	"github.com/example-inc/memcached-operator/internal/localcluster"
 	"github.com/example-inc/memcached-operator/internal/readiness"
 	"github.com/example-inc/memcached-operator/internal/wait"
 )
@@ -36,53 +33,19 @@ type observer struct {
 }
 
 // startObserver starts the watches before any Memcached exists.
-func startObserver(ctx context.Context, kubeconfig string, n int) (*observer, error) {
+func startObserver(ctx context.Context, c *localcluster.Cluster, n int) (*observer, error) {
 	o := &observer{index: make(map[client.ObjectKey]int, n), sizes: make([]int32, n),
 		deployed: make([]time.Time, n), sized: make([]time.Time, n), ready: make([]time.Time, n), converged: make([]time.Time, n)}
 	for i := 0; i < n; i++ {
-		o.index[benchKey(i)] = i
-		o.sizes[i] = benchSize(i)
+		o.index[fleet.Key(i)] = i
+		o.sizes[i] = fleet.Size(i)
 	}
-	cancel, err := watchAll(ctx, kubeconfig, map[client.Object]func(any){&cachev1.Memcached{}: o.memcached, &appsv1.Deployment{}: o.deployment})
+	cancel, err := c.Watch(ctx, map[client.Object]func(any){&cachev1.Memcached{}: o.memcached, &appsv1.Deployment{}: o.deployment})
 	if err != nil {
 		return nil, err
 	}
 	o.cancel = cancel
 	return o, nil
-}
-
-// watchAll runs an informer per object type, calling its handler on every
-// add and update, and returns once they have synced; cancel stops them.
-// It is how the harness sees the cluster: watches, never polling.
-func watchAll(ctx context.Context, kubeconfig string, handlers map[client.Object]func(any)) (context.CancelFunc, error) {
-	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	if err != nil {
-		return nil, err
-	}
-	c, err := cache.New(cfg, cache.Options{Scheme: kubeclient.Scheme()})
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	for obj, handle := range handlers {
-		inf, err := c.GetInformer(ctx, obj)
-		if err != nil {
-			cancel()
-			return nil, err
-		}
-		if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-			AddFunc: handle, UpdateFunc: func(_, obj any) { handle(obj) },
-		}); err != nil {
-			cancel()
-			return nil, err
-		}
-	}
-	go func() { _ = c.Start(ctx) }()
-	if !c.WaitForCacheSync(ctx) {
-		cancel()
-		return nil, fmt.Errorf("the harness's watches did not sync")
-	}
-	return cancel, nil
 }
 
 func (o *observer) stop() { o.cancel() }

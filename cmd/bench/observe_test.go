@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
+	"github.com/example-inc/memcached-operator/internal/fleet"
 )
 
 // The observer records a Deployment as created at its first sight, as sized only at its CR's size and as
@@ -18,9 +19,9 @@ import (
 // each counts. Durations run from each CR's creation, the last ones from
 // the start.
 func TestObserverRecordsFirstTimes(t *testing.T) {
-	o := &observer{index: map[client.ObjectKey]int{benchKey(0): 0, benchKey(1): 1}, sizes: []int32{benchSize(0), benchSize(1)},
+	o := &observer{index: map[client.ObjectKey]int{fleet.Key(0): 0, fleet.Key(1): 1}, sizes: []int32{fleet.Size(0), fleet.Size(1)},
 		deployed: make([]time.Time, 2), sized: make([]time.Time, 2), ready: make([]time.Time, 2), converged: make([]time.Time, 2)}
-	key := benchKey(1) // size 2
+	key := fleet.Key(1) // size 2
 	dep := func(replicas, ready, updated int32, observed int64) *appsv1.Deployment {
 		return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name, Generation: 2},
 			Spec:   appsv1.DeploymentSpec{Replicas: ptr.To(replicas)},

@@ -15,22 +15,20 @@ import (
 
 	"github.com/example-inc/memcached-operator/internal/controller"
 	"github.com/example-inc/memcached-operator/internal/freeport"
+	"github.com/example-inc/memcached-operator/internal/localcluster"
 	"github.com/example-inc/memcached-operator/internal/operator"
+	"github.com/example-inc/memcached-operator/internal/scrape"
 	"github.com/example-inc/memcached-operator/internal/wait"
 )
 
-// operatorOptions are how the harness runs the manager.
+// operatorOptions are how B1 runs the manager: with the Deployment's flags
+// (leader election, metrics over https for an authenticated and authorized
+// scraper, which the benchmark is through a ServiceAccount token bound to
+// the shipped metrics-reader role, default workers), and Args beyond them.
 type operatorOptions struct {
 	// Manager is the operator binary.
 	Manager string
-	// Shipped runs it with the Deployment's flags: leader election, metrics
-	// over https for an authenticated and authorized scraper (the harness
-	// scrapes with a ServiceAccount token bound to the shipped
-	// metrics-reader role), default workers. Otherwise metrics are plain
-	// HTTP, with no leader election unless Args asks for it (the
-	// reliability harness's scenarios).
-	Shipped bool
-	// Args are further flags: a B1 variant, a scenario's.
+	// Args are further flags: a B1 variant.
 	Args []string
 	// Pprof serves /debug/pprof (heap profiles), which the Deployment does not.
 	Pprof bool
@@ -42,88 +40,75 @@ const leaseName = controller.LeaderElectionID
 // benchOperator is the manager under measurement and where it reports.
 type benchOperator struct {
 	*operator.Process
-	metrics metricsEndpoint
+	metrics scrape.Endpoint
 	// pprofURL is the operator's /debug/pprof.
 	pprofURL string
 	log      *os.File
 }
 
 // startOperator runs the manager against the run's cluster, watching every
-// namespace, and waits until its metrics answer (and, leader election on,
-// until it holds the Lease).
-func startOperator(ctx context.Context, c *cluster, o operatorOptions) (*benchOperator, error) {
+// namespace, and waits until its metrics answer and it holds the Lease.
+func startOperator(ctx context.Context, c *localcluster.Cluster, o operatorOptions) (*benchOperator, error) {
 	metricsAddr, err := freeport.Local()
 	if err != nil {
 		return nil, err
 	}
-	args, why := o.Args, "the reliability harness scrapes the operator's metrics over plain HTTP; leader election as the scenario asks"
-	if o.Shipped {
-		// Outside a pod there is no pod namespace for the Lease.
-		args = append([]string{"--leader-elect", "--leader-election-namespace=" + metav1.NamespaceDefault}, args...)
-		why = "a local process: metrics on a free local port, the Lease in a namespace named by flag (no pod namespace), no health probes (no kubelet)"
-	} else {
-		args = append([]string{"--metrics-secure=false"}, args...)
-	}
-	pprofURL := ""
-	if o.Pprof || !o.Shipped {
-		pprofAddr, err := freeport.Local()
-		if err != nil {
+	// Outside a pod there is no pod namespace for the Lease.
+	args := append([]string{"--leader-elect", "--leader-election-namespace=" + metav1.NamespaceDefault}, o.Args...)
+	why := "a local process: metrics on a free local port, the Lease in a namespace named by flag (no pod namespace), no health probes (no kubelet)"
+	pprofAddr, pprofURL := "", ""
+	if o.Pprof {
+		if pprofAddr, err = freeport.Local(); err != nil {
 			return nil, err
 		}
-		args, pprofURL = append(args, "--pprof-bind-address="+pprofAddr), "http://"+pprofAddr+"/debug/pprof"
+		pprofURL = "http://" + pprofAddr + "/debug/pprof"
 		why += "; pprof for heap profiles"
 	}
-	// Appended to: a restarted operator (reliability) keeps the log before.
-	logf, err := os.OpenFile(filepath.Join(c.workdir, "manager.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	logf, err := os.OpenFile(filepath.Join(c.Workdir, "manager.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	p, err := operator.Start(operator.Options{Binary: o.Manager, Kubeconfig: c.kubeconfig(), MetricsAddr: metricsAddr, Args: args, Log: logf, Why: why})
+	p, err := operator.Start(operator.Options{Binary: o.Manager, Kubeconfig: c.Kubeconfig(), MetricsAddr: metricsAddr, PprofAddr: pprofAddr, Args: args, Log: logf, Why: why})
 	if err != nil {
 		logf.Close()
 		return nil, err
 	}
-	op := &benchOperator{Process: p, pprofURL: pprofURL, log: logf, metrics: plainMetrics(metricsAddr)}
-	if err := op.ready(ctx, c, o.Shipped, metricsAddr); err != nil {
+	op := &benchOperator{Process: p, pprofURL: pprofURL, log: logf}
+	if err := op.ready(ctx, c, metricsAddr); err != nil {
 		op.stop()
 		return nil, fmt.Errorf("%w (operator log: %s)", err, logf.Name())
 	}
 	return op, nil
 }
 
-// ready gets a scraper's token (shipped), then waits for the metrics to
-// answer and, shipped, for the operator to hold its Lease.
-func (op *benchOperator) ready(ctx context.Context, c *cluster, shipped bool, metricsAddr string) error {
-	var k8s client.Client
-	if shipped {
-		cfg, err := c.restConfig()
-		if err != nil {
-			return err
-		}
-		cs, err := kubernetes.NewForConfig(cfg)
-		if err != nil {
-			return err
-		}
-		if k8s, err = c.client(); err != nil {
-			return err
-		}
-		token, err := scraperToken(ctx, k8s, cs)
-		if err != nil {
-			return err
-		}
-		op.metrics = secureMetrics(metricsAddr, token)
+// ready gets a scraper's token, then waits for the metrics to answer and
+// for the operator to hold its Lease.
+func (op *benchOperator) ready(ctx context.Context, c *localcluster.Cluster, metricsAddr string) error {
+	cfg, err := c.RestConfig()
+	if err != nil {
+		return err
 	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	k8s, err := c.Client()
+	if err != nil {
+		return err
+	}
+	token, err := scraperToken(ctx, k8s, cs)
+	if err != nil {
+		return err
+	}
+	op.metrics = scrape.Secure(metricsAddr, token)
 	return wait.For(ctx, wait.Options{What: "the operator's metrics at " + op.metrics.URL, Interval: pollInterval}, func(ctx context.Context) (bool, string, error) {
 		select {
 		case <-op.Exited():
 			return false, "", wait.Failed("the operator exited")
 		default:
 		}
-		if _, err := scrape(op.metrics); err != nil {
+		if _, err := op.metrics.Requests(); err != nil {
 			return false, err.Error(), nil
-		}
-		if !shipped {
-			return true, "", nil
 		}
 		lease := &coordinationv1.Lease{}
 		if err := k8s.Get(ctx, client.ObjectKey{Namespace: metav1.NamespaceDefault, Name: leaseName}, lease); err != nil {

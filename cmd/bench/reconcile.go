@@ -10,14 +10,14 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	cachev1 "github.com/example-inc/memcached-operator/api/v1"
+	"github.com/example-inc/memcached-operator/internal/fleet"
+	"github.com/example-inc/memcached-operator/internal/localcluster"
+	"github.com/example-inc/memcached-operator/internal/procstat"
+	"github.com/example-inc/memcached-operator/internal/scrape"
 	"github.com/example-inc/memcached-operator/internal/wait"
 )
 
@@ -164,9 +164,6 @@ type reconcileRunOptions struct {
 	HeapProfiles string
 }
 
-// benchNamespaces spread the Memcacheds, as users' would be.
-const benchNamespaces = 10
-
 // pollInterval is how often the benchmark reads its own counters (the
 // watches fill them) and waits for the operator's metrics.
 const pollInterval = 200 * time.Millisecond
@@ -176,21 +173,21 @@ const pollInterval = 200 * time.Millisecond
 func runReconcile(o reconcileRunOptions) (reconcileRun, error) {
 	res := reconcileRun{SteadySeconds: o.Steady.Seconds()}
 	name := fmt.Sprintf("bench-reconcile-%d-%d", o.N, o.Run)
-	c := newCluster(name, filepath.Join(o.Workdir, name), fmt.Sprintf("CLUSTER_NODES=%d", nodesFor(o.N)), "KWOKCTL_CREATE_FLAGS=--disable-qps-limits")
-	c.down()
-	defer c.down()
-	k8s, err := startCluster(c)
+	c := localcluster.New(name, filepath.Join(o.Workdir, name), fmt.Sprintf("CLUSTER_NODES=%d", nodesFor(o.N)), "KWOKCTL_CREATE_FLAGS=--disable-qps-limits")
+	c.Down()
+	defer c.Down()
+	k8s, err := c.Up()
 	if err != nil {
 		return res, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	op, err := startOperator(ctx, c, operatorOptions{Manager: o.Manager, Shipped: true, Args: o.Variant, Pprof: o.HeapProfiles != ""})
+	op, err := startOperator(ctx, c, operatorOptions{Manager: o.Manager, Args: o.Variant, Pprof: o.HeapProfiles != ""})
 	if err != nil {
 		return res, err
 	}
 	defer op.stop()
-	if err := createNamespaces(ctx, k8s); err != nil {
+	if err := fleet.CreateNamespaces(ctx, k8s); err != nil {
 		return res, err
 	}
 	if err := converge(ctx, c, k8s, o.N, &res); err != nil {
@@ -206,21 +203,21 @@ func runReconcile(o reconcileRunOptions) (reconcileRun, error) {
 		return res, err
 	}
 	collectRequests(&res, o.N, atConvergence, after)
-	res.PeakRSSMiB, res.CPUSeconds = procStats(op.PID())
+	res.PeakRSSMiB, res.CPUSeconds = procstat.Stats(op.PID())
 	return res, nil
 }
 
 // converge creates the N Memcacheds at once and records, from the
 // harness's watches, when each converged and what the control plane spent.
-func converge(ctx context.Context, c *cluster, k8s client.Client, n int, res *reconcileRun) error {
-	obs, err := startObserver(ctx, c.kubeconfig(), n)
+func converge(ctx context.Context, c *localcluster.Cluster, k8s client.Client, n int, res *reconcileRun) error {
+	obs, err := startObserver(ctx, c, n)
 	if err != nil {
 		return err
 	}
 	defer obs.stop()
 	cpuBefore := componentCPU(c)
 	start := time.Now()
-	created, err := createMemcacheds(ctx, k8s, memcachedBatch{N: n})
+	created, err := fleet.Create(ctx, k8s, fleet.Batch{N: n})
 	if err != nil {
 		return err
 	}
@@ -245,76 +242,6 @@ func converge(ctx context.Context, c *cluster, k8s client.Client, n int, res *re
 	return nil
 }
 
-// startCluster brings up the run's cluster with the CRD installed.
-func startCluster(c *cluster) (client.Client, error) {
-	if err := c.make("cluster-up", "install"); err != nil {
-		return nil, err
-	}
-	return c.client()
-}
-
-func createNamespaces(ctx context.Context, k8s client.Client) error {
-	for i := 0; i < benchNamespaces; i++ {
-		if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("bench-%d", i)}}); err != nil {
-			return fmt.Errorf("create namespace bench-%d: %w", i, err)
-		}
-	}
-	return nil
-}
-
-// benchKey names the i-th Memcached.
-func benchKey(i int) client.ObjectKey {
-	return client.ObjectKey{Namespace: fmt.Sprintf("bench-%d", i%benchNamespaces), Name: fmt.Sprintf("mc-%d", i)}
-}
-
-// benchSize is the i-th Memcached's size: 1 to 3.
-func benchSize(i int) int32 { return int32(i%3 + 1) }
-
-// memcachedBatch is which Memcacheds createMemcacheds makes: the
-// indices [First, First+N), named by benchKey and sized by Size (benchSize,
-// 1 to 3, when nil).
-type memcachedBatch struct {
-	First, N int
-	Size     func(i int) int32
-}
-
-// createMemcacheds creates a batch of Memcacheds from 32 clients at once
-// and returns when each was created (indexed from the batch's first).
-func createMemcacheds(ctx context.Context, k8s client.Client, b memcachedBatch) ([]time.Time, error) {
-	if b.Size == nil {
-		b.Size = benchSize
-	}
-	n := b.N
-	created := make([]time.Time, n)
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	work := make(chan int)
-	for w := 0; w < 32; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				key := benchKey(b.First + i)
-				mc := &cachev1.Memcached{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}, Spec: cachev1.MemcachedSpec{Size: b.Size(b.First + i)}}
-				created[i] = time.Now()
-				if err := k8s.Create(ctx, mc); err != nil {
-					errs <- err
-				}
-			}
-		}()
-	}
-	for i := 0; i < n; i++ {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		return nil, err
-	}
-	return created, nil
-}
-
 // quantiles are the median, 95th percentile and maximum, in seconds.
 func quantiles(d []time.Duration) perCR {
 	s := slices.Clone(d)
@@ -324,7 +251,7 @@ func quantiles(d []time.Duration) perCR {
 }
 
 // cpuSince is the CPU seconds each control-plane component spent since before.
-func cpuSince(c *cluster, before map[string]float64) map[string]float64 {
+func cpuSince(c *localcluster.Cluster, before map[string]float64) map[string]float64 {
 	out := map[string]float64{}
 	for comp, v := range componentCPU(c) {
 		out[comp] = v - before[comp]
@@ -334,12 +261,12 @@ func cpuSince(c *cluster, before map[string]float64) map[string]float64 {
 
 // steadyState scrapes the request counts at convergence and again after the
 // steady period.
-func steadyState(m metricsEndpoint, steady time.Duration) (atConvergence, after map[string]int, err error) {
-	if atConvergence, err = scrape(m); err != nil {
+func steadyState(m scrape.Endpoint, steady time.Duration) (atConvergence, after map[string]int, err error) {
+	if atConvergence, err = m.Requests(); err != nil {
 		return nil, nil, fmt.Errorf("scrape at convergence: %w", err)
 	}
 	time.Sleep(steady)
-	if after, err = scrape(m); err != nil {
+	if after, err = m.Requests(); err != nil {
 		return nil, nil, fmt.Errorf("scrape after the steady state: %w", err)
 	}
 	return atConvergence, after, nil
@@ -374,9 +301,9 @@ func isWrite(verb string) bool {
 
 // componentCPU reads the CPU seconds of the cluster's components from the
 // pid files kwokctl keeps.
-func componentCPU(c *cluster) map[string]float64 {
+func componentCPU(c *localcluster.Cluster) map[string]float64 {
 	out := map[string]float64{}
-	pids, _ := filepath.Glob(filepath.Join(c.workdir, "kwok", "clusters", c.name, "pids", "*.pid"))
+	pids, _ := filepath.Glob(filepath.Join(c.Workdir, "kwok", "clusters", c.Name, "pids", "*.pid"))
 	for _, p := range pids {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -386,7 +313,7 @@ func componentCPU(c *cluster) map[string]float64 {
 		if err != nil {
 			continue
 		}
-		_, cpu := procStats(pid)
+		_, cpu := procstat.Stats(pid)
 		out[strings.TrimSuffix(filepath.Base(p), ".pid")] = cpu
 	}
 	return out
@@ -398,25 +325,4 @@ func splitKey(k string) (verb, resource, code string) {
 		return "", "", ""
 	}
 	return p[0], p[1], p[2]
-}
-
-// procStats reads a process's peak RSS (VmHWM) and CPU seconds.
-func procStats(pid int) (float64, float64) {
-	var rss float64
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(l, "VmHWM:") {
-				kb, _ := strconv.ParseFloat(strings.Fields(l)[1], 64)
-				rss = kb / 1024
-			}
-		}
-	}
-	var cpu float64
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-		f := strings.Fields(string(b[strings.LastIndex(string(b), ")")+2:]))
-		utime, _ := strconv.ParseFloat(f[11], 64)
-		stime, _ := strconv.ParseFloat(f[12], 64)
-		cpu = (utime + stime) / 100 // USER_HZ
-	}
-	return rss, cpu
 }

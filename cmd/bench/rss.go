@@ -1,15 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/example-inc/memcached-operator/internal/procstat"
 )
 
 // stackRSS is the resident memory of the whole local stack, in MiB: the
@@ -41,7 +41,7 @@ func sampleStackRSS(bin string) stackRSS {
 	var s stackRSS
 	procs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, p := range procs {
-		kib := vmRSS(p)
+		kib := procstat.RSSKiB(p)
 		if kib == 0 {
 			continue
 		}
@@ -63,24 +63,6 @@ func sampleStackRSS(bin string) stackRSS {
 	}
 	s.Total = s.ControlPlane + s.Node + s.Pods
 	return s
-}
-
-// vmRSS is a process's resident set in KiB; 0 for a kernel thread or a
-// process gone meanwhile.
-func vmRSS(proc string) int64 {
-	f, err := os.Open(filepath.Join(proc, "status"))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return n
-		}
-	}
-	return 0
 }
 
 // rssSampler samples the stack's memory every interval until stopped and

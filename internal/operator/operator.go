@@ -33,6 +33,9 @@ type Options struct {
 	// MetricsAddr and ProbeAddr are the manager's bind addresses; "0" (the default
 	// when empty) turns each off.
 	MetricsAddr, ProbeAddr string
+	// PprofAddr, when set, serves /debug/pprof there (heap profiles), which
+	// the shipped Deployment does not.
+	PprofAddr string
 	// Args are further flags (e.g. --max-concurrent-reconciles=4, --metrics-secure=false).
 	Args []string
 	// Log receives the manager's output; when nil it is kept in memory (Process.Log).
@@ -58,7 +61,11 @@ func Start(o Options) (*Process, error) {
 	if o.Binary == "" {
 		return nil, errors.New("no manager binary: build it with make build (bin/manager)")
 	}
-	args := append([]string{"--metrics-bind-address=" + orZero(o.MetricsAddr), "--health-probe-bind-address=" + orZero(o.ProbeAddr)}, o.Args...)
+	args := []string{"--metrics-bind-address=" + orZero(o.MetricsAddr), "--health-probe-bind-address=" + orZero(o.ProbeAddr)}
+	if o.PprofAddr != "" {
+		args = append(args, "--pprof-bind-address="+o.PprofAddr)
+	}
+	args = append(args, o.Args...)
 	if err := reportDepartures(o, args); err != nil {
 		return nil, err
 	}

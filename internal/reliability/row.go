@@ -1,6 +1,10 @@
-// Package reliability is the row of docs/reliability.md: what `make
-// reliability` (cmd/bench) measures itself and what the real-node cluster
-// tests (test/framework) measure and hand it, one JSON object a line.
+// Package reliability is the reliability harness behind `make reliability`
+// (cmd/reliability): each group a table of named scenarios (what is
+// injected, what is checked), the runner that walks the tables, and the
+// report, docs/reliability.md and reliability.json.
+//
+// Its row (this file) is also what the real-node cluster tests
+// (test/framework) measure and hand it, one JSON object a line.
 package reliability
 
 import (

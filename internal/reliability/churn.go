@@ -1,40 +1,22 @@
-package main
+package reliability
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/google/pprof/profile"
 	appsv1 "k8s.io/api/apps/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
+	"github.com/example-inc/memcached-operator/internal/fleet"
+	"github.com/example-inc/memcached-operator/internal/procstat"
 	"github.com/example-inc/memcached-operator/internal/readiness"
 	"github.com/example-inc/memcached-operator/internal/wait"
 )
-
-// footprint is what the operator holds at one moment, read after a
-// garbage collection: live heap as its heap profile estimates it (without
-// the event recorder's cache, given apart), goroutines and resident memory.
-type footprint struct {
-	HeapMiB float64
-	// EventsMiB is the heap client-go's event recorder holds: a copy of
-	// every event it sent in the last 6 to 12 minutes (its series cache),
-	// freed by time, not by the Memcached's deletion.
-	EventsMiB  float64
-	Goroutines int
-	RSSMiB     float64
-}
-
-func (f footprint) String() string {
-	return fmt.Sprintf("%.1f MiB heap (+%.1f MiB of recent events), %d goroutines, %.0f MiB RSS", f.HeapMiB, f.EventsMiB, f.Goroutines, f.RSSMiB)
-}
 
 // churnLimits are how far a later wave's footprint may sit above the
 // baseline (the footprint after the first wave, once the operator's caches
@@ -62,62 +44,37 @@ const (
 	churnDrainPoll    = time.Minute
 )
 
+// churnWaves is what churn measured after each wave.
+type churnWaves struct {
+	idle    footprint
+	after   []footprint
+	took    []time.Duration
+	peakRSS float64
+}
+
 // churn: Memcacheds of size 0 and 1 created and deleted in waves; after each
 // wave the operator's heap and goroutines are back at the baseline.
-func churn(o reliabilityOptions) (scenario, error) {
+func churn(o Options) (Row, error) {
 	waves, per := 4, 2500
 	if o.Fast {
 		waves, per = 3, 200
 	}
-	s := scenario{Group: "operator", Name: fmt.Sprintf("churn: %d Memcacheds (sizes 0 and 1) created and deleted in %d waves of %d", waves*per, waves, per)}
+	s := Row{Group: "operator", Name: fmt.Sprintf("churn: %d Memcacheds (sizes 0 and 1) created and deleted in %d waves of %d", waves*per, waves, per)}
 	// Each wave takes a little over 2 minutes to converge and go.
 	r, err := startOpRun(o, opRunOptions{Name: "rel-churn", Pods: per / 2, Timeout: time.Duration(waves)*4*time.Minute + churnEventsWindow + 5*time.Minute})
 	if err != nil {
 		return s, err
 	}
 	defer r.stop()
-	idle, err := r.footprint()
+	cw, err := r.churnWaves(waves, per)
 	if err != nil {
 		return s, err
 	}
-	var after []footprint
-	var took []time.Duration
-	peakRSS := 0.0
-	for w := 0; w < waves; w++ {
-		start := time.Now()
-		if _, err := createMemcacheds(r.ctx, r.k8s, memcachedBatch{First: w * per, N: per, Size: func(i int) int32 { return int32(i % 2) }}); err != nil {
-			return s, err
-		}
-		if err := r.waitAllConverged(per); err != nil {
-			return s, fmt.Errorf("wave %d: %w", w+1, err)
-		}
-		took = append(took, time.Since(start))
-		if rss, err := currentRSS(r.op.PID()); err == nil {
-			peakRSS = max(peakRSS, rss)
-		}
-		if err := r.deleteAll(); err != nil {
-			return s, fmt.Errorf("wave %d: %w", w+1, err)
-		}
-		f, err := r.footprint()
-		if err != nil {
-			return s, err
-		}
-		fmt.Printf("    churn wave %d: converged in %.1f s; after deletion %s\n", w+1, took[w].Seconds(), f)
-		after = append(after, f)
-	}
-	base := after[0]
-	for i, f := range after[1:] {
+	base := cw.after[0]
+	for i, f := range cw.after[1:] {
 		s.Run(compare(&s, fmt.Sprintf("after wave %d", i+2), overBaseline(base, f, false)))
 	}
-	var heaps, events, gs, rss []string
-	for _, f := range after {
-		heaps = append(heaps, fmt.Sprintf("%.1f", f.HeapMiB))
-		events = append(events, fmt.Sprintf("%.1f", f.EventsMiB))
-		gs = append(gs, strconv.Itoa(f.Goroutines))
-		rss = append(rss, fmt.Sprintf("%.0f", f.RSSMiB))
-	}
-	s.Figure = fmt.Sprintf("idle before any: %s; after each wave's deletion: heap %s MiB (plus the event recorder's cache of the last minutes' events: %s MiB), goroutines %s, RSS %s MiB (peak with a wave converged %.0f MiB); waves converged in %s s",
-		idle, strings.Join(heaps, " / "), strings.Join(events, " / "), strings.Join(gs, " / "), strings.Join(rss, " / "), peakRSS, durations(took))
+	s.Figure = cw.figure()
 	if o.Fast {
 		return s, nil
 	}
@@ -135,9 +92,54 @@ func churn(o reliabilityOptions) (scenario, error) {
 	return s, nil
 }
 
+// churnWaves creates and deletes waves of per Memcacheds, reading the
+// operator's footprint before any and after each wave's deletion.
+func (r *opRun) churnWaves(waves, per int) (churnWaves, error) {
+	var cw churnWaves
+	var err error
+	if cw.idle, err = r.footprint(); err != nil {
+		return cw, err
+	}
+	for w := 0; w < waves; w++ {
+		start := time.Now()
+		if _, err := fleet.Create(r.ctx, r.k8s, fleet.Batch{First: w * per, N: per, Size: func(i int) int32 { return int32(i % 2) }}); err != nil {
+			return cw, err
+		}
+		if err := r.waitAllConverged(per); err != nil {
+			return cw, fmt.Errorf("wave %d: %w", w+1, err)
+		}
+		cw.took = append(cw.took, time.Since(start))
+		if rss, err := procstat.RSS(r.op.PID()); err == nil {
+			cw.peakRSS = max(cw.peakRSS, rss)
+		}
+		if err := r.deleteAll(); err != nil {
+			return cw, fmt.Errorf("wave %d: %w", w+1, err)
+		}
+		f, err := r.footprint()
+		if err != nil {
+			return cw, err
+		}
+		fmt.Printf("    churn wave %d: converged in %.1f s; after deletion %s\n", w+1, cw.took[w].Seconds(), f)
+		cw.after = append(cw.after, f)
+	}
+	return cw, nil
+}
+
+func (cw churnWaves) figure() string {
+	var heaps, events, gs, rss []string
+	for _, f := range cw.after {
+		heaps = append(heaps, fmt.Sprintf("%.1f", f.HeapMiB))
+		events = append(events, fmt.Sprintf("%.1f", f.EventsMiB))
+		gs = append(gs, strconv.Itoa(f.Goroutines))
+		rss = append(rss, fmt.Sprintf("%.0f", f.RSSMiB))
+	}
+	return fmt.Sprintf("idle before any: %s; after each wave's deletion: heap %s MiB (plus the event recorder's cache of the last minutes' events: %s MiB), goroutines %s, RSS %s MiB (peak with a wave converged %.0f MiB); waves converged in %s s",
+		cw.idle, strings.Join(heaps, " / "), strings.Join(events, " / "), strings.Join(gs, " / "), strings.Join(rss, " / "), cw.peakRSS, durations(cw.took))
+}
+
 // compare records each way f is over the baseline as a failure at when,
 // and says whether there was none.
-func compare(s *scenario, when string, over []string) bool {
+func compare(s *Row, when string, over []string) bool {
 	for _, w := range over {
 		s.Fail("%s: %s", when, w)
 	}
@@ -215,8 +217,8 @@ func (r *opRun) waitAllConverged(n int) error {
 // deleteAll deletes every Memcached and waits until they and their
 // Deployments are gone.
 func (r *opRun) deleteAll() error {
-	for i := 0; i < benchNamespaces; i++ {
-		if err := r.k8s.DeleteAllOf(r.ctx, &cachev1.Memcached{}, client.InNamespace(fmt.Sprintf("bench-%d", i))); err != nil {
+	for i := 0; i < fleet.Namespaces; i++ {
+		if err := r.k8s.DeleteAllOf(r.ctx, &cachev1.Memcached{}, client.InNamespace(fleet.Namespace(i))); err != nil {
 			return err
 		}
 	}
@@ -232,89 +234,4 @@ func (r *opRun) deleteAll() error {
 			}
 			return len(mcs.Items)+len(deps.Items) == 0, fmt.Sprintf("%d Memcacheds, %d Deployments left", len(mcs.Items), len(deps.Items)), nil
 		})
-}
-
-// footprint lets the operator settle, collects its garbage, and reads what
-// it holds.
-func (r *opRun) footprint() (footprint, error) {
-	time.Sleep(churnSettle)
-	// The heap profile endpoint collects garbage first.
-	heap, events, err := liveHeap(r.op.pprofURL + "/heap?gc=1")
-	if err != nil {
-		return footprint{}, err
-	}
-	g, err := metricSum(r.op.metrics, "go_goroutines")
-	if err != nil {
-		return footprint{}, err
-	}
-	rss, err := currentRSS(r.op.PID())
-	if err != nil {
-		return footprint{}, err
-	}
-	return footprint{HeapMiB: (heap - events) / (1 << 20), EventsMiB: events / (1 << 20), Goroutines: int(g), RSSMiB: rss}, nil
-}
-
-// eventRecorderPackage allocates the event recorder's cache.
-const eventRecorderPackage = "k8s.io/client-go/tools/events."
-
-// liveHeap reads a heap profile: the live bytes, and those of them
-// allocated under client-go's event recorder (its series cache of recent
-// events). Both are the profile's estimates from its samples.
-func liveHeap(url string) (total, events float64, err error) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return 0, 0, fmt.Errorf("the operator's heap profile: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, 0, fmt.Errorf("the operator's heap profile: %s from %s", resp.Status, url)
-	}
-	p, err := profile.Parse(resp.Body)
-	if err != nil {
-		return 0, 0, fmt.Errorf("the operator's heap profile: %w", err)
-	}
-	inuse := -1
-	for i, st := range p.SampleType {
-		if st.Type == "inuse_space" {
-			inuse = i
-		}
-	}
-	if inuse < 0 {
-		return 0, 0, fmt.Errorf("the operator's heap profile has no inuse_space")
-	}
-	for _, s := range p.Sample {
-		v := float64(s.Value[inuse])
-		total += v
-		if underPackage(s, eventRecorderPackage) {
-			events += v
-		}
-	}
-	return total, events, nil
-}
-
-// underPackage says whether a function of pkg is on the sample's stack.
-func underPackage(s *profile.Sample, pkg string) bool {
-	for _, loc := range s.Location {
-		for _, l := range loc.Line {
-			if l.Function != nil && strings.HasPrefix(l.Function.Name, pkg) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// currentRSS is a process's resident memory now (VmRSS), in MiB.
-func currentRSS(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, err := strconv.ParseFloat(f[1], 64)
-			return kb / 1024, err
-		}
-	}
-	return 0, fmt.Errorf("/proc/%d/status: no VmRSS", pid)
 }

@@ -1,4 +1,4 @@
-package main
+package reliability
 
 import (
 	"encoding/json"
@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/example-inc/memcached-operator/internal/machine"
 )
 
 // groupRun is one group's rows and where, when and at which commit they
@@ -18,11 +20,11 @@ type groupRun struct {
 	Machine   map[string]any `json:"machine"`
 	Seed      uint64         `json:"seed"`
 	Fast      bool           `json:"fast"`
-	Scenarios []scenario     `json:"scenarios"`
+	Scenarios []Row          `json:"scenarios"`
 }
 
-// reliabilityFile is docs/reliability.json.
-type reliabilityFile struct {
+// File is docs/reliability.json.
+type File struct {
 	Runs []groupRun `json:"runs"`
 }
 
@@ -38,14 +40,14 @@ func runGroupOf(table string) string {
 
 // mergeRuns is the previous file's runs of the groups that did not run now
 // (of the same kind: --fast or not), then this run's.
-func mergeRuns(prev reliabilityFile, o reliabilityOptions, ran []string, rows []scenario) []groupRun {
+func mergeRuns(prev File, o Options, ran []string, rows []Row) []groupRun {
 	var out []groupRun
 	for _, g := range prev.Runs {
 		if g.Fast == o.Fast && !slices.Contains(ran, g.Group) {
 			out = append(out, g)
 		}
 	}
-	m := machine()
+	m := machine.Describe(o.Commit)
 	for _, g := range ran {
 		run := groupRun{Group: g, Machine: m, Seed: o.Seed, Fast: o.Fast}
 		for _, r := range rows {
@@ -60,7 +62,19 @@ func mergeRuns(prev reliabilityFile, o reliabilityOptions, ran []string, rows []
 }
 
 func groupOrder(name string) int {
-	return slices.IndexFunc(reliabilityGroups, func(g reliabilityGroup) bool { return g.name == name })
+	return slices.IndexFunc(Groups(), func(g Group) bool { return g.Name == name })
+}
+
+// groupTitles are the tables of docs/reliability.md, in order, by the
+// group a row names (the node group's run also measures security rows).
+var groupTitles = []struct{ group, title string }{
+	{"files", "Nothing lost: generated files under SIGKILL"},
+	{"operator", "The operator under faults (simulated lane, Memcacheds converging)"},
+	{"node", "The operator under faults (real node)"},
+	{"olm", "OLM lifecycle under faults (real node, OLM in the cluster)"},
+	{"input", "Bad input: Memcacheds against the real API server"},
+	{"fuzz", "Bad input: fuzzing"},
+	{"security", "Security, checked rather than claimed (real node, OLM in the cluster)"},
 }
 
 // cell makes text one Markdown table cell.
@@ -68,7 +82,7 @@ var cell = strings.NewReplacer("|", `\|`, "\n", " / ")
 
 // writeReliability writes dir/reliability.json (this run's groups, and the
 // other groups as the file had them) and dir/reliability.md from it.
-func writeReliability(dir string, o reliabilityOptions, ran []string, rows []scenario) error {
+func writeReliability(dir string, o Options, ran []string, rows []Row) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -78,7 +92,7 @@ func writeReliability(dir string, o reliabilityOptions, ran []string, rows []sce
 		}
 	}
 	path := filepath.Join(dir, "reliability.json")
-	var prev reliabilityFile
+	var prev File
 	if b, err := os.ReadFile(path); err == nil {
 		if err := json.Unmarshal(b, &prev); err != nil {
 			return fmt.Errorf("%s: %w (move it away to start afresh)", path, err)
@@ -86,7 +100,7 @@ func writeReliability(dir string, o reliabilityOptions, ran []string, rows []sce
 	} else if !os.IsNotExist(err) {
 		return err
 	}
-	file := reliabilityFile{Runs: mergeRuns(prev, o, ran, rows)}
+	file := File{Runs: mergeRuns(prev, o, ran, rows)}
 	b, err := json.MarshalIndent(file, "", "  ")
 	if err != nil {
 		return err
@@ -94,20 +108,20 @@ func writeReliability(dir string, o reliabilityOptions, ran []string, rows []sce
 	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "reliability.md"), []byte(reliabilityMarkdown(file)), 0o644)
+	return os.WriteFile(filepath.Join(dir, "reliability.md"), []byte(Markdown(file)), 0o644)
 }
 
-// reliabilityMarkdown is docs/reliability.md: one table per group of rows,
+// Markdown is docs/reliability.md: one table per group of rows,
 // each saying when, where and at which commit its group was measured.
-func reliabilityMarkdown(f reliabilityFile) string {
+func Markdown(f File) string {
 	var md strings.Builder
-	md.WriteString("# Reliability\n\n<!-- Written by `make reliability` (bin/bench reliability) from reliability.json. DO NOT EDIT. -->\n\n")
+	md.WriteString("# Reliability\n\n<!-- Written by `make reliability` (bin/reliability) from reliability.json. DO NOT EDIT. -->\n\n")
 	md.WriteString("What the operator and its tooling survive, measured by injecting the faults. Each table says when, on which machine and at which commit its group ran (`make reliability RELIABILITY_GROUPS=files` re-runs one group and keeps the others), and the seed of its fault moments (`RELIABILITY_SEED` replays them). A scenario that fails is a bug to fix, not a row to delete.\n")
 	if slices.ContainsFunc(f.Runs, func(g groupRun) bool { return g.Fast }) {
 		md.WriteString("\nThis is a `--fast` run (`make reliability-fast`, what `make test` runs): fewer kills, 60 Memcacheds instead of 300, 120 generated objects instead of 1,000, 10 s faults instead of 30 s and a minute, 600 Memcacheds of churn instead of 10,000, no fuzzing (its instrumented build of every dependency takes minutes; `make test-unit` runs the seed corpora and saved findings); no real-node or security rows (`make test` runs their tests in `make test-node`, fewer times). `make reliability` runs the full set.\n")
 	}
 	for _, t := range groupTitles {
-		var rows []scenario
+		var rows []Row
 		var stamp groupRun
 		for _, g := range f.Runs {
 			for _, r := range g.Scenarios {

@@ -1,4 +1,4 @@
-package main
+package reliability
 
 import (
 	"bufio"
@@ -16,18 +16,27 @@ import (
 // with the fix, and it is a regression test.
 var fuzzPackages = []string{"./internal/bundle", "./internal/catalog", "./internal/graph"}
 
-// fuzzGroup runs every fuzz target for a fixed budget. Under --fast it runs
+// FuzzScenarios: the fuzz targets of the bundle, template, catalog and
+// graph code.
+func FuzzScenarios() []Scenario {
+	return []Scenario{
+		{Name: "fuzz", Injects: "inputs the fuzzing engine generates, for a minute per fuzz target of " + strings.Join(fuzzPackages, ", "),
+			Checks: "no target fails (a failing input is saved as a regression test)", Run: fuzzAll},
+	}
+}
+
+// fuzzAll runs every fuzz target for a fixed budget. Under --fast it runs
 // nothing: fuzzing builds every dependency again with coverage
 // instrumentation, minutes of CPU before the first input,
 // and make test's unit tests already run each target's seed corpus and
 // saved findings.
-func fuzzGroup(o reliabilityOptions) ([]scenario, error) {
+func fuzzAll(o Options) ([]Row, error) {
 	if o.Fast {
 		fmt.Println("  no fuzzing in make test (its instrumented build of every dependency takes minutes); make test-unit runs the seed corpora and saved findings, make reliability fuzzes")
 		return nil, nil
 	}
 	budget := 60 * time.Second
-	var rows []scenario
+	var rows []Row
 	for _, pkg := range fuzzPackages {
 		targets, err := fuzzTargets(o.Repo, pkg)
 		if err != nil {
@@ -63,8 +72,8 @@ func fuzzTargets(repo, pkg string) ([]string, error) {
 
 var fuzzExecs = regexp.MustCompile(`execs: (\d+) `)
 
-func fuzzOne(o reliabilityOptions, pkg, target string, budget time.Duration) scenario {
-	s := scenario{Group: "fuzz", Name: fmt.Sprintf("`%s` %s", target, strings.TrimPrefix(pkg, "./")), Runs: 1}
+func fuzzOne(o Options, pkg, target string, budget time.Duration) Row {
+	s := Row{Group: "fuzz", Name: fmt.Sprintf("`%s` %s", target, strings.TrimPrefix(pkg, "./")), Runs: 1}
 	// One worker (-parallel 1): the machine has two cores and the rest of
 	// the suite; the instrumented build before it uses both. The engine
 	// minimizes every input that finds new coverage for up to a minute by
