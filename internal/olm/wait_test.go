@@ -192,7 +192,7 @@ func TestWaitForCatalogEndsOnAnUnpullableImage(t *testing.T) {
 	}
 	// Still pulling (no back-off yet): the wait goes on.
 	pod.Status.ContainerStatuses[0].State.Waiting.Reason = "ContainerCreating"
-	short, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	short, cancel2 := context.WithTimeout(context.Background(), time.Second)
 	defer cancel2()
 	if err := fakeClient(cs, pod).WaitForCatalog(short, "ns", "cat"); err == nil || !strings.Contains(err.Error(), "last seen: connection CONNECTING") {
 		t.Errorf("err = %v, want a timeout that saw the connection CONNECTING", err)
