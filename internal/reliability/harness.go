@@ -102,14 +102,13 @@ func Run(o Options, groups []string, out string) error {
 // runGroups walks the tables of the groups wanted, in order, printing each
 // row; it returns the groups that ran and their rows.
 func runGroups(o Options, want []string) ([]string, []Row, error) {
-	known := map[string]bool{}
+	groups, err := selectGroups(want, o.Only)
+	if err != nil {
+		return nil, nil, err
+	}
 	var all []Row
 	var ran []string
-	for _, g := range Groups() {
-		known[g.Name] = true
-		if len(want) > 0 && !slices.Contains(want, g.Name) {
-			continue
-		}
+	for _, g := range groups {
 		fmt.Printf("reliability: group %s\n", g.Name)
 		rows, err := runScenarios(o, g)
 		if err != nil {
@@ -118,16 +117,34 @@ func runGroups(o Options, want []string) ([]string, []Row, error) {
 		all = append(all, rows...)
 		ran = append(ran, g.Name)
 	}
-	var unknown []string
-	for _, g := range want {
-		if !known[g] {
-			unknown = append(unknown, g)
+	return ran, all, nil
+}
+
+// selectGroups is the groups named (all when none), refused before anything
+// runs when a name is no group or only names no scenario of them: a typo
+// would otherwise run nothing and pass.
+func selectGroups(want []string, only string) ([]Group, error) {
+	var groups []Group
+	var known, scenarios []string
+	for _, g := range Groups() {
+		known = append(known, g.Name)
+		if len(want) > 0 && !slices.Contains(want, g.Name) {
+			continue
+		}
+		groups = append(groups, g)
+		for _, sc := range g.Scenarios() {
+			scenarios = append(scenarios, sc.Name)
 		}
 	}
-	if len(unknown) > 0 {
-		return nil, nil, fmt.Errorf("unknown groups: %v", unknown)
+	for _, g := range want {
+		if !slices.Contains(known, g) {
+			return nil, fmt.Errorf("unknown group %q in --groups: the groups are %s", g, strings.Join(known, ", "))
+		}
 	}
-	return ran, all, nil
+	if only != "" && !slices.Contains(scenarios, only) {
+		return nil, fmt.Errorf("--only %q names no scenario of the groups chosen: they are %s", only, strings.Join(scenarios, ", "))
+	}
+	return groups, nil
 }
 
 // runScenarios runs a group's scenarios (those named o.Only, when set).

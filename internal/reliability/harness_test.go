@@ -1,6 +1,9 @@
 package reliability
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // Every scenario of every group says what it injects and what it checks,
 // and --only names each one unambiguously within its group.
@@ -30,5 +33,36 @@ func TestGroupsAreTables(t *testing.T) {
 		if !groups[runGroupOf(tt.group)] {
 			t.Errorf("table %s is measured by no group", tt.group)
 		}
+	}
+}
+
+// A group or scenario name that matches nothing is refused before anything
+// runs, naming what there is; the names there are are chosen.
+func TestSelectGroups(t *testing.T) {
+	cases := []struct {
+		name   string
+		groups []string
+		only   string
+		want   int
+		err    string
+	}{
+		{"all", nil, "", len(Groups()), ""},
+		{"one group", []string{"files"}, "", 1, ""},
+		{"a scenario of it", []string{"files"}, "kill-bundle", 1, ""},
+		{"unknown group", []string{"files", "nodes"}, "", 0, `unknown group "nodes" in --groups: the groups are files, operator`},
+		{"a scenario of another group", []string{"files"}, "churn", 0, `--only "churn" names no scenario of the groups chosen: they are kill-bundle`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := selectGroups(tc.groups, tc.only)
+			switch {
+			case tc.err == "" && err != nil:
+				t.Fatal(err)
+			case tc.err != "" && (err == nil || !strings.HasPrefix(err.Error(), tc.err)):
+				t.Fatalf("err = %v, want it to start %q", err, tc.err)
+			case len(got) != tc.want:
+				t.Fatalf("%d groups chosen, want %d", len(got), tc.want)
+			}
+		})
 	}
 }
