@@ -1,7 +1,11 @@
 # The functions the hack/ scripts share; each script sources it:
 #   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# One way to wait for something, to tell whether a process a pid file names
-# runs, and to make a certificate.
+# One way to fail, to wait for something, to tell whether a process a pid
+# file names runs, and to make a certificate.
+
+# die MESSAGE...: says "error: " (and the script's DIE_PREFIX, e.g. "node: ")
+# with MESSAGE on stderr and exits 1.
+die() { echo "error: ${DIE_PREFIX:-}$*" >&2; exit 1; }
 
 # wait_for WHAT SECONDS COMMAND...: runs COMMAND (its output dropped) every
 # quarter second until it succeeds; after SECONDS it says what it waited for

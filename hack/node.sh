@@ -54,7 +54,7 @@ SYSCTLS="vm.overcommit_memory kernel.panic kernel.panic_on_oops net.ipv4.ip_forw
 net.ipv4.conf.all.route_localnet net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables"
 
 log() { echo "node: $*"; }
-die() { echo "error: node: $*" >&2; exit 1; }
+DIE_PREFIX="node: "
 
 # why_not says why this host cannot run a real node (nothing when it can).
 # What make builds (make node-tools) does not count: on a fresh clone the

@@ -18,10 +18,8 @@
 set -euo pipefail
 : "${RELEASES:?}" "${SOURCES:?}" "${WORKDIR:?}" "${BASE_IMAGE:?}" "${BUNDLE_IMG_BASE:?}" "${SDK:?}"
 
-fail() {
-	echo "error: $*" >&2
-	exit 1
-}
+# shellcheck source=hack/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # bundle_image DIR NAME: builds the bundle image of the released bundle DIR.
 bundle_image() {
@@ -39,7 +37,7 @@ build_operator() {
 	git archive "$commit" | tar -x -C "$src"
 	for part in manifests metadata; do
 		diff -r -q "$src/bundle/$part" "$dir/$part" >/dev/null ||
-			fail "$SOURCES: $name's source $commit has a bundle/$part that is not the released one in $dir: name the commit it was released from"
+			die "$SOURCES: $name's source $commit has a bundle/$part that is not the released one in $dir: name the commit it was released from"
 	done
 	# The manager's main package where that release's tree has it: the root
 	# (kubebuilder's go/v3 layout, up to 0.3.2) or cmd/ (go/v4).
@@ -59,11 +57,11 @@ for dir in "$RELEASES"/*/; do
 		continue
 	fi
 	commit=$(commit_of "$name")
-	[ -n "$commit" ] || fail "$SOURCES: release $name has no source commit; add '$name: <40-hex commit>' (the commit it was released from)"
+	[ -n "$commit" ] || die "$SOURCES: release $name has no source commit; add '$name: <40-hex commit>' (the commit it was released from)"
 	git cat-file -e "$commit^{commit}" 2>/dev/null ||
-		fail "$SOURCES: $name's source $commit is not in this clone (a shallow clone?): git fetch --unshallow"
+		die "$SOURCES: $name's source $commit is not in this clone (a shallow clone?): git fetch --unshallow"
 	image=$(sed -n 's/^ *containerImage: *//p' "$dir"/manifests/*.clusterserviceversion.yaml | head -1)
-	[ -n "$image" ] || fail "$dir: its CSV has no containerImage annotation"
+	[ -n "$image" ] || die "$dir: its CSV has no containerImage annotation"
 	echo "==> $name: operator $image from $commit"
 	src=$WORKDIR/releases/$name
 	# An image built here from that commit before is pushed as it is.
