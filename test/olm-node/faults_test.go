@@ -10,10 +10,8 @@ import (
 	"time"
 
 	operatorsv1alpha1 "github.com/operator-framework/api/pkg/operators/v1alpha1"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
@@ -285,15 +283,8 @@ func (u *upgrade) waitSubscriptionCatalogHealth(ctx context.Context, t *testing.
 // for the tests after this one.
 func (e *env) waitCatalogOperator(ctx context.Context, t *testing.T) {
 	t.Helper()
-	err := wait.For(ctx, wait.Options{What: "OLM's catalog operator available", Timeout: catalogTimeout}, func(ctx context.Context) (bool, string, error) {
-		d := &appsv1.Deployment{}
-		if err := e.k8s.Get(ctx, client.ObjectKey{Namespace: olmNamespace, Name: catalogOperator}, d); err != nil {
-			return false, "", err
-		}
-		return d.Status.AvailableReplicas == ptr.Deref(d.Spec.Replicas, 1) && d.Status.ObservedGeneration >= d.Generation,
-			fmt.Sprintf("%d available", d.Status.AvailableReplicas), nil
-	})
-	if err != nil {
+	key := client.ObjectKey{Namespace: olmNamespace, Name: catalogOperator}
+	if err := wait.DeploymentRolledOut(ctx, e.k8s, key, wait.Options{What: "OLM's catalog operator available", Timeout: catalogTimeout}); err != nil {
 		t.Error(err)
 	}
 }

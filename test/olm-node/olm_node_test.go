@@ -36,6 +36,7 @@ import (
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
 	"github.com/example-inc/memcached-operator/internal/olm"
 	"github.com/example-inc/memcached-operator/internal/podstatus"
+	"github.com/example-inc/memcached-operator/internal/wait"
 	"github.com/example-inc/memcached-operator/test/framework"
 )
 
@@ -454,15 +455,19 @@ func realNode(ctx context.Context, t *testing.T, c client.Client) string {
 	return nodes.Items[0].Name
 }
 
-// requireOLMInCluster: OLM's two Deployments are available, on the real
-// node, and without CI in their environment (with it, OLM panics on objects
-// it did not label).
+// requireOLMInCluster: OLM's two Deployments are rolled out (wait.RolledOut),
+// on the real node, and without CI in their environment (with it, OLM panics
+// on objects it did not label).
 func requireOLMInCluster(ctx context.Context, t *testing.T, c client.Client, node string) {
 	t.Helper()
 	for _, name := range []string{"olm-operator", "catalog-operator"} {
-		d := &appsv1.Deployment{}
-		if err := c.Get(ctx, client.ObjectKey{Namespace: olmNamespace, Name: name}, d); err != nil || d.Status.AvailableReplicas < 1 {
+		key := client.ObjectKey{Namespace: olmNamespace, Name: name}
+		if err := wait.DeploymentRolledOut(ctx, c, key, wait.Options{What: "OLM's " + name + " to be available", Timeout: time.Minute}); err != nil {
 			t.Fatalf("OLM's %s is not available in namespace %s (%v): run make olm-up OLM_LANE=in-cluster", name, olmNamespace, err)
+		}
+		d := &appsv1.Deployment{}
+		if err := c.Get(ctx, key, d); err != nil {
+			t.Fatal(err)
 		}
 		for _, ctr := range d.Spec.Template.Spec.Containers {
 			if slices.ContainsFunc(ctr.Env, func(v corev1.EnvVar) bool { return v.Name == "CI" }) {

@@ -16,7 +16,6 @@ import (
 	operatorsv1alpha1 "github.com/operator-framework/api/pkg/operators/v1alpha1"
 	"github.com/operator-framework/operator-registry/alpha/declcfg"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -174,12 +173,9 @@ func (e *env) checkRunBundleInstalled(ctx context.Context, t *testing.T, inst *o
 // checkGone waits for an object in the test's namespace to be deleted.
 func (e *env) checkGone(ctx context.Context, t *testing.T, obj client.Object, name string) {
 	t.Helper()
-	key := client.ObjectKey{Namespace: e.ns, Name: name}
-	err := wait.For(ctx, wait.Options{What: fmt.Sprintf("%T %s to be deleted", obj, key), Timeout: time.Minute}, func(ctx context.Context) (bool, string, error) {
-		err := e.k8s.Get(ctx, key, obj)
-		return apierrors.IsNotFound(err), "still there", client.IgnoreNotFound(err)
-	})
-	if err != nil {
+	obj.SetNamespace(e.ns)
+	obj.SetName(name)
+	if err := wait.Gone(ctx, e.k8s, obj, wait.Options{Timeout: time.Minute}); err != nil {
 		t.Error(err)
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/operator-framework/operator-registry/alpha/declcfg"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -303,11 +302,7 @@ func removeCRD(ctx context.Context, t *testing.T, c client.Client) {
 	if err := c.Delete(ctx, crd); client.IgnoreNotFound(err) != nil {
 		t.Fatal(err)
 	}
-	err := wait.For(ctx, wait.Options{What: "CRD " + cachev1.CRDName + " to be deleted", Timeout: time.Minute}, func(ctx context.Context) (bool, string, error) {
-		err := c.Get(ctx, client.ObjectKeyFromObject(crd), crd)
-		return apierrors.IsNotFound(err), "", client.IgnoreNotFound(err)
-	})
-	if err != nil {
+	if err := wait.Gone(ctx, c, crd, wait.Options{What: "CRD " + cachev1.CRDName + " to be deleted", Timeout: time.Minute}); err != nil {
 		t.Fatal(err)
 	}
 }

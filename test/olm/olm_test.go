@@ -114,7 +114,7 @@ func (e *env) namespace(t *testing.T, prefix string) string {
 		_ = e.k8s.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 		crd := &apiextensionsv1.CustomResourceDefinition{ObjectMeta: metav1.ObjectMeta{Name: cachev1.CRDName}}
 		_ = e.k8s.Delete(ctx, crd)
-		if err := waitGone(ctx, e.k8s, crd); err != nil {
+		if err := wait.Gone(ctx, e.k8s, crd, wait.Options{Timeout: time.Minute}); err != nil {
 			t.Error(err)
 		}
 	})
@@ -237,18 +237,6 @@ func (e *env) waitMemcached(t *testing.T, mc *cachev1.Memcached, size int, avail
 	if len(got.Status.Nodes) != size {
 		t.Fatalf("Memcached %s/%s ready with %d pods in status.nodes, want %d", mc.Namespace, mc.Name, len(got.Status.Nodes), size)
 	}
-}
-
-// waitGone waits until obj is deleted.
-func waitGone(ctx context.Context, c client.Client, obj client.Object) error {
-	what := fmt.Sprintf("%T %s to be deleted", obj, client.ObjectKeyFromObject(obj))
-	return wait.For(ctx, wait.Options{What: what, Timeout: time.Minute}, func(ctx context.Context) (bool, string, error) {
-		err := c.Get(ctx, client.ObjectKeyFromObject(obj), obj)
-		if apierrors.IsNotFound(err) {
-			return true, "", nil
-		}
-		return false, fmt.Sprintf("finalizers %v", obj.GetFinalizers()), err
-	})
 }
 
 func podUIDs(t *testing.T, c client.Client, mc *cachev1.Memcached) []string {
