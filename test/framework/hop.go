@@ -107,7 +107,8 @@ func WaitForMemcached(ctx context.Context, t *testing.T, in WaitForMemcachedInpu
 type HopState struct {
 	// CSV is the CSV installed before the hop; Operand the image it gives.
 	CSV, Operand string
-	// PodUIDs are the Memcached's pods (by its instance label), sorted.
+	// PodUIDs are the Memcached's pods (by its instance label, not
+	// terminating), sorted.
 	PodUIDs []string
 	// Stored are the pods that hold Key = "kept" (Lane.ReachesPods only).
 	Stored []corev1.Pod
@@ -195,7 +196,8 @@ func NotRestricted(spec *corev1.PodSpec) string {
 	return ""
 }
 
-// podUIDs are the UIDs of the Memcached's pods (its instance label), sorted.
+// podUIDs are the UIDs of the Memcached's pods (its instance label) that
+// are not terminating, sorted.
 func podUIDs(ctx context.Context, t testing.TB, c client.Client, mc *cachev1.Memcached) []string {
 	t.Helper()
 	pods := &corev1.PodList{}
@@ -204,7 +206,11 @@ func podUIDs(ctx context.Context, t testing.TB, c client.Client, mc *cachev1.Mem
 	}
 	var uids []string
 	for _, p := range pods.Items {
-		uids = append(uids, string(p.UID))
+		// A pod of the operand before last, still terminating after the
+		// previous hop replaced it, is not one this hop could keep.
+		if p.DeletionTimestamp == nil {
+			uids = append(uids, string(p.UID))
+		}
 	}
 	sort.Strings(uids)
 	return uids
