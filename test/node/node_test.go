@@ -57,14 +57,8 @@ func setup(t *testing.T) (context.Context, client.Client, string) {
 func TestOperatorRunsAsPod(t *testing.T) {
 	ctx, c, _ := setup(t)
 	ns, img := framework.Env(t, "OPERATOR_NAMESPACE", "test-node"), framework.Env(t, "IMG", "test-node")
-	err := wait.For(ctx, wait.Options{What: "the operator Deployment to be available", Timeout: timeout}, func(ctx context.Context) (bool, string, error) {
-		d := &appsv1.Deployment{}
-		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "memcached-operator-controller-manager"}, d); err != nil {
-			return false, err.Error(), nil
-		}
-		return d.Status.AvailableReplicas == 1, fmt.Sprintf("%d available", d.Status.AvailableReplicas), nil
-	})
-	if err != nil {
+	key := client.ObjectKey{Namespace: ns, Name: "memcached-operator-controller-manager"}
+	if err := wait.DeploymentRolledOut(ctx, c, key, wait.Options{What: "the operator Deployment to be available", Timeout: timeout}); err != nil {
 		t.Fatal(err)
 	}
 	pods := &corev1.PodList{}
@@ -280,16 +274,7 @@ func setOperandImage(ctx context.Context, t *testing.T, c client.Client, image s
 	if err := c.Patch(ctx, dep, patch); err != nil {
 		t.Fatal(err)
 	}
-	err := wait.For(ctx, wait.Options{What: "the operator to roll out with " + image, Timeout: timeout}, func(ctx context.Context) (bool, string, error) {
-		d := &appsv1.Deployment{}
-		if err := c.Get(ctx, key, d); err != nil {
-			return false, "", err
-		}
-		st := d.Status
-		done := st.ObservedGeneration >= d.Generation && st.UpdatedReplicas == 1 && st.AvailableReplicas == 1 && st.Replicas == 1
-		return done, fmt.Sprintf("updated %d, available %d, total %d", st.UpdatedReplicas, st.AvailableReplicas, st.Replicas), nil
-	})
-	if err != nil {
+	if err := wait.DeploymentRolledOut(ctx, c, key, wait.Options{What: "the operator to roll out with " + image, Timeout: timeout}); err != nil {
 		t.Fatal(err)
 	}
 }

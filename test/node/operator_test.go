@@ -114,20 +114,7 @@ func scaleOperator(ctx context.Context, t *testing.T, c client.Client, replicas 
 	if err := c.Patch(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: key.Name, Namespace: key.Namespace}}, patch); err != nil {
 		t.Fatal(err)
 	}
-	err := wait.For(ctx, wait.Options{What: fmt.Sprintf("%d operator replicas", replicas), Timeout: timeout}, func(ctx context.Context) (bool, string, error) {
-		d := &appsv1.Deployment{}
-		if err := c.Get(ctx, key, d); err != nil {
-			return false, "", err
-		}
-		pods := &corev1.PodList{}
-		if err := c.List(ctx, pods, client.InNamespace(key.Namespace), client.MatchingLabels{"control-plane": "controller-manager"}); err != nil {
-			return false, "", err
-		}
-		st := d.Status
-		return st.ObservedGeneration >= d.Generation && st.AvailableReplicas == replicas && st.Replicas == replicas && len(pods.Items) == int(replicas),
-			fmt.Sprintf("available %d of %d, %d pods", st.AvailableReplicas, st.Replicas, len(pods.Items)), nil
-	})
-	if err != nil {
+	if err := wait.DeploymentRolledOut(ctx, c, key, wait.Options{What: fmt.Sprintf("%d operator replicas", replicas), Timeout: timeout}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -50,7 +50,7 @@ const (
 // layer was configured, it saw every forwarded request as the admin).
 func TestPackageManifestsNeedRBAC(t *testing.T) {
 	ctx, e := setup(t)
-	cs := e.catalogFromImage(ctx, t)
+	cs := e.lane.ServeCatalog(ctx, t, e.ns)
 	e.packageManifest(ctx, t, cs)
 	user := "viewer-" + e.ns
 	asUser := impersonating(t, user)

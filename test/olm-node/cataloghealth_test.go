@@ -114,20 +114,13 @@ func (e *env) scaleRegistry(ctx context.Context, t *testing.T, d *appsv1.Deploym
 
 func (e *env) waitRegistryReplicas(ctx context.Context, t *testing.T, d *appsv1.Deployment, n int32) {
 	t.Helper()
-	err := wait.For(ctx, wait.Options{What: fmt.Sprintf("registry Deployment %s at %d ready pods", d.Name, n), Timeout: catalogTimeout},
-		func(ctx context.Context) (bool, string, error) {
-			got := &appsv1.Deployment{}
-			if err := e.k8s.Get(ctx, client.ObjectKeyFromObject(d), got); err != nil {
-				return false, "", err
-			}
-			pods := &corev1.PodList{}
-			if err := e.k8s.List(ctx, pods, client.InNamespace(e.ns), client.MatchingLabels(d.Spec.Selector.MatchLabels)); err != nil {
-				return false, "", err
-			}
-			state := fmt.Sprintf("%d ready, %d pods; %s", got.Status.ReadyReplicas, len(pods.Items), e.describePods(ctx))
-			return got.Status.ReadyReplicas == n && len(pods.Items) == int(n), state, nil
-		})
-	if err != nil {
+	// Rolled out at spec.replicas = n: n available (ready: no
+	// minReadySeconds) and exactly n pods; on timeout, every pod's state.
+	o := wait.Options{What: fmt.Sprintf("registry Deployment %s at %d ready pods", d.Name, n), Timeout: catalogTimeout,
+		Diagnose: func(ctx context.Context) string {
+			return wait.DescribeDeployment(ctx, e.k8s, client.ObjectKeyFromObject(d)) + "\n" + e.describePods(ctx)
+		}}
+	if err := wait.DeploymentRolledOut(ctx, e.k8s, client.ObjectKeyFromObject(d), o); err != nil {
 		t.Fatal(err)
 	}
 }

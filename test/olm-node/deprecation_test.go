@@ -27,9 +27,8 @@ import (
 func TestSubscriptionShowsDeprecations(t *testing.T) {
 	ctx, e := setup(t)
 	channel, bundle, channelMsg, bundleMsg := deprecatedChannelAndBundle(t, framework.Env(t, "CATALOG_DIR", "test-olm-node"))
-	cs := e.catalogFromImage(ctx, t)
-	sub := "deprecations"
-	e.subscribe(ctx, t, cs, subscription{name: sub, channel: channel, startingCSV: bundle, approval: operatorsv1alpha1.ApprovalManual})
+	cs := e.lane.ServeCatalog(ctx, t, e.ns)
+	sub := framework.Subscribe(ctx, t, framework.SubscribeInput{Lane: e.lane, Namespace: e.ns, CatalogSource: cs, Channel: channel, StartingCSV: bundle, Approval: operatorsv1alpha1.ApprovalManual})
 	plan, _, err := e.olm.ApproveNext(within(ctx, t, installTimeout), e.ns, sub, "")
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +76,7 @@ func deprecatedChannelAndBundle(t *testing.T, dir string) (channel, bundle, chan
 			}
 		}
 	}
-	for _, ch := range analyzeCatalog(t, dir).Channels {
+	for _, ch := range framework.AnalyzeCatalog(t, dir).Channels {
 		chMsg, ok := msgs[declcfg.SchemaChannel][ch.Name]
 		if !ok {
 			continue

@@ -10,13 +10,10 @@ import (
 	"time"
 
 	operatorsv1alpha1 "github.com/operator-framework/api/pkg/operators/v1alpha1"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/example-inc/memcached-operator/internal/kubeclient"
 	"github.com/example-inc/memcached-operator/internal/wait"
 	"github.com/example-inc/memcached-operator/test/framework"
 )
@@ -37,14 +34,10 @@ const catalogOperator = "catalog-operator"
 // exist is diagnosed by that image.
 func TestUpgradeSurvivesFaults(t *testing.T) {
 	_, e := setup(t)
-	cs, err := kubeclient.NewClientset()
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), channelTimeout)
 	defer cancel()
 	from := replacedByHead(t, framework.Env(t, "CATALOG_DIR", "test-olm-node"), e.channel, e.csv)
-	u := &upgrade{env: *e, cs: cs, channel: e.channel}
+	u := &upgrade{env: *e, channel: e.channel}
 	t.Cleanup(func() { e.waitCatalogOperator(context.Background(), t) })
 
 	t.Run("upgrade", func(t *testing.T) { u.faultyHop(ctx, t, from) })
@@ -57,12 +50,10 @@ func (u *upgrade) faultyHop(ctx context.Context, t *testing.T, from string) {
 	row := framework.Reliability(t, "olm", "upgrade to the head with the catalog's registry pod deleted, OLM's catalog operator killed and the new operator pod killed under it")
 	next := u.csv
 	plan := u.install(ctx, t, from)
-	key := "written-before-the-faults"
-	before := framework.Store(ctx, t, u.k8s, u.mc, key, "kept")
-	operandBefore := u.operandImage(ctx, t, from)
+	before := framework.BeforeHop(ctx, t, framework.BeforeHopInput{Lane: u.lane, Memcached: u.mc, CSV: from})
 
 	start := time.Now()
-	plan = u.approveHop(ctx, t, plan, next)
+	plan = framework.ApprovePlan(ctx, t, framework.ApproveNextHopInput{Lane: u.lane, Namespace: u.ns, Subscription: u.sub, After: plan, Want: next})
 	registry := u.killPods(ctx, t, u.ns, client.MatchingLabels{catalogSourceLabel: u.pkg + "-catalog"})
 	phase := u.waitPlanStarted(ctx, t, plan)
 	killedOLM := u.killPods(ctx, t, olmNamespace, client.MatchingLabels{"app": catalogOperator})
@@ -71,10 +62,10 @@ func (u *upgrade) faultyHop(ctx context.Context, t *testing.T, from string) {
 	rolling, killedAt := u.killRolloutPod(ctx, t, next)
 	t.Logf("killed the new operator pod %s during the rollout, %s after the approval", rolling, killedAt.Round(100*time.Millisecond))
 
-	u.waitInstalled(ctx, t, next)
+	framework.WaitForInstalled(ctx, t, framework.WaitForInstalledInput{Lane: u.lane, Namespace: u.ns, Subscription: u.sub, CSV: next})
 	rolled := time.Since(start)
 	data := "its pods replaced (the release changes the operand) and serving"
-	if u.landed(ctx, t, next, operandBefore, before, key) == operandBefore {
+	if framework.HopLanded(ctx, t, framework.HopLandedInput{Lane: u.lane, Memcached: u.mc, CSV: next, Before: before}) == before.Operand {
 		data = "its pods kept, with their data"
 	}
 	u.waitCatalogOperator(ctx, t)
@@ -107,7 +98,7 @@ func (u *upgrade) catalogSourceDeleted(ctx context.Context, t *testing.T) {
 	t.Logf("the Subscription says, %s after the deletion: %s", noticed.Round(100*time.Millisecond), missing)
 
 	start = time.Now()
-	u.createCatalogSource(ctx, t, source)
+	u.lane.CreateCatalogSource(ctx, t, u.ns, source)
 	if err := u.olm.WaitForCatalog(within(ctx, t, catalogTimeout), u.ns, source); err != nil {
 		t.Fatal(err)
 	}
@@ -285,15 +276,8 @@ func (u *upgrade) waitSubscriptionCatalogHealth(ctx context.Context, t *testing.
 // for the tests after this one.
 func (e *env) waitCatalogOperator(ctx context.Context, t *testing.T) {
 	t.Helper()
-	err := wait.For(ctx, wait.Options{What: "OLM's catalog operator available", Timeout: catalogTimeout}, func(ctx context.Context) (bool, string, error) {
-		d := &appsv1.Deployment{}
-		if err := e.k8s.Get(ctx, client.ObjectKey{Namespace: olmNamespace, Name: catalogOperator}, d); err != nil {
-			return false, "", err
-		}
-		return d.Status.AvailableReplicas == ptr.Deref(d.Spec.Replicas, 1) && d.Status.ObservedGeneration >= d.Generation,
-			fmt.Sprintf("%d available", d.Status.AvailableReplicas), nil
-	})
-	if err != nil {
+	key := client.ObjectKey{Namespace: olmNamespace, Name: catalogOperator}
+	if err := wait.DeploymentRolledOut(ctx, e.k8s, key, wait.Options{What: "OLM's catalog operator available", Timeout: catalogTimeout}); err != nil {
 		t.Error(err)
 	}
 }

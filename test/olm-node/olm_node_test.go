@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	operatorsv1 "github.com/operator-framework/api/pkg/operators/v1"
 	operatorsv1alpha1 "github.com/operator-framework/api/pkg/operators/v1alpha1"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -36,6 +35,7 @@ import (
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
 	"github.com/example-inc/memcached-operator/internal/olm"
 	"github.com/example-inc/memcached-operator/internal/podstatus"
+	"github.com/example-inc/memcached-operator/internal/wait"
 	"github.com/example-inc/memcached-operator/test/framework"
 )
 
@@ -56,8 +56,8 @@ const (
 
 	// catalogTimeout bounds pulling the catalog image and starting its
 	// registry pod; installTimeout resolving, unpacking and installing.
-	catalogTimeout = 3 * time.Minute
-	installTimeout = 5 * time.Minute
+	catalogTimeout = framework.CatalogTimeout
+	installTimeout = framework.InstallTimeout
 )
 
 // env is what the test reads from make test-olm-node and finds in the cluster.
@@ -69,6 +69,9 @@ type env struct {
 	pkg, csv, channel                        string
 	// node is the real node's name; ns the test's namespace.
 	node, ns string
+	// lane is the real-node lane (test/framework) of the shared steps,
+	// enforcing restricted.
+	lane *framework.NodeLane
 }
 
 func TestMain(m *testing.M) {
@@ -93,7 +96,12 @@ func setup(t *testing.T) (context.Context, *env) {
 	t.Cleanup(cancel)
 	e.node = realNode(ctx, t, c)
 	requireOLMInCluster(ctx, t, c, e.node)
-	e.ns = namespace(ctx, t, e, "restricted")
+	cs, err := kubeclient.NewClientset()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.lane = &framework.NodeLane{Client: e.olm, Clientset: cs, Pkg: e.pkg, CatalogImage: e.catalogImage, Node: e.node, Level: "restricted"}
+	e.ns = namespace(t, e, "restricted")
 	return ctx, e
 }
 
@@ -116,12 +124,12 @@ func TestInstallFromCatalogImage(t *testing.T) {
 	})
 
 	start := time.Now()
-	cs := e.catalogFromImage(ctx, t)
+	cs := e.lane.ServeCatalog(ctx, t, e.ns)
 	t.Logf("CatalogSource %s READY after %s", cs, since(start))
 	e.checkRegistryPod(ctx, t, cs)
 
 	start = time.Now()
-	e.subscribe(ctx, t, cs, subscription{name: sub, channel: e.channel, startingCSV: e.csv, approval: operatorsv1alpha1.ApprovalAutomatic})
+	framework.Subscribe(ctx, t, framework.SubscribeInput{Lane: e.lane, Namespace: e.ns, CatalogSource: cs, Channel: e.channel, StartingCSV: e.csv, Approval: operatorsv1alpha1.ApprovalAutomatic})
 	if err := e.olm.WaitForCSV(within(ctx, t, installTimeout), e.ns, e.csv, sub); err != nil {
 		t.Fatal(err)
 	}
@@ -149,36 +157,6 @@ func (e *env) checkMemcachedServes(ctx context.Context, t *testing.T) {
 	}
 }
 
-// catalogFromImage makes the CatalogSource <package>-catalog of the catalog
-// image and waits until OLM is connected to the registry pod it runs.
-func (e *env) catalogFromImage(ctx context.Context, t *testing.T) string {
-	t.Helper()
-	name := e.pkg + "-catalog"
-	e.createCatalogSource(ctx, t, name)
-	if err := e.olm.WaitForCatalog(within(ctx, t, catalogTimeout), e.ns, name); err != nil {
-		t.Fatal(err)
-	}
-	return name
-}
-
-// createCatalogSource serves the catalog image through OLM: sourceType grpc
-// with an image and no address, so OLM runs the registry pod and its Service.
-func (e *env) createCatalogSource(ctx context.Context, t *testing.T, name string) {
-	t.Helper()
-	cs := &operatorsv1alpha1.CatalogSource{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.ns},
-		Spec: operatorsv1alpha1.CatalogSourceSpec{
-			SourceType:  operatorsv1alpha1.SourceTypeGrpc,
-			Image:       e.catalogImage,
-			DisplayName: e.pkg + " (catalog image)",
-			Publisher:   "example-inc",
-		},
-	}
-	if err := e.k8s.Create(ctx, cs); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // checkRegistryPod: the catalog is served by a pod OLM made from our catalog
 // image, running on the real node as OLM's workload user.
 func (e *env) checkRegistryPod(ctx context.Context, t *testing.T, cs string) {
@@ -188,7 +166,7 @@ func (e *env) checkRegistryPod(ctx context.Context, t *testing.T, cs string) {
 		t.Fatalf("CatalogSource %s: want 1 registry pod, got %d", cs, len(pods))
 	}
 	p := pods[0]
-	e.checkOnRealNode(t, p, corev1.PodRunning)
+	e.lane.CheckOnRealNode(t, &p, corev1.PodRunning)
 	if got := p.Spec.Containers[0].Image; got != e.catalogImage {
 		t.Errorf("registry pod %s runs %s, want the catalog image %s", p.Name, got, e.catalogImage)
 	}
@@ -200,36 +178,6 @@ func (e *env) checkRegistryPod(ctx context.Context, t *testing.T, cs string) {
 		t.Errorf("the registry Service OLM dials: %v", err)
 	}
 	t.Logf("registry pod %s on node %s from %s (%s)", p.Name, p.Spec.NodeName, e.catalogImage, p.Status.ContainerStatuses[0].ImageID)
-}
-
-// subscription is what a Subscription asks for.
-type subscription struct {
-	name, channel, startingCSV string
-	approval                   operatorsv1alpha1.Approval
-}
-
-// subscribe installs the channel's version (startingCSV), for the test's
-// namespace only (OwnNamespace): an operator for all namespaces would fight
-// over Memcacheds with any other install of it.
-func (e *env) subscribe(ctx context.Context, t *testing.T, cs string, s subscription) {
-	t.Helper()
-	og := &operatorsv1.OperatorGroup{
-		ObjectMeta: metav1.ObjectMeta{Name: e.pkg + "-og", Namespace: e.ns},
-		Spec:       operatorsv1.OperatorGroupSpec{TargetNamespaces: []string{e.ns}},
-	}
-	sub := &operatorsv1alpha1.Subscription{
-		ObjectMeta: metav1.ObjectMeta{Name: s.name, Namespace: e.ns},
-		Spec: &operatorsv1alpha1.SubscriptionSpec{
-			CatalogSource: cs, CatalogSourceNamespace: e.ns,
-			Package: e.pkg, Channel: s.channel, StartingCSV: s.startingCSV,
-			InstallPlanApproval: s.approval,
-		},
-	}
-	for _, obj := range []client.Object{og, sub} {
-		if err := e.k8s.Create(ctx, obj); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 // checkBundleUnpacked: the catalog names the bundle by image, so OLM pulled
@@ -337,7 +285,7 @@ func (e *env) checkUnpackJob(ctx context.Context, t *testing.T, name string) {
 		t.Fatalf("unpack Job %s: no pod left to inspect", name)
 	}
 	for _, p := range pods {
-		e.checkOnRealNode(t, p, corev1.PodSucceeded)
+		e.lane.CheckOnRealNode(t, &p, corev1.PodSucceeded)
 	}
 	took := "?"
 	if s, c := job.Status.StartTime, job.Status.CompletionTime; s != nil && c != nil {
@@ -367,7 +315,7 @@ func (e *env) checkOperatorPod(ctx context.Context, t *testing.T) {
 			t.Fatalf("Deployment %s has no pods", d.Name)
 		}
 		for _, p := range pods {
-			e.checkOnRealNode(t, p, corev1.PodRunning)
+			e.lane.CheckOnRealNode(t, &p, corev1.PodRunning)
 			i := slices.IndexFunc(p.Spec.Containers, func(c corev1.Container) bool { return c.Image == e.operatorImage })
 			if i < 0 {
 				t.Errorf("operator pod %s does not run %s", p.Name, e.operatorImage)
@@ -375,17 +323,6 @@ func (e *env) checkOperatorPod(ctx context.Context, t *testing.T) {
 			}
 			t.Logf("operator pod %s Running on node %s from %s (%s)", p.Name, p.Spec.NodeName, e.operatorImage, containerImageID(p, p.Spec.Containers[i].Name))
 		}
-	}
-}
-
-// checkOnRealNode: the pod ran on the real node and reached phase.
-func (e *env) checkOnRealNode(t *testing.T, p corev1.Pod, phase corev1.PodPhase) {
-	t.Helper()
-	if p.Spec.NodeName != e.node {
-		t.Errorf("pod %s is on node %q, want the real node %s", p.Name, p.Spec.NodeName, e.node)
-	}
-	if p.Status.Phase != phase {
-		t.Errorf("pod %s: phase %s, want %s", p.Name, p.Status.Phase, phase)
 	}
 }
 
@@ -454,15 +391,19 @@ func realNode(ctx context.Context, t *testing.T, c client.Client) string {
 	return nodes.Items[0].Name
 }
 
-// requireOLMInCluster: OLM's two Deployments are available, on the real
-// node, and without CI in their environment (with it, OLM panics on objects
-// it did not label).
+// requireOLMInCluster: OLM's two Deployments are rolled out (wait.RolledOut),
+// on the real node, and without CI in their environment (with it, OLM panics
+// on objects it did not label).
 func requireOLMInCluster(ctx context.Context, t *testing.T, c client.Client, node string) {
 	t.Helper()
 	for _, name := range []string{"olm-operator", "catalog-operator"} {
-		d := &appsv1.Deployment{}
-		if err := c.Get(ctx, client.ObjectKey{Namespace: olmNamespace, Name: name}, d); err != nil || d.Status.AvailableReplicas < 1 {
+		key := client.ObjectKey{Namespace: olmNamespace, Name: name}
+		if err := wait.DeploymentRolledOut(ctx, c, key, wait.Options{What: "OLM's " + name + " to be available", Timeout: time.Minute}); err != nil {
 			t.Fatalf("OLM's %s is not available in namespace %s (%v): run make olm-up OLM_LANE=in-cluster", name, olmNamespace, err)
+		}
+		d := &appsv1.Deployment{}
+		if err := c.Get(ctx, key, d); err != nil {
+			t.Fatal(err)
 		}
 		for _, ctr := range d.Spec.Template.Spec.Containers {
 			if slices.ContainsFunc(ctr.Env, func(v corev1.EnvVar) bool { return v.Name == "CI" }) {
@@ -487,29 +428,12 @@ func requireOLMInCluster(ctx context.Context, t *testing.T, c client.Client, nod
 
 // namespace makes the test's namespace, enforcing a Pod Security Standard
 // (restricted, or baseline where a released bundle predates restricted) on
-// everything OLM runs there, and removes it after.
-func namespace(ctx context.Context, t *testing.T, e *env, level string) string {
+// everything OLM runs there, and removes it after (framework.NodeLane).
+func namespace(t *testing.T, e *env, level string) string {
 	t.Helper()
-	ns := fmt.Sprintf("olm-node-%d", time.Now().UnixNano()%100000)
-	err := e.k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{
-		"pod-security.kubernetes.io/enforce": level, "pod-security.kubernetes.io/enforce-version": "latest",
-		"pod-security.kubernetes.io/warn": "restricted", "pod-security.kubernetes.io/warn-version": "latest",
-	}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stateDir := t.TempDir()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		// The CRD stays: other installs of the operator on this cluster use it.
-		o := olm.CleanupOptions{Package: e.pkg, Namespace: ns, StateDir: stateDir}
-		if err := e.olm.Cleanup(ctx, o); err != nil {
-			t.Logf("cleanup: %v", err)
-		}
-		_ = e.k8s.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
-	})
-	return ns
+	lane := *e.lane
+	lane.Level = level
+	return lane.Namespace(t, "")
 }
 
 func containerImageID(p corev1.Pod, name string) string {

@@ -45,7 +45,7 @@ func TestAdminInstallsFromOperatorHub(t *testing.T) {
 			t.Logf("what OLM reports:\n%s%s", e.olm.Diagnose(ctx, e.ns, "from-operatorhub"), e.describePods(ctx))
 		}
 	})
-	cs := e.catalogFromImage(ctx, t)
+	cs := e.lane.ServeCatalog(ctx, t, e.ns)
 	start := time.Now()
 	hub := readHubChoice(t, e.packageManifest(ctx, t, cs))
 

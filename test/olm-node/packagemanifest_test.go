@@ -36,11 +36,11 @@ var packageManifests = schema.GroupVersionKind{Group: "packages.operators.coreos
 // from catalog/ (the README's listing).
 func TestPackageServerListsTheCatalog(t *testing.T) {
 	ctx, e := setup(t)
-	cs := e.catalogFromImage(ctx, t)
+	cs := e.lane.ServeCatalog(ctx, t, e.ns)
 	dir := framework.Env(t, "CATALOG_DIR", "test-olm-node")
 	pm := e.packageManifest(ctx, t, cs)
 
-	report := analyzeCatalog(t, dir)
+	report := framework.AnalyzeCatalog(t, dir)
 	want := map[string]string{}
 	for _, ch := range report.Channels {
 		want[ch.Name] = ch.Head

@@ -24,6 +24,7 @@ import (
 
 	"github.com/example-inc/memcached-operator/internal/apimetrics"
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
+	"github.com/example-inc/memcached-operator/internal/wait"
 	"github.com/example-inc/memcached-operator/test/framework"
 )
 
@@ -230,7 +231,36 @@ func (e *env) grantedByCSV(ctx context.Context, t *testing.T) []string {
 // resource" the API server answered with success, discovery left out.
 func (e *env) usedRequests(ctx context.Context, t *testing.T) map[string]bool {
 	t.Helper()
-	const scraper = "metrics-scraper"
+	token := e.scraperToken(ctx, t)
+	pods := e.pods(ctx, t, client.MatchingLabels{"control-plane": "controller-manager"})
+	if len(pods) != 1 || pods[0].Status.PodIP == "" {
+		t.Fatalf("want the operator's one running pod in %s, got %d", e.ns, len(pods))
+	}
+	url := "https://" + net.JoinHostPort(pods[0].Status.PodIP, metricsPort) + "/metrics"
+	used := map[string]bool{}
+	for _, s := range scrape(ctx, t, url, token) {
+		// Discovery (/api, /apis) is a non-resource URL every authenticated
+		// user may get (the built-in system:discovery role): not the CSV's.
+		if s.Resource == "nonresource" {
+			continue
+		}
+		if strings.HasPrefix(s.Code, "2") && s.Count > 0 {
+			used[s.Verb+" "+s.Resource] = true
+		}
+	}
+	if len(used) == 0 {
+		t.Fatalf("the operator at %s counted no successful request", url)
+	}
+	return used
+}
+
+// scraper is the service account usedRequests scrapes as.
+const scraper = "metrics-scraper"
+
+// scraperToken is a token of the service account scraper, bound to the
+// bundle's metrics-reader ClusterRole for the rest of the test.
+func (e *env) scraperToken(ctx context.Context, t *testing.T) string {
+	t.Helper()
 	if err := e.k8s.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: scraper, Namespace: e.ns}}); err != nil {
 		t.Fatal(err)
 	}
@@ -252,11 +282,14 @@ func (e *env) usedRequests(ctx context.Context, t *testing.T) map[string]bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pods := e.pods(ctx, t, client.MatchingLabels{"control-plane": "controller-manager"})
-	if len(pods) != 1 || pods[0].Status.PodIP == "" {
-		t.Fatalf("want the operator's one running pod in %s, got %d", e.ns, len(pods))
-	}
-	url := "https://" + net.JoinHostPort(pods[0].Status.PodIP, metricsPort) + "/metrics"
+	return tok.Status.Token
+}
+
+// scrape GETs the operator's metrics at url with token and parses the
+// request counter. The binding reaches the operator's authorizer within its
+// cache's TTL of a denial: a refusal is retried for a minute.
+func scrape(ctx context.Context, t *testing.T, url, token string) []apimetrics.Sample {
+	t.Helper()
 	// The operator's metrics certificate is self-signed (controller-runtime's
 	// default): what matters here is what it counted.
 	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
@@ -264,43 +297,23 @@ func (e *env) usedRequests(ctx context.Context, t *testing.T) map[string]bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+tok.Status.Token)
-	// The binding reaches the operator's authorizer within its cache's TTL
-	// of a denial; retry until then.
+	req.Header.Set("Authorization", "Bearer "+token)
 	var samples []apimetrics.Sample
-	deadline := time.Now().Add(time.Minute)
-	for {
+	what := fmt.Sprintf("GET %s as %s bound to %s to succeed", url, scraper, metricsReaderRole)
+	err = wait.For(ctx, wait.Options{What: what, Interval: 2 * time.Second, Timeout: time.Minute}, func(context.Context) (bool, string, error) {
 		resp, err := hc.Do(req)
 		if err != nil {
-			t.Fatalf("GET %s: %v", url, err)
+			return false, "", fmt.Errorf("GET %s: %w", url, err)
 		}
-		if resp.StatusCode == http.StatusOK {
-			samples, err = apimetrics.Parse(resp.Body)
-			resp.Body.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			break
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return false, resp.Status, nil
 		}
-		resp.Body.Close()
-		if time.Now().After(deadline) {
-			t.Fatalf("GET %s as %s bound to %s: %s", url, scraper, metricsReaderRole, resp.Status)
-		}
-		time.Sleep(2 * time.Second)
+		samples, err = apimetrics.Parse(resp.Body)
+		return err == nil, "", err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	used := map[string]bool{}
-	for _, s := range samples {
-		// Discovery (/api, /apis) is a non-resource URL every authenticated
-		// user may get (the built-in system:discovery role): not the CSV's.
-		if s.Resource == "nonresource" {
-			continue
-		}
-		if strings.HasPrefix(s.Code, "2") && s.Count > 0 {
-			used[s.Verb+" "+s.Resource] = true
-		}
-	}
-	if len(used) == 0 {
-		t.Fatalf("the operator at %s counted no successful request", url)
-	}
-	return used
+	return samples
 }

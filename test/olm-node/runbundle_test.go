@@ -16,7 +16,6 @@ import (
 	operatorsv1alpha1 "github.com/operator-framework/api/pkg/operators/v1alpha1"
 	"github.com/operator-framework/operator-registry/alpha/declcfg"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -78,7 +77,7 @@ func TestRunBundleOnRealNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("cleanup took %s", since(start))
-	e.checkNothingLeft(ctx, t)
+	framework.NothingLeft(ctx, t, framework.NothingLeftInput{Client: e.k8s, Package: e.pkg, Namespace: e.ns})
 }
 
 // A registry pod whose index image cannot be pulled ends run bundle at once
@@ -148,7 +147,7 @@ func (e *env) checkServedByPod(ctx context.Context, t *testing.T, inst *olm.Inst
 	if i < 0 {
 		t.Fatalf("CatalogSource %s points at %s, no registry pod of run bundle has that IP", cs.Name, cs.Spec.Address)
 	}
-	e.checkOnRealNode(t, pods[i], corev1.PodRunning)
+	e.lane.CheckOnRealNode(t, &pods[i], corev1.PodRunning)
 	if state := cs.Status.GRPCConnectionState; state == nil || state.LastObservedState != "READY" {
 		t.Errorf("CatalogSource %s: connection %+v, want READY", cs.Name, state)
 	}
@@ -174,26 +173,10 @@ func (e *env) checkRunBundleInstalled(ctx context.Context, t *testing.T, inst *o
 // checkGone waits for an object in the test's namespace to be deleted.
 func (e *env) checkGone(ctx context.Context, t *testing.T, obj client.Object, name string) {
 	t.Helper()
-	key := client.ObjectKey{Namespace: e.ns, Name: name}
-	err := wait.For(ctx, wait.Options{What: fmt.Sprintf("%T %s to be deleted", obj, key), Timeout: time.Minute}, func(ctx context.Context) (bool, string, error) {
-		err := e.k8s.Get(ctx, key, obj)
-		return apierrors.IsNotFound(err), "still there", client.IgnoreNotFound(err)
-	})
-	if err != nil {
+	obj.SetNamespace(e.ns)
+	obj.SetName(name)
+	if err := wait.Gone(ctx, e.k8s, obj, wait.Options{Timeout: time.Minute}); err != nil {
 		t.Error(err)
-	}
-}
-
-// checkNothingLeft: after cleanup, nothing of the package is in the
-// namespace or the cluster (framework.Leftovers).
-func (e *env) checkNothingLeft(ctx context.Context, t *testing.T) {
-	t.Helper()
-	left, err := framework.Leftovers(ctx, e.k8s, e.pkg, e.ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(left) > 0 {
-		t.Errorf("left after cleanup: %s", strings.Join(left, ", "))
 	}
 }
 

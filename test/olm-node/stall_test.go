@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/example-inc/memcached-operator/internal/wait"
+	"github.com/example-inc/memcached-operator/test/framework"
 )
 
 // diagnosisTimeout bounds how long the node takes to show a broken
@@ -42,7 +43,7 @@ func TestStallsNamePodCauses(t *testing.T) {
 			// at its next resync, minutes later, so a broken CSV is not
 			// mended in place for the next case.
 			ce := *e
-			ce.ns = namespace(ctx, t, &ce, "restricted")
+			ce.ns = namespace(t, &ce, "restricted")
 			sub := ce.install(ctx, t)
 			ce.breakCSV(ctx, t, sub, tc.patch, tc.want)
 		})
@@ -53,8 +54,8 @@ func TestStallsNamePodCauses(t *testing.T) {
 // catalog image and waits for its CSV.
 func (e *env) install(ctx context.Context, t *testing.T) string {
 	t.Helper()
-	cs, sub := e.catalogFromImage(ctx, t), e.pkg+"-sub"
-	e.subscribe(ctx, t, cs, subscription{name: sub, channel: e.channel, startingCSV: e.csv, approval: operatorsv1alpha1.ApprovalAutomatic})
+	cs, sub := e.lane.ServeCatalog(ctx, t, e.ns), e.pkg+"-sub"
+	framework.Subscribe(ctx, t, framework.SubscribeInput{Lane: e.lane, Namespace: e.ns, CatalogSource: cs, Channel: e.channel, StartingCSV: e.csv, Approval: operatorsv1alpha1.ApprovalAutomatic})
 	if err := e.olm.WaitForCSV(within(ctx, t, installTimeout), e.ns, e.csv, sub); err != nil {
 		t.Fatal(err)
 	}

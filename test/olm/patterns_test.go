@@ -13,6 +13,7 @@ import (
 
 	"github.com/example-inc/memcached-operator/internal/catalog"
 	"github.com/example-inc/memcached-operator/internal/graph"
+	"github.com/example-inc/memcached-operator/test/framework"
 )
 
 // What the analysis says of catalog patterns, checked against OLM itself.
@@ -54,23 +55,13 @@ func TestCoveredCycleUpgradesToTheHead(t *testing.T) {
 // startingCSV, then approves one upgrade: it must install the analysis'
 // next hop.
 func (e *env) installThenHop(t *testing.T, dir string, c graph.ChannelReport, from string) {
-	ns := e.namespace(t, "start")
+	lane := e.lane.WithCatalog(dir)
+	ns := lane.Namespace(t, "start")
 	ctx := ctxT(t)
-	source := e.serveCatalogDir(t, ns, dir)
-	sub := e.subscribe(t, ns, source, c.Name, from, operatorsv1alpha1.ApprovalManual)
-	plan, csvs, err := e.olm.ApproveNext(ctx, ns, sub, "")
-	must(t, err)
-	if !slices.Equal(csvs, []string{from}) {
-		t.Fatalf("the first InstallPlan installs %v, want startingCSV %s", csvs, from)
-	}
-	must(t, e.olm.WaitForCSV(ctx, ns, from, sub))
-	want := c.Next[from]
-	_, csvs, err = e.olm.ApproveNext(ctx, ns, sub, plan)
-	must(t, err)
-	if !slices.Equal(csvs, []string{want}) {
-		t.Fatalf("the upgrade from %s installs %v; the analysis predicts %s", from, csvs, want)
-	}
-	must(t, e.olm.WaitForCSV(ctx, ns, want, sub))
+	source := lane.ServeCatalog(ctx, t, ns)
+	sub := framework.Subscribe(ctx, t, framework.SubscribeInput{Lane: lane, Namespace: ns, CatalogSource: source, Channel: c.Name, StartingCSV: from, Approval: operatorsv1alpha1.ApprovalManual})
+	plan := framework.ApproveNextHop(ctx, t, framework.ApproveNextHopInput{Lane: lane, Namespace: ns, Subscription: sub, Want: from})
+	framework.ApproveNextHop(ctx, t, framework.ApproveNextHopInput{Lane: lane, Namespace: ns, Subscription: sub, After: plan, Want: c.Next[from]})
 }
 
 // coveredCycleCatalog writes a catalog of the releases 0.3.0 to 0.3.2 in one
