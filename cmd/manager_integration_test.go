@@ -29,7 +29,7 @@ import (
 
 	"github.com/example-inc/memcached-operator/internal/controller"
 	"github.com/example-inc/memcached-operator/internal/freeport"
-	"github.com/example-inc/memcached-operator/internal/operator"
+	"github.com/example-inc/memcached-operator/internal/localmanager"
 	"github.com/example-inc/memcached-operator/internal/wait"
 	"github.com/example-inc/memcached-operator/test/framework"
 )
@@ -61,12 +61,12 @@ func TestIntegrationManagerMetrics(t *testing.T) {
 	admin := framework.StartEnvtest(t)
 	ctx := context.Background()
 	k8s := kubernetes.NewForConfigOrDie(admin)
-	if args := applyShipped(t, admin); !slices.Equal(args, operator.ShippedArgs) {
-		t.Fatalf("kustomize build config/default ships the manager with %q; operator.ShippedArgs says %q", args, operator.ShippedArgs)
+	if args := applyShipped(t, admin); !slices.Equal(args, localmanager.ShippedArgs) {
+		t.Fatalf("kustomize build config/default ships the manager with %q; localmanager.ShippedArgs says %q", args, localmanager.ShippedArgs)
 	}
 
 	metricsAddr, probeAddr := localAddr(t), localAddr(t)
-	p, err := operator.Start(operator.Options{
+	p, err := localmanager.Start(localmanager.Options{
 		Binary: os.Getenv("MANAGER_BINARY"), Kubeconfig: kubeconfigFor(t, admin, framework.ServiceAccountToken(ctx, t, k8s, shippedNamespace, shippedAccount)),
 		MetricsAddr: metricsAddr, ProbeAddr: probeAddr, Args: []string{"--leader-elect", "--leader-election-namespace=" + shippedNamespace},
 		Why: "free ports on this machine for the shipped :8443 and :8081; the lease's namespace, which a pod would have",
@@ -185,7 +185,7 @@ func localAddr(t *testing.T) string {
 }
 
 // waitReady waits until the manager's readiness probe answers 200.
-func waitReady(t *testing.T, p *operator.Process, url string) {
+func waitReady(t *testing.T, p *localmanager.Process, url string) {
 	t.Helper()
 	err := wait.For(context.Background(), wait.Options{What: "the manager's readiness probe at " + url, Timeout: time.Minute}, func(context.Context) (bool, string, error) {
 		select {

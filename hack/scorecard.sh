@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # operator-sdk's flow, on the local cluster: install the bundle through OLM
 # (run bundle), run the operator (pods are simulated here, so the manager runs
-# as a local process: bin/sdk run manager, internal/operator), run the
+# as a local process: bin/sdk run manager, internal/localmanager), run the
 # scorecard, clean up. Exits as the scorecard does.
 #
 # env: SDK, MANAGER, OPM, KUBECTL, WORKDIR; SCORECARD_FLAGS (e.g. -o xunit)

@@ -3,7 +3,7 @@
 # local one first): install the CRD, run the operator, apply the sample, show
 # it reconciled, scale it, and stop the operator again. The operator runs and
 # "reconciled" is decided as everywhere else: bin/sdk run manager
-# (internal/operator) and bin/sdk wait memcached (internal/readiness).
+# (internal/localmanager) and bin/sdk wait memcached (internal/readiness).
 #
 # env: SDK, KUBECTL, MANAGER, WORKDIR; DEMO_NAMESPACE (default memcached-demo)
 set -euo pipefail

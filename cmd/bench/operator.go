@@ -16,7 +16,7 @@ import (
 	"github.com/example-inc/memcached-operator/internal/controller"
 	"github.com/example-inc/memcached-operator/internal/freeport"
 	"github.com/example-inc/memcached-operator/internal/localcluster"
-	"github.com/example-inc/memcached-operator/internal/operator"
+	"github.com/example-inc/memcached-operator/internal/localmanager"
 	"github.com/example-inc/memcached-operator/internal/scrape"
 	"github.com/example-inc/memcached-operator/internal/wait"
 )
@@ -39,7 +39,7 @@ const leaseName = controller.LeaderElectionID
 
 // benchOperator is the manager under measurement and where it reports.
 type benchOperator struct {
-	*operator.Process
+	*localmanager.Process
 	metrics scrape.Endpoint
 	// pprofURL is the operator's /debug/pprof.
 	pprofURL string
@@ -68,7 +68,7 @@ func startOperator(ctx context.Context, c *localcluster.Cluster, o operatorOptio
 	if err != nil {
 		return nil, err
 	}
-	p, err := operator.Start(operator.Options{Binary: o.Manager, Kubeconfig: c.Kubeconfig(), MetricsAddr: metricsAddr, PprofAddr: pprofAddr, Args: args, Log: logf, Why: why})
+	p, err := localmanager.Start(localmanager.Options{Binary: o.Manager, Kubeconfig: c.Kubeconfig(), MetricsAddr: metricsAddr, PprofAddr: pprofAddr, Args: args, Log: logf, Why: why})
 	if err != nil {
 		logf.Close()
 		return nil, err

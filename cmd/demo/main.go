@@ -20,8 +20,8 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
+	"github.com/example-inc/memcached-operator/internal/localmanager"
 	"github.com/example-inc/memcached-operator/internal/olm"
-	"github.com/example-inc/memcached-operator/internal/operator"
 )
 
 const (
@@ -39,7 +39,7 @@ type demo struct {
 	// serves this image and runs the operator pods; nothing runs here.
 	catalogImage string
 	// operator is the manager process standing for OLM's operator pod.
-	operator *operator.Process
+	operator *localmanager.Process
 	// pods are the sample's pods after its first reconcile, to tell whether
 	// an upgrade replaced them.
 	pods []string

@@ -21,9 +21,9 @@ import (
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
 	"github.com/example-inc/memcached-operator/internal/catalog"
+	"github.com/example-inc/memcached-operator/internal/localmanager"
 	"github.com/example-inc/memcached-operator/internal/managerenv"
 	"github.com/example-inc/memcached-operator/internal/olm"
-	"github.com/example-inc/memcached-operator/internal/operator"
 	"github.com/example-inc/memcached-operator/internal/readiness"
 	"github.com/example-inc/memcached-operator/internal/wait"
 )
@@ -204,7 +204,7 @@ func (d *demo) startOperator(ctx context.Context, csv string) error {
 	if err != nil {
 		return err
 	}
-	p, err := operator.Start(operator.Options{Binary: d.manager, WatchNamespace: watch, Log: logf, Why: operator.StandIn, Report: os.Stdout})
+	p, err := localmanager.Start(localmanager.Options{Binary: d.manager, WatchNamespace: watch, Log: logf, Why: localmanager.StandIn, Report: os.Stdout})
 	if err != nil {
 		logf.Close()
 		return err

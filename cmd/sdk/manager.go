@@ -14,13 +14,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
-	"github.com/example-inc/memcached-operator/internal/operator"
+	"github.com/example-inc/memcached-operator/internal/localmanager"
 	"github.com/example-inc/memcached-operator/internal/readiness"
 	"github.com/example-inc/memcached-operator/internal/wait"
 )
 
 // runManager runs the manager as a local process, the simulated lane's
-// stand-in for the operator's pod (operator.Start: it says how its flags
+// stand-in for the operator's pod (localmanager.Start: it says how its flags
 // differ from the shipped Deployment's), until sdk is interrupted or
 // terminated, which stops it; the scripts of make tutorial and make
 // scorecard start the operator this way.
@@ -47,7 +47,7 @@ func runManager(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	p, err := operator.Start(operator.Options{Binary: *binary, WatchNamespace: *watch, Log: out, Why: operator.StandIn, Report: stdout})
+	p, err := localmanager.Start(localmanager.Options{Binary: *binary, WatchNamespace: *watch, Log: out, Why: localmanager.StandIn, Report: stdout})
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// run manager starts the manager as operator.Start does (saying how its flags
+// run manager starts the manager as localmanager.Start does (saying how its flags
 // depart from the shipped ones) and fails, naming its log, when it exits
 // before sdk is stopped.
 func TestRunManagerExited(t *testing.T) {

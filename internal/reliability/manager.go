@@ -9,7 +9,7 @@ import (
 
 	"github.com/example-inc/memcached-operator/internal/freeport"
 	"github.com/example-inc/memcached-operator/internal/localcluster"
-	"github.com/example-inc/memcached-operator/internal/operator"
+	"github.com/example-inc/memcached-operator/internal/localmanager"
 	"github.com/example-inc/memcached-operator/internal/scrape"
 	"github.com/example-inc/memcached-operator/internal/wait"
 )
@@ -19,10 +19,10 @@ import (
 const pollInterval = 200 * time.Millisecond
 
 // manager is the operator a scenario runs: a host process started through
-// internal/operator, its metrics over plain HTTP (the harness scrapes
+// internal/localmanager, its metrics over plain HTTP (the harness scrapes
 // them) and its pprof on (the churn scenario reads heap profiles).
 type manager struct {
-	*operator.Process
+	*localmanager.Process
 	metrics scrape.Endpoint
 	// pprofURL is the operator's /debug/pprof.
 	pprofURL string
@@ -49,7 +49,7 @@ func startManager(ctx context.Context, c *localcluster.Cluster, bin string, args
 	if err != nil {
 		return nil, err
 	}
-	p, err := operator.Start(operator.Options{
+	p, err := localmanager.Start(localmanager.Options{
 		Binary: filepath.Join(bin, "manager"), Kubeconfig: c.Kubeconfig(),
 		MetricsAddr: metricsAddr, PprofAddr: pprofAddr,
 		Args: append([]string{"--metrics-secure=false"}, args...),

@@ -23,7 +23,7 @@ import (
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
 	"github.com/example-inc/memcached-operator/internal/kubeclient"
-	"github.com/example-inc/memcached-operator/internal/operator"
+	"github.com/example-inc/memcached-operator/internal/localmanager"
 	"github.com/example-inc/memcached-operator/internal/readiness"
 	"github.com/example-inc/memcached-operator/internal/wait"
 	"github.com/example-inc/memcached-operator/test/framework"
@@ -95,7 +95,7 @@ func waitReady(t *testing.T, k8s client.Client, mc *cachev1.Memcached, size int)
 // log is printed when the test fails.
 func startOperator(t *testing.T, binary, ns string) {
 	t.Helper()
-	p, err := operator.Start(operator.Options{Binary: binary, WatchNamespace: ns, Why: operator.StandIn})
+	p, err := localmanager.Start(localmanager.Options{Binary: binary, WatchNamespace: ns, Why: localmanager.StandIn})
 	if err != nil {
 		t.Fatalf("start the operator: %v", err)
 	}

@@ -13,8 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cachev1 "github.com/example-inc/memcached-operator/api/v1"
+	"github.com/example-inc/memcached-operator/internal/localmanager"
 	"github.com/example-inc/memcached-operator/internal/olm"
-	"github.com/example-inc/memcached-operator/internal/operator"
 	"github.com/example-inc/memcached-operator/internal/readiness"
 )
 
@@ -37,7 +37,7 @@ type SimulatedLane struct {
 	StateDir string
 
 	mu       sync.Mutex
-	managers map[string]*operator.Process
+	managers map[string]*localmanager.Process
 }
 
 var _ Lane = (*SimulatedLane)(nil)
@@ -103,12 +103,12 @@ func (l *SimulatedLane) RunOperator(ctx context.Context, t *testing.T, ns, csv s
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.managers == nil {
-		l.managers = map[string]*operator.Process{}
+		l.managers = map[string]*localmanager.Process{}
 	}
 	if old := l.managers[ns]; old != nil {
 		old.Kill()
 	}
-	p, err := operator.Start(operator.Options{Binary: l.Manager, WatchNamespace: watch, Why: operator.StandIn})
+	p, err := localmanager.Start(localmanager.Options{Binary: l.Manager, WatchNamespace: watch, Why: localmanager.StandIn})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,7 @@
-// Package operator starts the manager binary as a local process: the one way the
+// Package localmanager starts the manager binary as a local process: the one way the
 // tutorial flow, the demo, the OLM tests and the benchmarks run the operator on the
 // simulated data plane, where no pod can run it.
-package operator
+package localmanager
 
 import (
 	"bytes"
@@ -132,7 +132,7 @@ func reportDepartures(o Options, args []string) error {
 		return nil
 	}
 	if o.Why == "" {
-		return fmt.Errorf("the manager would run with flags other than the shipped Deployment's (%s): say why (operator.Options.Why)", strings.Join(deps, ", "))
+		return fmt.Errorf("the manager would run with flags other than the shipped Deployment's (%s): say why (localmanager.Options.Why)", strings.Join(deps, ", "))
 	}
 	report := o.Report
 	if report == nil {
