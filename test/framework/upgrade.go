@@ -51,12 +51,15 @@ func UpgradeAlongChannel(ctx context.Context, t *testing.T, in UpgradeAlongChann
 		t.Fatalf("channel %s has no upgrade path", ch)
 	}
 	RemoveCRD(ctx, t, c) // from nothing: the oldest release's CRD, not a newer one left by another test
-	ns := in.Lane.Namespace(t, "upgrade-"+ch)
+	// Registered before the namespace, so it runs after the namespace's
+	// cleanup: while the Subscription and the CSV are there, OLM may make
+	// the CRD again (CI's simulated lane saw it still there after a minute).
 	t.Cleanup(func() {
 		if err := removeCRD(context.Background(), c); err != nil {
 			t.Error(err)
 		}
 	})
+	ns := in.Lane.Namespace(t, "upgrade-"+ch)
 	plan, mc := InstallFirst(ctx, t, InstallFirstInput{Lane: in.Lane, Namespace: ns, Channel: in.Channel.Name, StartingCSV: from, Size: in.Size})
 	for i, next := range path {
 		if w, ok := in.Walked[from]; ok && slices.Equal(w.Rest, path[i:]) {
