@@ -30,12 +30,12 @@ func main() {
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("reliability", flag.ContinueOnError)
-	groups := fs.String("groups", "", "Comma-separated groups to run (default: all): files, operator, input, fuzz, node.")
+	groups := fs.String("groups", "", "Comma-separated groups to run (default: all): "+strings.Join(groupNames(), ", ")+".")
 	fast := fs.Bool("fast", false, "The subset for make test: fewer runs, shorter budgets.")
 	out := fs.String("out", "docs", "Where reliability.md and reliability.json go.")
 	bin := fs.String("bin", "bin", "The built tools (make reliability builds them).")
 	workdir := fs.String("workdir", ".work/reliability", "Scratch space.")
-	only := fs.String("only", "", "Run only the scenarios so named (operator: kill, apiserver, fight, drift, churn; files: kill-bundle, kill-catalog, kill-catalog-release, concurrent-release).")
+	only := fs.String("only", "", "Run only the scenario so named ("+scenarioNames()+").")
 	seed := fs.Uint64("seed", 0, "Seed of the fault moments; 0 picks one (printed, to replay a run).")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -63,4 +63,25 @@ func run(args []string) error {
 	}
 	o := reliability.Options{Repo: repo, Bin: binDir, Fast: *fast, Seed: *seed, Only: *only, Work: work}
 	return reliability.Run(o, want, *out)
+}
+
+// groupNames and scenarioNames are what the tables list, for the flags' help.
+func groupNames() []string {
+	var names []string
+	for _, g := range reliability.Groups() {
+		names = append(names, g.Name)
+	}
+	return names
+}
+
+func scenarioNames() string {
+	var parts []string
+	for _, g := range reliability.Groups() {
+		var names []string
+		for _, sc := range g.Scenarios() {
+			names = append(names, sc.Name)
+		}
+		parts = append(parts, g.Name+": "+strings.Join(names, ", "))
+	}
+	return strings.Join(parts, "; ")
 }
