@@ -174,7 +174,6 @@ func runReconcile(o reconcileRunOptions) (reconcileRun, error) {
 	res := reconcileRun{SteadySeconds: o.Steady.Seconds()}
 	name := fmt.Sprintf("bench-reconcile-%d-%d", o.N, o.Run)
 	c := localcluster.New(name, filepath.Join(o.Workdir, name), fmt.Sprintf("CLUSTER_NODES=%d", nodesFor(o.N)), "KWOKCTL_CREATE_FLAGS=--disable-qps-limits")
-	c.Down()
 	defer c.Down()
 	k8s, err := c.Up()
 	if err != nil {

@@ -54,8 +54,10 @@ func (c *Cluster) Make(targets ...string) error {
 	return nil
 }
 
-// Up brings the cluster up with the CRD installed and returns a client of it.
+// Up brings a fresh cluster up with the CRD installed and returns a client
+// of it: what an earlier run left under the name is stopped first (Down).
 func (c *Cluster) Up() (client.Client, error) {
+	c.Down()
 	if err := c.Make("cluster-up", "install"); err != nil {
 		return nil, err
 	}

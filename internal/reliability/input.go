@@ -141,7 +141,6 @@ func generatedInput(o Options) (Row, error) {
 	}
 	s := Row{Group: "input", Name: fmt.Sprintf("%d generated Memcacheds (12 kinds of input) against the real API server, operator running", n)}
 	c := localcluster.New("reliability-input", o.Work+"/input", "CLUSTER_NODES=3")
-	c.Down()
 	defer c.Down()
 	k8s, err := c.Up()
 	if err != nil {

@@ -61,7 +61,6 @@ func startOpRun(o Options, ro opRunOptions) (*opRun, error) {
 	}
 	nodes := (ro.Pods+109)/110 + 1
 	c := localcluster.New(name, o.Work+"/"+name, fmt.Sprintf("CLUSTER_NODES=%d", nodes), "KWOKCTL_CREATE_FLAGS=--disable-qps-limits")
-	c.Down()
 	r := &opRun{o: o, c: c, n: n, args: ro.Args}
 	if ro.Timeout == 0 {
 		ro.Timeout = 15 * time.Minute
