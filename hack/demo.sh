@@ -25,7 +25,7 @@ up() {
 		echo "demo: real lane: a real node runs every pod, OLM runs in the cluster (kubeconfig $WORKDIR/demo-lane/kubeconfig)"
 		"$MAKE" --no-print-directory "${real[@]}" demo-real
 	else
-		[ "$lane" = real ] && { echo "error: DEMO_LANE=real, but $why" >&2; exit 1; }
+		[ "$lane" != real ] || die "DEMO_LANE=real, but $why"
 		echo "demo: simulated lane (${why:-DEMO_LANE=simulated}): kwok fakes the pods, the operator runs on this machine"
 		"$MAKE" --no-print-directory demo-simulated
 	fi
